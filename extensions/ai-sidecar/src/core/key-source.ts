@@ -1,0 +1,41 @@
+/**
+ * Where provider keys come from. The vault implements this; until it is unlocked it throws the typed
+ * `locked` error. `EnvKeySource` reads the conventional environment variables for headless use.
+ */
+export interface KeySource {
+  /** The key for a provider, or undefined when none is stored. Throws `AIError('locked')` when locked. */
+  getKey(providerName: string): Promise<string | undefined>;
+}
+
+const ENV_NAMES: Readonly<Record<string, string>> = {
+  openai: 'OPENAI_API_KEY',
+  anthropic: 'ANTHROPIC_API_KEY',
+  openrouter: 'OPENROUTER_API_KEY',
+  groq: 'GROQ_API_KEY',
+  together: 'TOGETHER_API_KEY',
+  deepseek: 'DEEPSEEK_API_KEY',
+  mistral: 'MISTRAL_API_KEY',
+};
+
+export class EnvKeySource implements KeySource {
+  constructor(private readonly env: NodeJS.ProcessEnv = process.env) {}
+
+  getKey(providerName: string): Promise<string | undefined> {
+    const name = ENV_NAMES[providerName] ?? `${providerName.toUpperCase().replace(/[^A-Z0-9]/g, '_')}_API_KEY`;
+    const value = this.env[name]?.trim();
+    return Promise.resolve(value === undefined || value === '' ? undefined : value);
+  }
+}
+
+/** Tries each source in order; the first defined key wins. A `locked` error from one source propagates. */
+export class ChainedKeySource implements KeySource {
+  constructor(private readonly sources: readonly KeySource[]) {}
+
+  async getKey(providerName: string): Promise<string | undefined> {
+    for (const source of this.sources) {
+      const key = await source.getKey(providerName);
+      if (key !== undefined) return key;
+    }
+    return undefined;
+  }
+}
