@@ -1,0 +1,211 @@
+/**
+ * Ollama over the official `ollama` client (its fetch-only browser build: no fs, smaller). Besides
+ * the provider contract it manages the local Ollama: detect, installed and loaded models, pull with
+ * progress, delete. The context size is always sent explicitly, and a prompt Ollama cut to fit it is
+ * reported instead of silently answered.
+ */
+import type { ChatRequest, ChatResponse, Ollama } from 'ollama/browser';
+import { AIError } from '../core/errors.js';
+import { collectStream } from '../core/response-builder.js';
+import type { AIProvider, AIRequest, AIResponse, CallOptions, ModelInfo, ProviderStatus, StreamPart } from '../core/types.js';
+import { httpFailureToAIError } from './http-errors.js';
+import { guardStream } from './stream-guard.js';
+
+export const OLLAMA_DEFAULT_HOST = 'http://127.0.0.1:11434';
+export const OLLAMA_DEFAULT_CONTEXT = 4096;
+
+export interface OllamaConfig {
+  /** Default `ollama`. */
+  readonly providerName?: string;
+  /** Default `http://127.0.0.1:11434`. */
+  readonly host?: string;
+  /** `num_ctx` sent when the request sets none. Default 4096 (Ollama's own default is smaller). */
+  readonly contextSize?: number;
+  /** The user's keep-alive (e.g. `10m`, `-1`). Default: not sent, so Ollama's own setting applies. */
+  readonly keepAlive?: string | number;
+  /** How long `status()` waits to decide Ollama is not running. Default 500 ms. */
+  readonly detectTimeoutMs?: number;
+  /** Time allowed to connect and receive response headers. Default 15 s. */
+  readonly connectTimeoutMs?: number;
+  readonly fetch?: typeof fetch;
+}
+
+export interface PullProgress {
+  readonly status: string;
+  readonly digest?: string;
+  readonly total?: number;
+  readonly completed?: number;
+}
+
+export interface LoadedModel {
+  readonly id: string;
+  readonly sizeBytes: number;
+  readonly vramBytes: number;
+  readonly expiresAt: string;
+}
+
+type OllamaModule = typeof import('ollama/browser');
+let sdk: Promise<OllamaModule> | undefined;
+const loadSdk = (): Promise<OllamaModule> => (sdk ??= import('ollama/browser'));
+
+export class OllamaProvider implements AIProvider {
+  readonly kind = 'ollama';
+  readonly providerName: string;
+  private readonly host: string;
+
+  constructor(private readonly config: OllamaConfig = {}) {
+    this.providerName = config.providerName ?? 'ollama';
+    this.host = config.host ?? OLLAMA_DEFAULT_HOST;
+  }
+
+  chatCompletion(request: AIRequest, options: CallOptions = {}): Promise<AIResponse> {
+    return collectStream(this.providerName, request.model, this.streamCompletion(request, options));
+  }
+
+  streamCompletion(request: AIRequest, options: CallOptions = {}): AsyncIterable<StreamPart> {
+    return guardStream(
+      this.providerName,
+      options.signal,
+      () => this.rawStream(request, options.signal),
+      (error) => this.toAIError(error),
+    );
+  }
+
+  private async *rawStream(request: AIRequest, signal: AbortSignal | undefined): AsyncGenerator<StreamPart> {
+    const client = await this.client(signal);
+    const numCtx = request.contextSize ?? this.config.contextSize ?? OLLAMA_DEFAULT_CONTEXT;
+    const stream = await client.chat({ ...this.chatBody(request, numCtx), stream: true });
+    for await (const part of stream) {
+      if (part.message.content !== '') yield { type: 'text-delta', text: part.message.content };
+      if (part.done) yield* finalParts(part, request, numCtx);
+    }
+  }
+
+  async listModels(options: CallOptions = {}): Promise<ModelInfo[]> {
+    const client = await this.client(options.signal);
+    const { models } = await client.list().catch((error: unknown) => Promise.reject(this.toAIError(error)));
+    return models.map((model) => ({ id: model.name, name: model.name, sizeBytes: model.size, family: model.details.family }));
+  }
+
+  /** Well under a second: Ollama answers `/api/version` at once when it runs. */
+  async status(options: CallOptions = {}): Promise<ProviderStatus> {
+    const timeout = AbortSignal.timeout(this.config.detectTimeoutMs ?? 500);
+    const signal = options.signal === undefined ? timeout : AbortSignal.any([options.signal, timeout]);
+    try {
+      const client = await this.client(signal);
+      const { version } = await client.version();
+      return { state: 'ready', detail: `Ollama ${version}` };
+    } catch {
+      return { state: 'not_running', detail: `Ollama is not running at ${this.host}. Start it with "ollama serve".` };
+    }
+  }
+
+  /** Models Ollama holds in memory right now (`/api/ps`). */
+  async loadedModels(options: CallOptions = {}): Promise<LoadedModel[]> {
+    const client = await this.client(options.signal);
+    const { models } = await client.ps().catch((error: unknown) => Promise.reject(this.toAIError(error)));
+    return models.map((m) => ({ id: m.name, sizeBytes: m.size, vramBytes: m.size_vram, expiresAt: new Date(m.expires_at).toISOString() }));
+  }
+
+  /** Pulls a model, yielding Ollama's progress; an abort stops the download. */
+  async *pull(model: string, options: CallOptions = {}): AsyncGenerator<PullProgress> {
+    const client = await this.client(options.signal);
+    try {
+      for await (const progress of await client.pull({ model, stream: true })) {
+        yield {
+          status: progress.status,
+          ...(progress.digest ? { digest: progress.digest } : {}),
+          ...(typeof progress.total === 'number' ? { total: progress.total } : {}),
+          ...(typeof progress.completed === 'number' ? { completed: progress.completed } : {}),
+        };
+      }
+    } catch (error) {
+      throw options.signal?.aborted ? new AIError('cancelled', `Pull of ${model} cancelled.`) : this.toAIError(error);
+    }
+  }
+
+  async deleteModel(model: string, options: CallOptions = {}): Promise<void> {
+    const client = await this.client(options.signal);
+    await client.delete({ model }).catch((error: unknown) => Promise.reject(this.toAIError(error)));
+  }
+
+  private chatBody(request: AIRequest, numCtx: number): Omit<ChatRequest, 'stream'> {
+    const format = request.responseFormat;
+    return {
+      model: request.model,
+      messages: request.messages.map((m) => ({ role: m.role, content: m.content })),
+      options: {
+        num_ctx: numCtx,
+        ...(request.temperature === undefined ? {} : { temperature: request.temperature }),
+        ...(request.topP === undefined ? {} : { top_p: request.topP }),
+        ...(request.maxTokens === undefined ? {} : { num_predict: request.maxTokens }),
+        ...(request.stop === undefined ? {} : { stop: [...request.stop] }),
+      },
+      ...(format?.type === 'json' ? { format: 'json' } : {}),
+      ...(format?.type === 'json_schema' ? { format: { ...format.schema } } : {}),
+      ...(this.config.keepAlive === undefined ? {} : { keep_alive: this.config.keepAlive }),
+    };
+  }
+
+  /** A client whose every request honours `signal` and a connect timeout (the client has neither). */
+  private async client(signal: AbortSignal | undefined): Promise<Ollama> {
+    const { Ollama: OllamaClass } = await loadSdk();
+    const baseFetch = this.config.fetch ?? fetch;
+    const connectTimeoutMs = this.config.connectTimeoutMs ?? 15_000;
+    const boundFetch: typeof fetch = async (input, init) => {
+      const connect = new AbortController();
+      const timer = setTimeout(() => connect.abort(new AIError('timeout', `Ollama did not answer within ${connectTimeoutMs} ms.`)), connectTimeoutMs);
+      const signals = [connect.signal, init?.signal, signal].filter((s): s is AbortSignal => s instanceof AbortSignal);
+      try {
+        return await baseFetch(input, { ...init, signal: AbortSignal.any(signals) });
+      } finally {
+        clearTimeout(timer);
+      }
+    };
+    return new OllamaClass({ host: this.host, fetch: boundFetch });
+  }
+
+  private toAIError(error: unknown): AIError {
+    const provider = this.providerName;
+    if (error instanceof AIError) return error;
+    if (error instanceof Error && error.name === 'ResponseError' && 'status_code' in error) {
+      // The client does not export its ResponseError class; its name and status_code are stable.
+      const status = typeof error.status_code === 'number' ? error.status_code : 500;
+      return httpFailureToAIError({ provider, status, message: error.message, cause: error });
+    }
+    const message = error instanceof Error ? error.message : String(error);
+    if (/did not receive done/i.test(message)) {
+      return new AIError('incomplete_stream', `${provider} ended the stream without its final "done" message.`, { provider, cause: error });
+    }
+    if (error instanceof Error && error.cause instanceof AIError) return error.cause;
+    if (/fetch failed|ECONNREFUSED|ECONNRESET|socket/i.test(`${message} ${String((error as { cause?: unknown }).cause ?? '')}`)) {
+      return new AIError('provider_unavailable', `Ollama is not reachable at ${this.host}: ${message}. Is "ollama serve" running?`, { provider, cause: error });
+    }
+    // The client throws a plain Error for an `{"error": ...}` line inside a 200 stream.
+    return new AIError('provider_unavailable', `${provider}: ${message}`, { provider, cause: error });
+  }
+}
+
+/** The final `done: true` message: usage, a truncation warning when due, then the finish. */
+function* finalParts(part: ChatResponse, request: AIRequest, numCtx: number): Generator<StreamPart> {
+  yield { type: 'usage', usage: { inputTokens: part.prompt_eval_count ?? 0, outputTokens: part.eval_count ?? 0 } };
+  const warning = truncationWarning(request, part.prompt_eval_count ?? 0, numCtx);
+  if (warning !== undefined) yield { type: 'warning', warning };
+  yield { type: 'finish', finishReason: part.done_reason === 'length' ? 'length' : 'stop' };
+}
+
+/**
+ * Ollama silently drops the start of a prompt longer than `num_ctx`. We cannot tokenise here, so we
+ * use a floor of the token count (4 characters a token is generous for English, and most other text
+ * has more tokens per character): if even that floor exceeds the context and Ollama evaluated fewer
+ * tokens, the prompt was cut.
+ */
+export function truncationWarning(request: AIRequest, promptEvalCount: number, numCtx: number) {
+  const chars = request.messages.reduce((sum, m) => sum + m.content.length, 0);
+  const floorTokens = Math.ceil(chars / 4);
+  if (floorTokens <= numCtx || promptEvalCount >= floorTokens) return undefined;
+  return {
+    code: 'prompt_truncated' as const,
+    message: `Ollama evaluated ${promptEvalCount} prompt tokens of at least ${floorTokens} sent: the prompt was cut to the context size (${numCtx}). Raise the context size or shorten the messages.`,
+  };
+}

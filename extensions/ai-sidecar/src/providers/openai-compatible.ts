@@ -1,0 +1,209 @@
+/**
+ * OpenAI and every OpenAI-compatible endpoint, over the official `openai` SDK. The SDK is loaded on
+ * first use. Retries belong to the AIManager, so the SDK's own are off.
+ */
+import type OpenAI from 'openai';
+import type { ChatCompletionChunk, ChatCompletionCreateParamsStreaming } from 'openai/resources/chat/completions';
+import { AIError } from '../core/errors.js';
+import type { KeySource } from '../core/key-source.js';
+import { ResponseBuilder } from '../core/response-builder.js';
+import type { AIProvider, AIRequest, AIResponse, CallOptions, FinishReason, ModelInfo, ProviderStatus, StreamPart } from '../core/types.js';
+import { detectSseDone } from './done-detector.js';
+import { httpFailureToAIError } from './http-errors.js';
+import { guardStream } from './stream-guard.js';
+
+export interface OpenAICompatibleConfig {
+  /** Id the app addresses this endpoint by, e.g. `openai`, `groq`, `lmstudio`. */
+  readonly providerName: string;
+  readonly baseURL: string;
+  /** Extra headers sent with every request (e.g. OpenRouter's `HTTP-Referer`). Default none. */
+  readonly headers?: Readonly<Record<string, string>>;
+  /** Whether requests need a key from the key source. Default true. */
+  readonly keyRequired?: boolean;
+  /** Default `max_tokens`. */
+  readonly maxTokensField?: 'max_tokens' | 'max_completion_tokens';
+  /** Default true. When false, a `json_schema` request falls back to plain JSON mode. */
+  readonly supportsJsonSchema?: boolean;
+  /** Time allowed to connect and receive response headers. Default 15 s (the SDK's is 10 min). */
+  readonly connectTimeoutMs?: number;
+  /** Injected for tests and benchmarks. Default global fetch. */
+  readonly fetch?: typeof fetch;
+}
+
+type OpenAIModule = typeof import('openai');
+let sdk: Promise<OpenAIModule> | undefined;
+/** Set once the SDK has loaded; an SDK error cannot exist before that. */
+let loaded: OpenAIModule | undefined;
+const loadSdk = (): Promise<OpenAIModule> => (sdk ??= import('openai').then((mod) => (loaded = mod)));
+
+export class OpenAICompatibleProvider implements AIProvider {
+  readonly kind = 'openai-compatible';
+  readonly providerName: string;
+
+  constructor(
+    private readonly config: OpenAICompatibleConfig,
+    private readonly keys: KeySource,
+  ) {
+    this.providerName = config.providerName;
+  }
+
+  async chatCompletion(request: AIRequest, options: CallOptions = {}): Promise<AIResponse> {
+    const { OpenAI } = await loadSdk();
+    const builder = new ResponseBuilder(this.providerName, request.model);
+    try {
+      const client = await this.client(OpenAI);
+      const completion = await client.chat.completions.create(
+        { ...this.body(request), stream: false },
+        { signal: options.signal ?? null },
+      );
+      const choice = completion.choices[0];
+      builder.add({ type: 'text-delta', text: choice?.message.content ?? '' });
+      if (completion.usage) builder.add({ type: 'usage', usage: toUsage(completion.usage) });
+      builder.add({ type: 'finish', finishReason: toFinishReason(choice?.finish_reason) ?? 'stop' });
+      return builder.build();
+    } catch (error) {
+      throw this.toAIError(error, options.signal);
+    }
+  }
+
+  streamCompletion(request: AIRequest, options: CallOptions = {}): AsyncIterable<StreamPart> {
+    return guardStream(
+      this.providerName,
+      options.signal,
+      () => this.rawStream(request, options.signal),
+      (error) => this.toAIError(error),
+    );
+  }
+
+  private async *rawStream(request: AIRequest, signal: AbortSignal | undefined): AsyncGenerator<StreamPart> {
+    const { OpenAI } = await loadSdk();
+    const detector = detectSseDone(this.config.fetch);
+    const client = (await this.client(OpenAI)).withOptions({ fetch: detector.fetch });
+    const params: ChatCompletionCreateParamsStreaming = {
+      ...this.body(request),
+      stream: true,
+      stream_options: { include_usage: true },
+    };
+    const stream = await client.chat.completions.create(params, { signal: signal ?? null });
+    let finishReason: FinishReason | undefined;
+    for await (const chunk of stream) {
+      yield* chunkParts(chunk);
+      finishReason = toFinishReason(chunk.choices[0]?.finish_reason) ?? finishReason;
+    }
+    if (detector.sawDone()) yield { type: 'finish', finishReason: finishReason ?? 'stop' };
+  }
+
+  async listModels(options: CallOptions = {}): Promise<ModelInfo[]> {
+    const { OpenAI } = await loadSdk();
+    try {
+      const client = await this.client(OpenAI);
+      const models: ModelInfo[] = [];
+      for await (const model of client.models.list({ signal: options.signal ?? null })) {
+        models.push({ id: model.id, name: model.id });
+      }
+      return models.sort((a, b) => a.id.localeCompare(b.id));
+    } catch (error) {
+      throw this.toAIError(error, options.signal);
+    }
+  }
+
+  async status(): Promise<ProviderStatus> {
+    try {
+      const key = await this.keys.getKey(this.providerName);
+      if (key === undefined && this.keyRequired) return { state: 'needs_key', detail: 'No API key stored.' };
+      return { state: 'ready' };
+    } catch (error) {
+      if (error instanceof AIError && error.code === 'locked') return { state: 'locked', detail: error.message };
+      throw error;
+    }
+  }
+
+  private get keyRequired(): boolean {
+    return this.config.keyRequired ?? true;
+  }
+
+  private async client(OpenAIClass: OpenAIModule['OpenAI']): Promise<OpenAI> {
+    const key = await this.keys.getKey(this.providerName);
+    if (key === undefined && this.keyRequired) {
+      throw new AIError('auth', `No API key stored for ${this.providerName}. Add one under Providers.`, {
+        provider: this.providerName,
+      });
+    }
+    return new OpenAIClass({
+      apiKey: key ?? 'not-needed',
+      baseURL: this.config.baseURL,
+      defaultHeaders: { ...this.config.headers },
+      maxRetries: 0,
+      timeout: this.config.connectTimeoutMs ?? 15_000,
+      ...(this.config.fetch === undefined ? {} : { fetch: this.config.fetch }),
+    });
+  }
+
+  private body(request: AIRequest): Omit<ChatCompletionCreateParamsStreaming, 'stream'> {
+    const maxTokensField = this.config.maxTokensField ?? 'max_tokens';
+    return {
+      model: request.model,
+      messages: request.messages.map((message) => ({ role: message.role, content: message.content })),
+      ...(request.temperature === undefined ? {} : { temperature: request.temperature }),
+      ...(request.topP === undefined ? {} : { top_p: request.topP }),
+      ...(request.stop === undefined ? {} : { stop: [...request.stop] }),
+      ...(request.maxTokens === undefined ? {} : { [maxTokensField]: request.maxTokens }),
+      ...this.responseFormat(request),
+    };
+  }
+
+  private responseFormat(request: AIRequest): Pick<ChatCompletionCreateParamsStreaming, 'response_format'> {
+    const format = request.responseFormat;
+    if (format === undefined || format.type === 'text') return {};
+    if (format.type === 'json' || this.config.supportsJsonSchema === false) {
+      return { response_format: { type: 'json_object' } };
+    }
+    return {
+      response_format: { type: 'json_schema', json_schema: { name: format.name, schema: { ...format.schema }, strict: true } },
+    };
+  }
+
+  private toAIError(error: unknown, signal?: AbortSignal): AIError {
+    if (signal?.aborted) return new AIError('cancelled', 'Stopped by the user.', { provider: this.providerName });
+    return mapOpenAIError(error, this.providerName, loaded);
+  }
+}
+
+function mapOpenAIError(error: unknown, provider: string, mod: OpenAIModule | undefined): AIError {
+  if (error instanceof AIError) return error;
+  if (mod !== undefined) {
+    if (error instanceof mod.APIConnectionTimeoutError) {
+      return new AIError('timeout', `${provider} did not answer in time.`, { provider, cause: error });
+    }
+    if (error instanceof mod.APIConnectionError) {
+      return new AIError('network', `Could not reach ${provider}: ${error.message}`, { provider, cause: error });
+    }
+    if (error instanceof mod.APIError) {
+      const body = error.error as { message?: unknown } | undefined;
+      return httpFailureToAIError({
+        provider,
+        status: error.status ?? 500,
+        message: typeof body?.message === 'string' ? body.message : error.message,
+        headers: error.headers,
+        vendorCodes: [error.code, error.type],
+        cause: error,
+      });
+    }
+  }
+  return new AIError('network', `${provider}: ${error instanceof Error ? error.message : String(error)}`, { provider, cause: error });
+}
+
+function* chunkParts(chunk: ChatCompletionChunk): Generator<StreamPart> {
+  const text = chunk.choices[0]?.delta?.content;
+  if (text) yield { type: 'text-delta', text };
+  if (chunk.usage) yield { type: 'usage', usage: toUsage(chunk.usage) };
+}
+
+function toUsage(usage: { prompt_tokens: number; completion_tokens: number }): { inputTokens: number; outputTokens: number } {
+  return { inputTokens: usage.prompt_tokens, outputTokens: usage.completion_tokens };
+}
+
+function toFinishReason(reason: string | null | undefined): FinishReason | undefined {
+  if (reason === null || reason === undefined) return undefined;
+  return reason === 'length' ? 'length' : 'stop';
+}
