@@ -65,6 +65,11 @@ export class AIManager {
     this.providers.set(provider.providerName, provider);
   }
 
+  /** Removes a provider from dispatch; runs already going on it continue. */
+  unregister(name: string): void {
+    this.providers.delete(name);
+  }
+
   provider(name: string): AIProvider {
     const provider = this.providers.get(name);
     if (provider === undefined) {

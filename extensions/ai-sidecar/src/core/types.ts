@@ -21,15 +21,15 @@ export type ResponseFormat =
 export interface AIRequest {
   readonly model: string;
   readonly messages: readonly ChatMessage[];
-  readonly temperature?: number;
+  readonly temperature?: number | undefined;
   /** Upper bound on generated tokens. Default: the provider's own (Anthropic: 4096, local: 512). */
-  readonly maxTokens?: number;
-  readonly topP?: number;
-  readonly stop?: readonly string[];
+  readonly maxTokens?: number | undefined;
+  readonly topP?: number | undefined;
+  readonly stop?: readonly string[] | undefined;
   /** Default: `{ type: 'text' }`. */
-  readonly responseFormat?: ResponseFormat;
+  readonly responseFormat?: ResponseFormat | undefined;
   /** Context window to request from local runtimes (Ollama `num_ctx`, llama.cpp context size). */
-  readonly contextSize?: number;
+  readonly contextSize?: number | undefined;
 }
 
 /**

@@ -11,7 +11,8 @@ import { z } from 'zod';
 import { AI_ERROR_CODES } from '../core/errors.js';
 
 export const PROTOCOL_VERSION = 1;
-export const SIDECAR_ID = 'ai-sidecar';
+/** Neutralino extension ids allow letters, digits and dots only (protocol doc §1), so not `ai-sidecar`. */
+export const SIDECAR_ID = 'ai.sidecar';
 export const REQUEST_EVENT = 'sim.request';
 export const REPLY_EVENT = 'sim.reply';
 

@@ -1,0 +1,38 @@
+// Bundles the sidecar into dist/ with esbuild. SDKs are split into chunks that load on first use, so
+// an idle sidecar parses only the channel, the contract and the storage layer. Native addons stay
+// external: they are resolved from node_modules (or from the portable folder's copy) at run time.
+import { build } from 'esbuild';
+import { fileURLToPath } from 'node:url';
+import path from 'node:path';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const root = path.resolve(here, '..');
+
+export const NATIVE_EXTERNALS = ['better-sqlite3', 'node-llama-cpp', '@node-llama-cpp/*'];
+
+export async function buildSidecar({ outdir = path.join(root, 'dist'), minify = false } = {}) {
+  const result = await build({
+    entryPoints: { main: path.join(root, 'src/main.ts'), ask: path.join(root, 'src/cli/ask.ts') },
+    outdir,
+    bundle: true,
+    splitting: true,
+    format: 'esm',
+    platform: 'node',
+    target: 'node20',
+    outExtension: { '.js': '.mjs' },
+    external: NATIVE_EXTERNALS,
+    minify,
+    sourcemap: 'linked',
+    metafile: true,
+    legalComments: 'none',
+    // Some CommonJS dependencies call require(); give ESM output a real one.
+    banner: { js: "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);" },
+    logLevel: 'warning',
+  });
+  return result;
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  const minify = process.argv.includes('--minify');
+  await buildSidecar({ minify });
+}

@@ -1,0 +1,68 @@
+/** Handlers for running AI blocks and managing providers. */
+import type { AIManager } from '../../core/manager.js';
+import type { ProviderCatalog } from '../../providers/catalog.js';
+import type { ProviderDescriptor } from '../../providers/registry.js';
+import type { AIRequest } from '../../core/types.js';
+import type { AIRequestInput, CommandResult } from '../../protocol/contract.js';
+import { ChannelError } from '../errors.js';
+import type { Handlers } from '../dispatcher.js';
+import { RunStreamer, type EmitEvent } from '../run-streamer.js';
+
+export interface AIHandlerDeps {
+  readonly manager: AIManager;
+  readonly catalog: ProviderCatalog;
+  readonly emit: EmitEvent;
+  /** Frame interval for chunk coalescing. Default 16 ms. */
+  readonly frameMs?: number;
+}
+
+type AIHandlers = Pick<Handlers, 'call_ai_provider' | 'cancel_execution' | 'list_models' | 'list_providers' | 'test_connection' | 'update_provider'>;
+
+export function aiHandlers({ manager, catalog, emit, frameMs }: AIHandlerDeps): AIHandlers {
+  return {
+    call_ai_provider: ({ provider, request }) => {
+      const descriptor = catalog.find(provider);
+      if (descriptor === undefined || !descriptor.enabled) throw new ChannelError('not_found', `Provider "${provider}" is not available. Enable it under Providers.`);
+      let streamer: RunStreamer | undefined;
+      const buffered: Parameters<RunStreamer['onPart']>[0][] = [];
+      const execution = manager.execute(provider, toAIRequest(request), {
+        // Parts can arrive before we know the id only in theory (execute returns synchronously).
+        onPart: (part) => (streamer === undefined ? buffered.push(part) : streamer.onPart(part)),
+      });
+      streamer = new RunStreamer(execution.id, emit, frameMs);
+      for (const part of buffered) streamer.onPart(part);
+      void execution.result.then((response) => streamer.finish(response));
+      return { executionId: execution.id };
+    },
+    cancel_execution: ({ executionId }) => {
+      if (!manager.cancel(executionId)) throw new ChannelError('not_found', `No running execution "${executionId}" (it may have finished).`);
+      return { ok: true };
+    },
+    list_models: async () => {
+      const all = await manager.listAllModels();
+      return all.map((entry) => ({ ...entry, models: entry.models.map((m) => ({ ...m })) }));
+    },
+    list_providers: () => catalog.list().map(toProviderInfo),
+    test_connection: async ({ provider }) => {
+      const entry = (await manager.listAllModels()).find((e) => e.provider === provider);
+      if (entry === undefined) throw new ChannelError('not_found', `Provider "${provider}" is not enabled.`);
+      return { status: entry.status, models: entry.models.length };
+    },
+    update_provider: ({ provider, ...patch }) => {
+      const descriptor = catalog.update(provider, patch);
+      if (descriptor === undefined) throw new ChannelError('not_found', `Unknown provider "${provider}".`);
+      return toProviderInfo(descriptor);
+    },
+  };
+}
+
+function toProviderInfo(descriptor: ProviderDescriptor): CommandResult<'list_providers'>[number] {
+  return { ...descriptor };
+}
+
+/** The contract's request minus transport-only fields, in the core's shape. */
+function toAIRequest(input: AIRequestInput): AIRequest {
+  const { stream: _stream, ...rest } = input;
+  void _stream;
+  return rest;
+}

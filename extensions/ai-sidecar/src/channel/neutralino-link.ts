@@ -1,0 +1,155 @@
+/**
+ * The sidecar's side of Neutralino's extension channel (see shared/neutralino-protocol.md §1–2, §7):
+ * read the auth the runtime writes to stdin, connect back over WebSocket to 127.0.0.1, receive
+ * `{event, data}` messages, and make native calls with string ids and a timeout each.
+ */
+import { randomUUID } from 'node:crypto';
+import WebSocket from 'ws';
+import { z } from 'zod';
+
+const authSchema = z.object({
+  nlPort: z.union([z.string(), z.number()]).transform(String),
+  nlToken: z.string().min(1),
+  nlConnectToken: z.string().min(1),
+  nlExtensionId: z.string().regex(/^[A-Za-z0-9.]+$/),
+});
+export type NeutralinoAuth = z.infer<typeof authSchema>;
+
+/** Reads stdin to its end (the runtime writes one JSON object, then closes it). */
+export async function readAuth(input: NodeJS.ReadableStream, timeoutMs = 10_000): Promise<NeutralinoAuth> {
+  const chunks: Buffer[] = [];
+  const read = (async () => {
+    for await (const chunk of input) chunks.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(String(chunk)));
+  })();
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error('No auth arrived on stdin: start the sidecar through Neutralino.')), timeoutMs);
+  });
+  try {
+    await Promise.race([read, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+  const text = Buffer.concat(chunks).toString('utf8').trim();
+  // Only the first line matters: the runtime writes a single JSON object.
+  return authSchema.parse(JSON.parse(text.split('\n')[0] ?? ''));
+}
+
+export interface NativeError {
+  readonly code: string;
+  readonly message: string;
+}
+
+export class NativeCallError extends Error {
+  override readonly name = 'NativeCallError';
+  constructor(
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export interface NeutralinoLinkOptions {
+  /** Per native call. Default 5 s: the runtime gives no reply at all to a malformed call. */
+  readonly callTimeoutMs?: number;
+  /** Host to dial. Default 127.0.0.1: the runtime listens on IPv4 only. */
+  readonly host?: string;
+}
+
+type EventHandler = (event: string, data: unknown) => void;
+
+export class NeutralinoLink {
+  private readonly pending = new Map<string, { resolve: (v: unknown) => void; reject: (e: Error) => void; timer: NodeJS.Timeout }>();
+  private readonly handlers = new Set<EventHandler>();
+  /** Resolves once the socket has closed, for whatever reason. */
+  readonly closed: Promise<void>;
+
+  private constructor(
+    private readonly socket: WebSocket,
+    private readonly auth: NeutralinoAuth,
+    private readonly options: NeutralinoLinkOptions,
+  ) {
+    this.closed = new Promise((resolve) => socket.once('close', () => resolve()));
+    socket.on('message', (raw) => this.receive(raw.toString()));
+    void this.closed.then(() => this.rejectAll(new NativeCallError('disconnected', 'The Neutralino runtime went away.')));
+  }
+
+  static connect(auth: NeutralinoAuth, options: NeutralinoLinkOptions = {}): Promise<NeutralinoLink> {
+    const host = options.host ?? '127.0.0.1';
+    const query = new URLSearchParams({ extensionId: auth.nlExtensionId, connectToken: auth.nlConnectToken });
+    const socket = new WebSocket(`ws://${host}:${auth.nlPort}?${query.toString()}`);
+    // Attach the message handler before `open` resolves so no early event is lost.
+    const link = new NeutralinoLink(socket, auth, options);
+    return new Promise((resolve, reject) => {
+      socket.once('open', () => resolve(link));
+      socket.once('error', reject);
+      socket.once('unexpected-response', (_req, res) => reject(new Error(`Handshake refused: HTTP ${res.statusCode}`)));
+    });
+  }
+
+  onEvent(handler: EventHandler): () => void {
+    this.handlers.add(handler);
+    return () => this.handlers.delete(handler);
+  }
+
+  /** A native call such as `app.broadcast`; rejects with the runtime's `NE_*` code or on timeout. */
+  call(method: string, data: unknown): Promise<unknown> {
+    if (this.socket.readyState !== WebSocket.OPEN) {
+      return Promise.reject(new NativeCallError('disconnected', 'The Neutralino runtime is not connected.'));
+    }
+    const id = randomUUID();
+    return new Promise((resolve, reject) => {
+      const timeoutMs = this.options.callTimeoutMs ?? 5_000;
+      const timer = setTimeout(() => {
+        this.pending.delete(id);
+        reject(new NativeCallError('timeout', `${method} got no reply within ${timeoutMs} ms.`));
+      }, timeoutMs);
+      this.pending.set(id, { resolve, reject, timer });
+      this.socket.send(JSON.stringify({ id, method, accessToken: this.auth.nlToken, data }));
+    });
+  }
+
+  /** Sends an event to every window (the UI hears it through `Neutralino.events.on`). */
+  broadcast(event: string, data: unknown): Promise<unknown> {
+    return this.call('app.broadcast', { event, data });
+  }
+
+  close(): void {
+    this.socket.close();
+  }
+
+  private receive(text: string): void {
+    let message: unknown;
+    try {
+      message = JSON.parse(text);
+    } catch {
+      return;
+    }
+    if (typeof message !== 'object' || message === null) return;
+    const record = message as Record<string, unknown>;
+    if (typeof record.id === 'string' && this.pending.has(record.id)) {
+      this.settle(record.id, record.data);
+    } else if (typeof record.event === 'string') {
+      for (const handler of this.handlers) handler(record.event, record.data);
+    }
+  }
+
+  private settle(id: string, data: unknown): void {
+    const entry = this.pending.get(id);
+    if (entry === undefined) return;
+    this.pending.delete(id);
+    clearTimeout(entry.timer);
+    const error = (data as { error?: NativeError } | undefined)?.error;
+    if (error !== undefined) entry.reject(new NativeCallError(error.code, error.message));
+    else entry.resolve((data as { returnValue?: unknown } | undefined)?.returnValue ?? data);
+  }
+
+  private rejectAll(error: Error): void {
+    for (const [id, entry] of this.pending) {
+      clearTimeout(entry.timer);
+      entry.reject(error);
+      this.pending.delete(id);
+    }
+  }
+}
