@@ -1,0 +1,43 @@
+// `npm start` / `npm run dev`: makes sure the Neutralino runtime binary is present (downloading it
+// once with `neu update`), then opens the window on the built UI. `--dev` opens it on the Vite dev
+// server instead (neutralino.config.json `cli.frontendLibrary`), with hot reload.
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
+const dev = process.argv.includes('--dev');
+
+const PLATFORM = { linux: 'linux', darwin: 'mac', win32: 'win' }[process.platform];
+const ARCH = { x64: 'x64', arm64: 'arm64', arm: 'armhf' }[process.arch];
+const binary = path.join(root, 'bin', `neutralino-${PLATFORM}_${ARCH}${process.platform === 'win32' ? '.exe' : ''}`);
+
+function neu(args) {
+  const cli = path.join(root, 'node_modules', '@neutralinojs', 'neu', 'bin', 'neu.js');
+  return spawnSync(process.execPath, [cli, ...args], { cwd: root, stdio: 'inherit' });
+}
+
+if (!existsSync(binary)) {
+  console.log('The Neutralino runtime is not in ./bin yet: fetching it once with `neu update`...');
+  const update = neu(['update']);
+  if (update.status !== 0 || !existsSync(binary)) {
+    console.error(`
+Could not download the Neutralino runtime (this machine may have no internet access).
+What to do:
+  1. On a machine with internet, run \`npx neu update\` in a copy of this project, or download
+     neutralinojs-v6.9.0.zip from the neutralinojs releases page.
+  2. Copy ${path.basename(binary)} into ${path.join(root, 'bin')}${path.sep} and
+     resources/js/neutralino.js is not needed (the UI bundles @neutralinojs/lib).
+  3. Run \`npm start\` again.
+The sidecar and UI are built already; \`npm run ask\` runs AI blocks headless in the meantime.`);
+    process.exit(1);
+  }
+}
+
+// Dev: `neu run` sees `cli.frontendLibrary`, starts Vite (`npm run dev:ui`) and points the window at it.
+// Start: the runtime itself, loading the built UI from resources/dist and the built sidecar.
+const run = dev
+  ? neu(['run'])
+  : spawnSync(binary, ['--load-dir-res', `--path=${root}`], { cwd: root, stdio: 'inherit' });
+process.exit(run.status ?? 1);
