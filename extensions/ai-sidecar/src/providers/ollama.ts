@@ -178,8 +178,13 @@ export class OllamaProvider implements AIProvider {
       return new AIError('incomplete_stream', `${provider} ended the stream without its final "done" message.`, { provider, cause: error });
     }
     if (error instanceof Error && error.cause instanceof AIError) return error.cause;
-    if (/fetch failed|ECONNREFUSED|ECONNRESET|socket/i.test(`${message} ${String((error as { cause?: unknown }).cause ?? '')}`)) {
+    const detail = `${message} ${String((error as { cause?: unknown }).cause ?? '')}`;
+    if (/ECONNREFUSED|ENOTFOUND|EHOSTUNREACH/i.test(detail)) {
       return new AIError('provider_unavailable', `Ollama is not reachable at ${this.host}: ${message}. Is "ollama serve" running?`, { provider, cause: error });
+    }
+    // A connection dropped after it was made (undici says "terminated"); mid-stream it means incomplete.
+    if (/terminated|fetch failed|ECONNRESET|socket|other side closed/i.test(detail)) {
+      return new AIError('network', `Lost the connection to Ollama at ${this.host}: ${message}`, { provider, cause: error });
     }
     // The client throws a plain Error for an `{"error": ...}` line inside a 200 stream.
     return new AIError('provider_unavailable', `${provider}: ${message}`, { provider, cause: error });

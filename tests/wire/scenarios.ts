@@ -1,0 +1,34 @@
+/** What a stand-in server does with the next request. Servers take these from a FIFO; default `ok`. */
+export type Scenario =
+  | { readonly kind: 'ok'; readonly tokens?: readonly string[]; readonly inputTokens?: number; readonly finish?: 'stop' | 'length' }
+  | { readonly kind: 'auth_error' }
+  | { readonly kind: 'rate_limited'; readonly retryAfterSeconds?: number }
+  | { readonly kind: 'quota' }
+  | { readonly kind: 'server_error' }
+  | { readonly kind: 'overloaded' }
+  /** Anthropic: a 200 stream that carries an `event: error` part-way. */
+  | { readonly kind: 'overloaded_in_stream'; readonly tokens?: readonly string[] }
+  | { readonly kind: 'context_length' }
+  | { readonly kind: 'model_not_found' }
+  | { readonly kind: 'cut_mid_stream'; readonly tokens?: readonly string[] }
+  | { readonly kind: 'no_final_event'; readonly tokens?: readonly string[] }
+  | { readonly kind: 'split_utf8'; readonly tokens?: readonly string[]; readonly sliceBytes?: number }
+  | { readonly kind: 'slow'; readonly intervalMs?: number; readonly count?: number }
+  /** Ollama: report fewer prompt tokens than were sent. */
+  | { readonly kind: 'truncated_prompt'; readonly promptEvalCount: number };
+
+export const DEFAULT_TOKENS: readonly string[] = ['Hello', ',', ' wor', 'ld', '!'];
+/** Multi-byte text: 2-, 3- and 4-byte UTF-8 characters. */
+export const UTF8_TOKENS: readonly string[] = ['Caf', 'é ', '日本', '語 ', '😀', ' ok'];
+
+export class ScenarioQueue {
+  private readonly queue: Scenario[] = [];
+
+  script(...scenarios: Scenario[]): void {
+    this.queue.push(...scenarios);
+  }
+
+  next(): Scenario {
+    return this.queue.shift() ?? { kind: 'ok' };
+  }
+}
