@@ -106,6 +106,7 @@ const delta = (text: string): string => sse('content_block_delta', { index: 0, d
 async function stream(res: http.ServerResponse, model: string, scenario: Scenario): Promise<void> {
   res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache' });
   if (scenario.kind === 'slow') return slowStream(res, model, scenario);
+  if (scenario.kind === 'stall') return void res.flushHeaders();
   const tokens = tokensOf(scenario);
   const events = [...opening(model, scenario), ...tokens.map(delta)];
   if (scenario.kind === 'cut_mid_stream') {
@@ -115,7 +116,7 @@ async function stream(res: http.ServerResponse, model: string, scenario: Scenari
     return;
   }
   if (scenario.kind === 'overloaded_in_stream') {
-    res.write(events.slice(0, 3).join(''));
+    res.write(events.slice(0, 5).join(''));
     res.end(`event: error\ndata: ${JSON.stringify(errorBody('overloaded_error', 'Overloaded'))}\n\n`);
     return;
   }

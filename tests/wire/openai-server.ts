@@ -119,6 +119,7 @@ async function stream(res: http.ServerResponse, body: ChatBody, scenario: Scenar
   const withUsage = body.stream_options?.include_usage === true;
   res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', connection: 'keep-alive' });
   if (scenario.kind === 'slow') return slowStream(res, model, withUsage, scenario);
+  if (scenario.kind === 'stall') return void res.flushHeaders();
   const tokens = tokensOf(scenario);
   const events = [chunk(model, { role: 'assistant', content: '' }, null, withUsage), ...tokens.map((t) => chunk(model, { content: t }, null, withUsage))];
   if (scenario.kind === 'cut_mid_stream') {

@@ -14,6 +14,8 @@ export type Scenario =
   | { readonly kind: 'no_final_event'; readonly tokens?: readonly string[] }
   | { readonly kind: 'split_utf8'; readonly tokens?: readonly string[]; readonly sliceBytes?: number }
   | { readonly kind: 'slow'; readonly intervalMs?: number; readonly count?: number }
+  /** Response headers, then silence until the client gives up. */
+  | { readonly kind: 'stall' }
   /** Ollama: report fewer prompt tokens than were sent. */
   | { readonly kind: 'truncated_prompt'; readonly promptEvalCount: number };
 
