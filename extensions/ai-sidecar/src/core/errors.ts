@@ -19,6 +19,7 @@ export const AI_ERROR_CODES = [
   'provider_unavailable',
   'locked',
   'busy',
+  'insufficient_memory',
   'unknown',
 ] as const;
 

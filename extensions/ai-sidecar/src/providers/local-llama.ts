@@ -1,0 +1,275 @@
+/**
+ * The in-process local model over `node-llama-cpp`: a GGUF file loaded lazily on first use, one model
+ * at a time, with a thread count measured for this model on this machine. Requests run one at a time
+ * (later ones wait their turn). Models without a chat template get plain completion.
+ */
+import { stat } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import type * as LlamaCpp from 'node-llama-cpp';
+import { AIError } from '../core/errors.js';
+import { collectStream } from '../core/response-builder.js';
+import type { AIProvider, AIRequest, AIResponse, CallOptions, FinishReason, ModelInfo, ProviderStatus, StreamPart } from '../core/types.js';
+import { fitToMemory, type MemoryEstimate } from './local/memory-fit.js';
+import { toChatHistory, toCompletionPrompt } from './local/prompt.js';
+import { PushStream } from './local/push-stream.js';
+import { RunQueue } from './local/run-queue.js';
+import { ThreadCache, machineKey, pickFastest, threadCandidates } from './local/thread-tuning.js';
+import { guardStream } from './stream-guard.js';
+
+type LlamaModule = typeof LlamaCpp;
+
+export interface LocalLlamaOptions {
+  /** Folder in which bare model names (`foo.gguf`) are looked up. Default: none (paths only). */
+  readonly modelsDir?: string;
+  /** Fixed thread count. Default: measured per model and machine, then cached. */
+  readonly threads?: number;
+  /** JSON file caching measured thread counts. Default: memory only. */
+  readonly threadCacheFile?: string;
+  /** Context size when the request sets none. Default: 2048, or the model's trained size if smaller. */
+  readonly contextSize?: number;
+  /** Generated tokens when the request sets no `maxTokens`. Default 512. */
+  readonly defaultMaxTokens?: number;
+  /** Free memory in bytes, for the fit check before a load. Default `os.freemem()`. */
+  readonly freeMemory?: () => number;
+  /** Loads the llama.cpp binding. Default `import('node-llama-cpp')`. */
+  readonly loadBinding?: () => Promise<LlamaModule>;
+}
+
+interface LoadedModel {
+  readonly path: string;
+  readonly model: LlamaCpp.LlamaModel;
+  readonly hasChatTemplate: boolean;
+  readonly threads: number;
+  context: LlamaCpp.LlamaContext;
+}
+
+const CALIBRATION_TOKENS = 12;
+
+export class LocalLlamaProvider implements AIProvider {
+  readonly providerName = 'local';
+  readonly kind = 'local';
+  private binding: Promise<LlamaModule> | undefined;
+  private llama: Promise<LlamaCpp.Llama> | undefined;
+  private loaded: LoadedModel | undefined;
+  private readonly queue = new RunQueue();
+  private readonly threadCache: ThreadCache;
+  private disposed = false;
+
+  constructor(private readonly options: LocalLlamaOptions = {}) {
+    this.threadCache = new ThreadCache(options.threadCacheFile);
+  }
+
+  chatCompletion(request: AIRequest, options: CallOptions = {}): Promise<AIResponse> {
+    return collectStream(this.providerName, request.model, this.streamCompletion(request, options));
+  }
+
+  streamCompletion(request: AIRequest, options: CallOptions = {}): AsyncIterable<StreamPart> {
+    return guardStream(this.providerName, options.signal, () => this.generate(request, options.signal), (error) => toLocalError(error));
+  }
+
+  async listModels(): Promise<ModelInfo[]> {
+    if (this.options.modelsDir === undefined) return [];
+    const { readdir } = await import('node:fs/promises');
+    const names = await readdir(this.options.modelsDir).catch(() => [] as string[]);
+    const models = await Promise.all(
+      names.filter((n) => n.toLowerCase().endsWith('.gguf')).map(async (name) => {
+        const size = (await stat(path.join(this.options.modelsDir ?? '', name))).size;
+        return { id: name, name: name.replace(/\.gguf$/i, ''), sizeBytes: size };
+      }),
+    );
+    return models.sort((a, b) => a.id.localeCompare(b.id));
+  }
+
+  status(): Promise<ProviderStatus> {
+    const loaded = this.loaded === undefined ? 'no model loaded' : `${path.basename(this.loaded.path)} loaded, ${this.loaded.threads} thread(s)`;
+    return Promise.resolve({ state: 'ready', detail: loaded });
+  }
+
+  /** The thread count in use for the loaded model, if any (for benchmarks and the UI). */
+  get loadedThreads(): number | undefined {
+    return this.loaded?.threads;
+  }
+
+  /** Frees the model (and its memory) now; the next request loads it again. */
+  async unload(): Promise<void> {
+    const loaded = this.loaded;
+    this.loaded = undefined;
+    if (loaded === undefined) return;
+    await loaded.context.dispose();
+    await loaded.model.dispose();
+  }
+
+  async dispose(): Promise<void> {
+    this.disposed = true;
+    await this.unload();
+    const llama = this.llama;
+    this.llama = undefined;
+    if (llama !== undefined) await (await llama).dispose();
+  }
+
+  private async *generate(request: AIRequest, signal: AbortSignal | undefined): AsyncGenerator<StreamPart> {
+    if (this.disposed) throw new AIError('provider_unavailable', 'The local model provider has been shut down.');
+    const release = await this.queue.acquire(signal);
+    try {
+      const modelPath = await this.resolveModel(request.model);
+      const loaded = await this.ensureLoaded(modelPath, request.contextSize);
+      yield* this.run(loaded, request, signal);
+    } finally {
+      release();
+    }
+  }
+
+  private async *run(loaded: LoadedModel, request: AIRequest, signal: AbortSignal | undefined): AsyncGenerator<StreamPart> {
+    const llamaCpp = await this.loadBinding();
+    const sequence = loaded.context.getSequence();
+    const parts = new PushStream<StreamPart>();
+    let outputTokens = 0;
+    const grammar = await this.grammarFor(request);
+    const common = {
+      ...(signal === undefined ? {} : { signal }),
+      stopOnAbortSignal: true,
+      maxTokens: request.maxTokens ?? this.options.defaultMaxTokens ?? 512,
+      ...(request.temperature === undefined ? {} : { temperature: request.temperature }),
+      ...(request.topP === undefined ? {} : { topP: request.topP }),
+      ...(grammar === undefined ? {} : { grammar }),
+      ...(request.stop === undefined ? {} : { customStopTriggers: [...request.stop] }),
+      onTextChunk: (text: string) => parts.push({ type: 'text-delta', text }),
+      onToken: (tokens: LlamaCpp.Token[]) => void (outputTokens += tokens.length),
+    };
+    const inputTokens = loaded.model.tokenize(toCompletionPrompt(request.messages)).length;
+    const done = loaded.hasChatTemplate
+      ? new llamaCpp.LlamaChat({ contextSequence: sequence }).generateResponse(toChatHistory(request.messages), common).then((r) => r.metadata.stopReason)
+      : new llamaCpp.LlamaCompletion({ contextSequence: sequence }).generateCompletionWithMeta(toCompletionPrompt(request.messages), common).then((r) => r.metadata.stopReason);
+    done.then(
+      (stopReason) => {
+        parts.push({ type: 'usage', usage: { inputTokens, outputTokens } });
+        parts.push({ type: 'finish', finishReason: toFinishReason(stopReason, signal) });
+        parts.end();
+      },
+      (error: unknown) => parts.fail(error),
+    );
+    try {
+      yield* parts;
+    } finally {
+      // Leaving early (the consumer broke off) must still stop the generation before the next run.
+      await done.catch(() => undefined);
+      sequence.dispose();
+    }
+  }
+
+  private async grammarFor(request: AIRequest): Promise<LlamaCpp.LlamaGrammar | undefined> {
+    const format = request.responseFormat;
+    if (format === undefined || format.type === 'text') return undefined;
+    const llama = await this.getLlama();
+    if (format.type === 'json') return llama.getGrammarFor('json');
+    // The schema is user data validated as JSON; llama.cpp reports what it cannot express.
+    return llama.createGrammarForJsonSchema(format.schema as Parameters<LlamaCpp.Llama['createGrammarForJsonSchema']>[0]);
+  }
+
+  private async resolveModel(model: string): Promise<string> {
+    const bare = !model.includes('/') && !model.includes('\\');
+    const candidate = bare && this.options.modelsDir !== undefined ? path.join(this.options.modelsDir, model) : path.resolve(model);
+    const info = await stat(candidate).catch(() => undefined);
+    if (info === undefined || !info.isFile()) {
+      throw new AIError('model_not_found', `No model file at ${candidate}. Import a GGUF model under Providers → Local models.`, { provider: 'local' });
+    }
+    return candidate;
+  }
+
+  private async ensureLoaded(modelPath: string, requestedContext: number | undefined): Promise<LoadedModel> {
+    const current = this.loaded;
+    if (current !== undefined && current.path === modelPath) {
+      if (requestedContext === undefined || current.context.contextSize === requestedContext) return current;
+      await current.context.dispose();
+      current.context = await current.model.createContext({ contextSize: requestedContext, threads: current.threads });
+      return current;
+    }
+    await this.unload();
+    const llama = await this.getLlama();
+    const contextSize = await this.checkMemory(llama, modelPath, requestedContext);
+    const model = await llama.loadModel({ modelPath, gpuLayers: 0, useMmap: false });
+    const hasChatTemplate = typeof model.fileInfo.metadata.tokenizer?.chat_template === 'string';
+    const threads = await this.chooseThreads(model, modelPath, hasChatTemplate);
+    const context = await model.createContext({ contextSize, threads });
+    this.loaded = { path: modelPath, model, hasChatTemplate, threads, context };
+    return this.loaded;
+  }
+
+  private async checkMemory(llama: LlamaCpp.Llama, modelPath: string, requested: number | undefined): Promise<number> {
+    const { readGgufFileInfo, GgufInsights } = await this.loadBinding();
+    const fileInfo = await readGgufFileInfo(modelPath, { readTensorInfo: true });
+    const insights = await GgufInsights.from(fileInfo, llama);
+    const trained = insights.trainContextSize ?? 2048;
+    const wanted = requested ?? Math.min(this.options.contextSize ?? 2048, trained);
+    const estimate: MemoryEstimate = {
+      modelBytes: insights.estimateModelResourceRequirements({ gpuLayers: 0, useMmap: false }).cpuRam,
+      contextBytes: async (contextSize) => insights.estimateContextResourceRequirements({ contextSize, modelGpuLayers: 0 }).cpuRam,
+    };
+    const fit = await fitToMemory(estimate, wanted, (this.options.freeMemory ?? os.freemem)());
+    if (!fit.fits) throw new AIError('insufficient_memory', fit.reason, { provider: 'local' });
+    return fit.contextSize;
+  }
+
+  private async chooseThreads(model: LlamaCpp.LlamaModel, modelPath: string, chat: boolean): Promise<number> {
+    if (this.options.threads !== undefined) return this.options.threads;
+    const file = await stat(modelPath);
+    const key = `${modelPath}:${file.size}:${Math.round(file.mtimeMs)}|${machineKey()}`;
+    const cached = await this.threadCache.get(key);
+    if (cached !== undefined) return cached;
+    const llama = await this.getLlama();
+    const { threads } = await pickFastest(threadCandidates(llama.cpuMathCores), (n) => this.measure(model, n, chat));
+    await this.threadCache.set(key, threads);
+    return threads;
+  }
+
+  /** Tokens per second of a short generation with `threads`, timed from the first token on. */
+  private async measure(model: LlamaCpp.LlamaModel, threads: number, chat: boolean): Promise<number> {
+    const { LlamaCompletion } = await this.loadBinding();
+    const context = await model.createContext({ contextSize: 256, threads });
+    try {
+      const completion = new LlamaCompletion({ contextSequence: context.getSequence() });
+      const times: number[] = [];
+      await completion.generateCompletion(chat ? 'Hello' : 'Once upon a time', {
+        maxTokens: CALIBRATION_TOKENS,
+        onToken: () => void times.push(performance.now()),
+      });
+      const first = times[0];
+      const last = times.at(-1);
+      if (first === undefined || last === undefined || times.length < 2) return 0;
+      return ((times.length - 1) / (last - first)) * 1000;
+    } finally {
+      await context.dispose();
+    }
+  }
+
+  private loadBinding(): Promise<LlamaModule> {
+    return (this.binding ??= (this.options.loadBinding ?? (() => import('node-llama-cpp')))());
+  }
+
+  private getLlama(): Promise<LlamaCpp.Llama> {
+    // CPU only and never a source build: a portable folder ships the prebuilt binary for its platform.
+    return (this.llama ??= this.loadBinding().then(({ getLlama, LlamaLogLevel }) =>
+      getLlama({ gpu: false, logLevel: LlamaLogLevel.error, build: 'never' }),
+    ));
+  }
+}
+
+function toFinishReason(stopReason: string, signal: AbortSignal | undefined): FinishReason {
+  if (stopReason === 'abort' || signal?.aborted) return 'cancelled';
+  return stopReason === 'maxTokens' ? 'length' : 'stop';
+}
+
+function toLocalError(error: unknown): AIError {
+  if (error instanceof AIError) return error;
+  const message = error instanceof Error ? error.message : String(error);
+  if (/gguf|magic|failed to load model|tensor|unexpected end|read/i.test(message)) {
+    return new AIError('invalid_request', `The model file could not be loaded (${message}). It may be truncated, still downloading, or not a GGUF model.`, { provider: 'local', cause: error });
+  }
+  if (/context size|too long|exceeds/i.test(message)) return new AIError('context_length', message, { provider: 'local', cause: error });
+  return new AIError('unknown', `Local model failed: ${message}`, { provider: 'local', cause: error });
+}
+
+export function createLocalProvider(options: LocalLlamaOptions = {}): LocalLlamaProvider {
+  return new LocalLlamaProvider(options);
+}
