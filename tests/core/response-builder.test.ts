@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ResponseBuilder } from '../../extensions/ai-sidecar/src/core/response-builder.js';
 import { truncationWarning } from '../../extensions/ai-sidecar/src/providers/ollama.js';
-import { detectSseDone } from '../../extensions/ai-sidecar/src/providers/done-detector.js';
+import { doneDetectingFetch, TRACKER_HEADER } from '../../extensions/ai-sidecar/src/providers/done-detector.js';
 
 describe('ResponseBuilder', () => {
   it('gathers text, usage and timing from the parts', () => {
@@ -46,16 +46,29 @@ describe('SSE [DONE] detector', () => {
   const serve = (chunks: string[]): typeof fetch => async () =>
     new Response(new ReadableStream({ start(c) { for (const s of chunks) c.enqueue(new TextEncoder().encode(s)); c.close(); } }), { status: 200 });
 
-  it('sees a terminator split across chunks', async () => {
-    const detector = detectSseDone(serve(['data: {"a":1}\n\nda', 'ta: [DO', 'NE]\n\n']));
-    const body = await (await detector.fetch('http://x')).text();
-    expect(body).toBe('data: {"a":1}\n\ndata: [DONE]\n\n');
-    expect(detector.sawDone()).toBe(true);
+  async function run(chunks: string[]) {
+    const detecting = doneDetectingFetch(serve(chunks));
+    const { tracker, headers, release } = detecting.track();
+    const body = await (await detecting.fetch('http://x', { headers })).text();
+    release();
+    return { body, done: tracker.sawDone() };
+  }
+
+  it('sees a terminator split across chunks and passes the bytes through unchanged', async () => {
+    expect(await run(['data: {"a":1}\n\nda', 'ta: [DO', 'NE]\n\n'])).toEqual({ body: 'data: {"a":1}\n\ndata: [DONE]\n\n', done: true });
   });
 
-  it('does not mistake content for the terminator', async () => {
-    const detector = detectSseDone(serve(['data: {"content":"data: [DONE]"}\n\n']));
-    await (await detector.fetch('http://x')).text();
-    expect(detector.sawDone()).toBe(false);
+  it('does not mistake content for the terminator, nor a terminator that is not last', async () => {
+    expect((await run(['data: {"content":"data: [DONE]"}\n\n'])).done).toBe(false);
+    expect((await run(['data: [DONE]\n\n', 'data: {"late":1}\n\n'])).done).toBe(false);
+  });
+
+  it('removes its tracking header before the request leaves', async () => {
+    let seen: Headers | undefined;
+    const detecting = doneDetectingFetch(async (_input, init) => ((seen = new Headers(init?.headers)), new Response('')));
+    const { headers } = detecting.track();
+    await detecting.fetch('http://x', { headers: { ...headers, authorization: 'Bearer k' } });
+    expect(seen?.get(TRACKER_HEADER)).toBeNull();
+    expect(seen?.get('authorization')).toBe('Bearer k');
   });
 });

@@ -166,8 +166,12 @@ export class AIManager {
     const unlink = linkAbort(signal, controller);
     const watchdog = this.startWatchdog(provider, controller);
     try {
+      let first = true;
       for await (const part of provider.streamCompletion(request, { signal: controller.signal })) {
-        watchdog.disarm();
+        if (first) {
+          watchdog.disarm();
+          first = false;
+        }
         if (part.type === 'error' && !builder.hasText) return part.error;
         if (part.type === 'finish' && part.finishReason === 'cancelled' && watchdog.fired) {
           return watchdog.error();

@@ -9,6 +9,7 @@ import type { KeySource } from '../core/key-source.js';
 import { ResponseBuilder } from '../core/response-builder.js';
 import type { AIProvider, AIRequest, AIResponse, CallOptions, FinishReason, ModelInfo, ProviderStatus, StreamPart } from '../core/types.js';
 import { httpFailureToAIError } from './http-errors.js';
+import { mapStream, type Emit } from './map-stream.js';
 import { guardStream } from './stream-guard.js';
 
 /** Anthropic requires `max_tokens`; this is used when the block does not set one. */
@@ -55,19 +56,15 @@ export class AnthropicProvider implements AIProvider {
   }
 
   streamCompletion(request: AIRequest, options: CallOptions = {}): AsyncIterable<StreamPart> {
-    return guardStream(
-      this.providerName,
-      options.signal,
-      () => this.rawStream(request, options.signal),
-      (error) => this.toAIError(error),
-    );
-  }
-
-  private async *rawStream(request: AIRequest, signal: AbortSignal | undefined): AsyncGenerator<StreamPart> {
-    const client = await this.client();
-    const stream = await client.messages.create({ ...toParams(request), stream: true }, { signal: signal ?? null });
+    const { signal } = options;
     const state: StreamState = { inputTokens: 0, outputTokens: 0, finishReason: 'stop' };
-    for await (const event of stream) yield* eventParts(event, state);
+    const parts = mapStream<RawMessageStreamEvent>({
+      open: async () => (await this.client()).messages.create({ ...toParams(request), stream: true }, { signal: signal ?? null }),
+      map: (event, emit) => eventParts(event, state, emit),
+      // `message_stop` emits the finish; without it the guard reports an incomplete stream.
+      end: () => undefined,
+    });
+    return guardStream(this.providerName, signal, () => parts, (error) => this.toAIError(error));
   }
 
   async listModels(options: CallOptions = {}): Promise<ModelInfo[]> {
@@ -123,23 +120,23 @@ interface StreamState {
 }
 
 /** One stream event to our parts. `message_stop` is the final event; without it the guard reports incomplete. */
-function* eventParts(event: RawMessageStreamEvent, state: StreamState): Generator<StreamPart> {
+function eventParts(event: RawMessageStreamEvent, state: StreamState, emit: Emit): void {
   switch (event.type) {
     case 'message_start':
       state.inputTokens = event.message.usage.input_tokens;
       state.outputTokens = event.message.usage.output_tokens;
       return;
     case 'content_block_delta':
-      if (event.delta.type === 'text_delta' && event.delta.text !== '') yield { type: 'text-delta', text: event.delta.text };
+      if (event.delta.type === 'text_delta' && event.delta.text !== '') emit({ type: 'text-delta', text: event.delta.text });
       return;
     case 'message_delta':
       state.outputTokens = event.usage.output_tokens;
       if (event.usage.input_tokens !== null) state.inputTokens = event.usage.input_tokens;
       state.finishReason = toFinishReason(event.delta.stop_reason);
-      yield { type: 'usage', usage: { inputTokens: state.inputTokens, outputTokens: state.outputTokens } };
+      emit({ type: 'usage', usage: { inputTokens: state.inputTokens, outputTokens: state.outputTokens } });
       return;
     case 'message_stop':
-      yield { type: 'finish', finishReason: state.finishReason };
+      emit({ type: 'finish', finishReason: state.finishReason });
       return;
     default:
       return;

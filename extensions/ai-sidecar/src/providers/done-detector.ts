@@ -1,34 +1,69 @@
 /**
  * The OpenAI SDK ends its stream iterator quietly whether or not `data: [DONE]` arrived, so it cannot
- * tell a finished answer from a cut one. This fetch wrapper watches the raw SSE bytes for the
- * terminator as they pass through to the SDK, unchanged.
+ * tell a finished answer from a cut one. This fetch wrapper watches the raw SSE bytes as they pass
+ * through to the SDK unchanged, remembering only the last few bytes: `[DONE]` is the final event, so
+ * a stream is complete exactly when it ends with it.
+ *
+ * One client (and so one wrapped fetch) serves many requests; each streaming request names its own
+ * tracker in a header that the wrapper removes before the request leaves.
  */
-export interface DoneDetector {
-  readonly fetch: typeof fetch;
-  sawDone(): boolean;
+export const TRACKER_HEADER = 'x-sim-done-tracker';
+
+const TERMINATOR = /(^|\n)data: ?\[DONE\]\s*$/;
+const TAIL_BYTES = 32;
+
+export class DoneTracker {
+  private tail = new Uint8Array(0);
+
+  observe(chunk: Uint8Array): void {
+    if (chunk.length >= TAIL_BYTES) {
+      this.tail = chunk.slice(chunk.length - TAIL_BYTES);
+      return;
+    }
+    const joined = new Uint8Array(this.tail.length + chunk.length);
+    joined.set(this.tail);
+    joined.set(chunk, this.tail.length);
+    this.tail = joined.slice(Math.max(0, joined.length - TAIL_BYTES));
+  }
+
+  /** True when everything received so far ends with the `[DONE]` event. */
+  sawDone(): boolean {
+    return TERMINATOR.test(`\n${new TextDecoder().decode(this.tail)}`);
+  }
 }
 
-const TERMINATOR = /(^|\n)data: ?\[DONE\]/;
+export interface DoneDetectingFetch {
+  readonly fetch: typeof fetch;
+  /** A tracker for one request; pass `headers()` with that request. */
+  track(): { tracker: DoneTracker; headers: Record<string, string>; release(): void };
+}
 
-export function detectSseDone(baseFetch: typeof fetch = fetch): DoneDetector {
-  let seen = false;
+export function doneDetectingFetch(baseFetch: typeof fetch = fetch): DoneDetectingFetch {
+  const trackers = new Map<string, DoneTracker>();
+  let next = 0;
   const wrapped: typeof fetch = async (input, init) => {
-    const response = await baseFetch(input, init);
-    if (response.body === null || !response.ok) return response;
-    const decoder = new TextDecoder();
-    let tail = '\n';
+    const headers = new Headers(init?.headers);
+    const id = headers.get(TRACKER_HEADER);
+    headers.delete(TRACKER_HEADER);
+    const response = await baseFetch(input, { ...init, headers });
+    const tracker = id === null ? undefined : trackers.get(id);
+    if (tracker === undefined || response.body === null || !response.ok) return response;
     const watcher = new TransformStream<Uint8Array, Uint8Array>({
       transform(chunk, controller) {
-        if (!seen) {
-          const text = tail + decoder.decode(chunk, { stream: true });
-          seen = TERMINATOR.test(text);
-          tail = text.slice(-12);
-        }
+        tracker.observe(chunk);
         controller.enqueue(chunk);
       },
     });
-    const { status, statusText, headers } = response;
-    return new Response(response.body.pipeThrough(watcher), { status, statusText, headers });
+    const { status, statusText } = response;
+    return new Response(response.body.pipeThrough(watcher), { status, statusText, headers: response.headers });
   };
-  return { fetch: wrapped, sawDone: () => seen };
+  return {
+    fetch: wrapped,
+    track() {
+      const id = String(next++);
+      const tracker = new DoneTracker();
+      trackers.set(id, tracker);
+      return { tracker, headers: { [TRACKER_HEADER]: id }, release: () => trackers.delete(id) };
+    },
+  };
 }

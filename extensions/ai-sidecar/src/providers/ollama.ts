@@ -9,6 +9,7 @@ import { AIError } from '../core/errors.js';
 import { collectStream } from '../core/response-builder.js';
 import type { AIProvider, AIRequest, AIResponse, CallOptions, ModelInfo, ProviderStatus, StreamPart } from '../core/types.js';
 import { httpFailureToAIError } from './http-errors.js';
+import { mapStream, type Emit } from './map-stream.js';
 import { guardStream } from './stream-guard.js';
 
 export const OLLAMA_DEFAULT_HOST = 'http://127.0.0.1:11434';
@@ -63,22 +64,18 @@ export class OllamaProvider implements AIProvider {
   }
 
   streamCompletion(request: AIRequest, options: CallOptions = {}): AsyncIterable<StreamPart> {
-    return guardStream(
-      this.providerName,
-      options.signal,
-      () => this.rawStream(request, options.signal),
-      (error) => this.toAIError(error),
-    );
-  }
-
-  private async *rawStream(request: AIRequest, signal: AbortSignal | undefined): AsyncGenerator<StreamPart> {
-    const client = await this.client(signal);
+    const { signal } = options;
     const numCtx = request.contextSize ?? this.config.contextSize ?? OLLAMA_DEFAULT_CONTEXT;
-    const stream = await client.chat({ ...this.chatBody(request, numCtx), stream: true });
-    for await (const part of stream) {
-      if (part.message.content !== '') yield { type: 'text-delta', text: part.message.content };
-      if (part.done) yield* finalParts(part, request, numCtx);
-    }
+    const parts = mapStream<ChatResponse>({
+      open: async () => (await this.client(signal)).chat({ ...this.chatBody(request, numCtx), stream: true }),
+      map: (part, emit) => {
+        if (part.message.content !== '') emit({ type: 'text-delta', text: part.message.content });
+        if (part.done) finalParts(part, request, numCtx, emit);
+      },
+      // The `done: true` message emits the finish; without it the guard reports an incomplete stream.
+      end: () => undefined,
+    });
+    return guardStream(this.providerName, signal, () => parts, (error) => this.toAIError(error));
   }
 
   async listModels(options: CallOptions = {}): Promise<ModelInfo[]> {
@@ -192,11 +189,11 @@ export class OllamaProvider implements AIProvider {
 }
 
 /** The final `done: true` message: usage, a truncation warning when due, then the finish. */
-function* finalParts(part: ChatResponse, request: AIRequest, numCtx: number): Generator<StreamPart> {
-  yield { type: 'usage', usage: { inputTokens: part.prompt_eval_count ?? 0, outputTokens: part.eval_count ?? 0 } };
+function finalParts(part: ChatResponse, request: AIRequest, numCtx: number, emit: Emit): void {
+  emit({ type: 'usage', usage: { inputTokens: part.prompt_eval_count ?? 0, outputTokens: part.eval_count ?? 0 } });
   const warning = truncationWarning(request, part.prompt_eval_count ?? 0, numCtx);
-  if (warning !== undefined) yield { type: 'warning', warning };
-  yield { type: 'finish', finishReason: part.done_reason === 'length' ? 'length' : 'stop' };
+  if (warning !== undefined) emit({ type: 'warning', warning });
+  emit({ type: 'finish', finishReason: part.done_reason === 'length' ? 'length' : 'stop' });
 }
 
 /**

@@ -8,8 +8,9 @@ import { AIError } from '../core/errors.js';
 import type { KeySource } from '../core/key-source.js';
 import { ResponseBuilder } from '../core/response-builder.js';
 import type { AIProvider, AIRequest, AIResponse, CallOptions, FinishReason, ModelInfo, ProviderStatus, StreamPart } from '../core/types.js';
-import { detectSseDone } from './done-detector.js';
+import { doneDetectingFetch, type DoneDetectingFetch } from './done-detector.js';
 import { httpFailureToAIError } from './http-errors.js';
+import { mapStream } from './map-stream.js';
 import { guardStream } from './stream-guard.js';
 
 export interface OpenAICompatibleConfig {
@@ -39,12 +40,16 @@ const loadSdk = (): Promise<OpenAIModule> => (sdk ??= import('openai').then((mod
 export class OpenAICompatibleProvider implements AIProvider {
   readonly kind = 'openai-compatible';
   readonly providerName: string;
+  private readonly detector: DoneDetectingFetch;
+  /** One client per key: building one per request costs time to first token. */
+  private cached: { key: string | undefined; client: OpenAI } | undefined;
 
   constructor(
     private readonly config: OpenAICompatibleConfig,
     private readonly keys: KeySource,
   ) {
     this.providerName = config.providerName;
+    this.detector = doneDetectingFetch(config.fetch);
   }
 
   async chatCompletion(request: AIRequest, options: CallOptions = {}): Promise<AIResponse> {
@@ -67,30 +72,31 @@ export class OpenAICompatibleProvider implements AIProvider {
   }
 
   streamCompletion(request: AIRequest, options: CallOptions = {}): AsyncIterable<StreamPart> {
-    return guardStream(
-      this.providerName,
-      options.signal,
-      () => this.rawStream(request, options.signal),
-      (error) => this.toAIError(error),
-    );
-  }
-
-  private async *rawStream(request: AIRequest, signal: AbortSignal | undefined): AsyncGenerator<StreamPart> {
-    const { OpenAI } = await loadSdk();
-    const detector = detectSseDone(this.config.fetch);
-    const client = (await this.client(OpenAI)).withOptions({ fetch: detector.fetch });
-    const params: ChatCompletionCreateParamsStreaming = {
-      ...this.body(request),
-      stream: true,
-      stream_options: { include_usage: true },
-    };
-    const stream = await client.chat.completions.create(params, { signal: signal ?? null });
+    const { signal } = options;
+    let tracking: ReturnType<DoneDetectingFetch['track']> | undefined;
     let finishReason: FinishReason | undefined;
-    for await (const chunk of stream) {
-      yield* chunkParts(chunk);
-      finishReason = toFinishReason(chunk.choices[0]?.finish_reason) ?? finishReason;
-    }
-    if (detector.sawDone()) yield { type: 'finish', finishReason: finishReason ?? 'stop' };
+    const parts = mapStream<ChatCompletionChunk>({
+      open: async () => {
+        const client = await this.client((await loadSdk()).OpenAI);
+        tracking = this.detector.track();
+        const { headers } = tracking;
+        const params: ChatCompletionCreateParamsStreaming = { ...this.body(request), stream: true, stream_options: { include_usage: true } };
+        return client.chat.completions.create(params, { signal: signal ?? null, headers });
+      },
+      map: (chunk, emit) => {
+        const choice = chunk.choices[0];
+        const text = choice?.delta?.content;
+        if (text) emit({ type: 'text-delta', text });
+        if (chunk.usage) emit({ type: 'usage', usage: toUsage(chunk.usage) });
+        finishReason = toFinishReason(choice?.finish_reason) ?? finishReason;
+      },
+      // Only a stream that ended with `data: [DONE]` is finished; the guard reports any other end.
+      end: (emit) => {
+        if (tracking?.tracker.sawDone() === true) emit({ type: 'finish', finishReason: finishReason ?? 'stop' });
+      },
+      close: () => tracking?.release(),
+    });
+    return guardStream(this.providerName, signal, () => parts, (error) => this.toAIError(error));
   }
 
   async listModels(options: CallOptions = {}): Promise<ModelInfo[]> {
@@ -129,14 +135,17 @@ export class OpenAICompatibleProvider implements AIProvider {
         provider: this.providerName,
       });
     }
-    return new OpenAIClass({
+    if (this.cached !== undefined && this.cached.key === key) return this.cached.client;
+    const client = new OpenAIClass({
       apiKey: key ?? 'not-needed',
       baseURL: this.config.baseURL,
       defaultHeaders: { ...this.config.headers },
       maxRetries: 0,
       timeout: this.config.connectTimeoutMs ?? 15_000,
-      ...(this.config.fetch === undefined ? {} : { fetch: this.config.fetch }),
+      fetch: this.detector.fetch,
     });
+    this.cached = { key, client };
+    return client;
   }
 
   private body(request: AIRequest): Omit<ChatCompletionCreateParamsStreaming, 'stream'> {
@@ -191,12 +200,6 @@ function mapOpenAIError(error: unknown, provider: string, mod: OpenAIModule | un
     }
   }
   return new AIError('network', `${provider}: ${error instanceof Error ? error.message : String(error)}`, { provider, cause: error });
-}
-
-function* chunkParts(chunk: ChatCompletionChunk): Generator<StreamPart> {
-  const text = chunk.choices[0]?.delta?.content;
-  if (text) yield { type: 'text-delta', text };
-  if (chunk.usage) yield { type: 'usage', usage: toUsage(chunk.usage) };
 }
 
 function toUsage(usage: { prompt_tokens: number; completion_tokens: number }): { inputTokens: number; outputTokens: number } {

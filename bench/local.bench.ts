@@ -1,0 +1,129 @@
+/**
+ * Local throughput and cancel latency on the real stories260K model, in one run:
+ * - the local provider (threads chosen by its own measurement) versus raw node-llama-cpp at each
+ *   fixed thread count and at the library default; target >= 0.95 of the best fixed setting;
+ * - cancel latency, abort to last token, p50 / p99, for the local model and for an HTTP stream.
+ *
+ *   npx tsx bench/local.bench.ts            (UV_THREADPOOL_SIZE=1 npx tsx ... to compare the pool)
+ */
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { getLlama, LlamaCompletion, LlamaLogLevel } from 'node-llama-cpp';
+import { LocalLlamaProvider } from '../extensions/ai-sidecar/src/providers/local-llama.js';
+import { OpenAICompatibleProvider } from '../extensions/ai-sidecar/src/providers/openai-compatible.js';
+import type { AIProvider, AIRequest } from '../extensions/ai-sidecar/src/core/types.js';
+import { startOpenAIServer } from '../tests/wire/openai-server.js';
+import { fmt, median, percentile, table } from './stats.js';
+
+const MODEL = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../shared/models/stories260K.gguf');
+const TOKENS = 300;
+const ROUNDS = 5;
+const prompt = 'Once upon a time';
+
+/** Tokens per second from the first token on (load and prompt evaluation excluded). */
+function rate(stamps: readonly number[]): number {
+  const first = stamps[0];
+  const last = stamps.at(-1);
+  return first === undefined || last === undefined || stamps.length < 2 ? 0 : ((stamps.length - 1) / (last - first)) * 1000;
+}
+
+async function rawRates(): Promise<Map<string, number>> {
+  const llama = await getLlama({ gpu: false, logLevel: LlamaLogLevel.error });
+  const model = await llama.loadModel({ modelPath: MODEL, useMmap: false });
+  const results = new Map<string, number>();
+  const settings: (number | undefined)[] = [...new Set([1, 2, llama.cpuMathCores])].map((n) => n as number | undefined);
+  settings.push(undefined);
+  for (const threads of settings) {
+    const context = await model.createContext({ contextSize: 1024, ...(threads === undefined ? {} : { threads }) });
+    const samples: number[] = [];
+    // The library default is hundreds of times slower here: fewer tokens keep the run short.
+    const maxTokens = threads === undefined ? 24 : TOKENS;
+    for (let round = 0; round < (threads === undefined ? 1 : ROUNDS); round += 1) {
+      const stamps: number[] = [];
+      const sequence = context.getSequence();
+      await new LlamaCompletion({ contextSequence: sequence }).generateCompletion(prompt, { maxTokens, onToken: () => void stamps.push(performance.now()) });
+      sequence.dispose();
+      samples.push(rate(stamps));
+    }
+    results.set(threads === undefined ? `default (${context.currentThreads})` : `${threads}`, median(samples));
+    await context.dispose();
+  }
+  await model.dispose();
+  await llama.dispose();
+  return results;
+}
+
+async function providerRate(provider: LocalLlamaProvider): Promise<number> {
+  const samples: number[] = [];
+  for (let round = 0; round < ROUNDS; round += 1) {
+    const stamps: number[] = [];
+    for await (const part of provider.streamCompletion({ model: MODEL, messages: [{ role: 'user', content: prompt }], maxTokens: TOKENS, contextSize: 1024 })) {
+      if (part.type === 'text-delta') stamps.push(performance.now());
+    }
+    samples.push(rate(stamps));
+  }
+  return median(samples);
+}
+
+/** Abort after `afterTokens` tokens; returns ms from abort to the last token and to the stream's end. */
+async function cancelLatency(provider: AIProvider, request: AIRequest, afterTokens: number): Promise<{ lastToken: number; end: number }> {
+  const controller = new AbortController();
+  let abortedAt = 0;
+  let lastTokenAt = 0;
+  let seen = 0;
+  for await (const part of provider.streamCompletion(request, { signal: controller.signal })) {
+    if (part.type !== 'text-delta') continue;
+    lastTokenAt = performance.now();
+    seen += 1;
+    if (seen === afterTokens) {
+      abortedAt = performance.now();
+      controller.abort();
+    }
+  }
+  const end = performance.now();
+  return { lastToken: Math.max(0, lastTokenAt - abortedAt), end: end - abortedAt };
+}
+
+async function latencies(provider: AIProvider, request: AIRequest, runs: number) {
+  const results = [];
+  for (let i = 0; i < runs; i += 1) results.push(await cancelLatency(provider, request, 10));
+  const lastToken = results.map((r) => r.lastToken);
+  const end = results.map((r) => r.end);
+  return [fmt(percentile(lastToken, 50)), fmt(percentile(lastToken, 99)), fmt(percentile(end, 50)), fmt(percentile(end, 99))];
+}
+
+console.log(`Local throughput on stories260K (${TOKENS} tokens, median of ${ROUNDS}); UV_THREADPOOL_SIZE=${process.env.UV_THREADPOOL_SIZE ?? 'default (4)'}`);
+const raw = await rawRates();
+const provider = new LocalLlamaProvider({});
+const loadStarted = performance.now();
+await provider.chatCompletion({ model: MODEL, messages: [{ role: 'user', content: prompt }], maxTokens: 4, contextSize: 1024 });
+const firstRunMs = performance.now() - loadStarted;
+const ours = await providerRate(provider);
+const fixed = [...raw.entries()].filter(([k]) => !k.startsWith('default'));
+const best = Math.max(...fixed.map(([, v]) => v));
+const worst = Math.min(...fixed.map(([, v]) => v));
+const libraryDefault = [...raw.entries()].find(([k]) => k.startsWith('default'))?.[1] ?? Number.NaN;
+console.log(table([
+  ['setting', 'tokens/s'],
+  ...[...raw.entries()].map(([k, v]) => [`raw node-llama-cpp, threads ${k}`, fmt(v, 0)]),
+  [`local provider (chose ${provider.loadedThreads} thread(s))`, fmt(ours, 0)],
+]));
+console.log(`first request (binding + load + thread measurement): ${fmt(firstRunMs, 0)} ms`);
+console.log(`provider / best fixed: ${fmt(ours / best, 3)}  (target >= 0.95)`);
+console.log(`provider / worst fixed: ${fmt(ours / worst, 1)}x   provider / library default: ${fmt(ours / libraryDefault, 0)}x`);
+
+const RUNS = 30;
+const server = await startOpenAIServer();
+const http = new OpenAICompatibleProvider({ providerName: 'openai', baseURL: `${server.url}/v1` }, { getKey: async () => 'sk-bench-000000000000' });
+const localRows = await latencies(provider, { model: MODEL, messages: [{ role: 'user', content: prompt }], maxTokens: 2000, contextSize: 2048 }, RUNS);
+const httpRows: string[][] = [];
+for (let i = 0; i < RUNS; i += 1) server.script({ kind: 'slow', intervalMs: 2, count: 2000 });
+httpRows.push(await latencies(http, { model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'go' }] }, RUNS));
+await server.close();
+await provider.dispose();
+console.log(`\nCancel latency over ${RUNS} runs, abort after the 10th token (ms)`);
+console.log(table([
+  ['provider', 'abort→last token p50', 'p99', 'abort→stream end p50', 'p99'],
+  ['local (llama.cpp)', ...localRows],
+  ['HTTP (OpenAI SDK)', ...(httpRows[0] ?? [])],
+]));
