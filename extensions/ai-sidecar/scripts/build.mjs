@@ -10,7 +10,7 @@ const root = path.resolve(here, '..');
 
 export const NATIVE_EXTERNALS = ['better-sqlite3', 'node-llama-cpp', '@node-llama-cpp/*'];
 
-export async function buildSidecar({ outdir = path.join(root, 'dist'), minify = false } = {}) {
+export async function buildSidecar({ outdir = path.join(root, 'dist'), minify = true } = {}) {
   const result = await build({
     entryPoints: { main: path.join(root, 'src/main.ts'), ask: path.join(root, 'src/cli/ask.ts') },
     outdir,
@@ -22,6 +22,8 @@ export async function buildSidecar({ outdir = path.join(root, 'dist'), minify = 
     outExtension: { '.js': '.mjs' },
     external: NATIVE_EXTERNALS,
     minify,
+    // Smaller to parse at every start; the linked source maps keep stack traces readable.
+    keepNames: true,
     sourcemap: 'linked',
     metafile: true,
     legalComments: 'none',
@@ -33,6 +35,6 @@ export async function buildSidecar({ outdir = path.join(root, 'dist'), minify = 
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
-  const minify = process.argv.includes('--minify');
+  const minify = !process.argv.includes('--no-minify');
   await buildSidecar({ minify });
 }

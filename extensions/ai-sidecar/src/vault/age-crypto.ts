@@ -8,10 +8,9 @@
 import { createCipheriv, createDecipheriv, randomBytes, scrypt as scryptCallback } from 'node:crypto';
 import { Decrypter, Encrypter, Stanza, armor, generateX25519Identity, identityToRecipient, type Identity, type Recipient } from 'age-encryption';
 
-/** age's own default is 18 (256 MiB). 17 unlocks in ~0.6 s here and ~1 s on a low-end laptop, holding 128 MiB. */
-export const DEFAULT_WORK_FACTOR = 17;
-/** Files asking for more are refused before any memory is allocated (as typage does). */
-export const MAX_WORK_FACTOR = 20;
+import { DEFAULT_WORK_FACTOR, MAX_WORK_FACTOR } from './work-factor.js';
+
+export { DEFAULT_WORK_FACTOR, MAX_WORK_FACTOR };
 
 const SCRYPT_LABEL = 'age-encryption.org/v1/scrypt';
 const ZERO_NONCE = new Uint8Array(12);

@@ -9,7 +9,10 @@ import type { KeySource } from '../core/key-source.js';
 import { forgetSecret, registerSecret } from '../core/redact.js';
 import { sleep } from '../core/retry.js';
 import type { SecretsRepository, VaultMetaRepository } from '../storage/repositories.js';
-import { DEFAULT_WORK_FACTOR, decryptWith, encryptTo, encryptWithPassphrase, newIdentity } from './age-crypto.js';
+import { DEFAULT_WORK_FACTOR } from './work-factor.js';
+
+/** The age library (and its curve code) loads on the first crypto operation, not at start-up. */
+const ageCrypto = () => import('./age-crypto.js');
 import { VaultError } from './errors.js';
 import { hintFor, validateSecret } from './secret-validation.js';
 
@@ -71,6 +74,7 @@ export class Vault implements KeySource {
   /** First run: a new identity, wrapped with the passphrase. Leaves the vault unlocked. */
   async init(passphrase: string): Promise<VaultStatus> {
     if (this.meta.get() !== undefined) throw new VaultError('vault_exists', 'The vault already exists: unlock it, or change its passphrase.');
+    const { newIdentity, encryptWithPassphrase } = await ageCrypto();
     const { identity, recipient } = await newIdentity();
     const wrappedIdentity = await encryptWithPassphrase(identity, passphrase, this.workFactor);
     this.meta.create({ recipient, wrappedIdentity, autoLockMinutes: this.options.defaultAutoLockMinutes === undefined ? 15 : this.options.defaultAutoLockMinutes });
@@ -92,6 +96,7 @@ export class Vault implements KeySource {
   /** Re-wraps the identity only; one UPDATE, so a crash leaves the old or the new passphrase working. */
   async changePassphrase(current: string, next: string): Promise<VaultStatus> {
     const identity = await this.unwrapIdentity(current);
+    const { encryptWithPassphrase } = await ageCrypto();
     this.meta.replaceWrappedIdentity(await encryptWithPassphrase(identity, next, this.workFactor));
     this.open(identity);
     return this.status();
@@ -109,6 +114,7 @@ export class Vault implements KeySource {
     const meta = this.requireMeta();
     const secret = validateSecret(provider, raw);
     const payload: SecretPayload = { v: 1, provider, secret };
+    const { encryptTo } = await ageCrypto();
     const row = this.secrets.upsert(provider, await encryptTo(meta.recipient, JSON.stringify(payload)), hintFor(secret));
     if (this.unlocked) {
       const previous = this.unlocked.keys.get(provider);
@@ -166,6 +172,7 @@ export class Vault implements KeySource {
     const meta = this.requireMeta();
     const delay = this.failures === 0 ? 0 : (this.options.failureDelayMs ?? defaultFailureDelay)(this.failures);
     if (delay > 0) await (this.options.sleep ?? sleep)(delay);
+    const { decryptWith } = await ageCrypto();
     try {
       const identity = new TextDecoder().decode(await decryptWith(meta.wrappedIdentity, { passphrases: [passphrase] }));
       this.failures = 0;
@@ -178,6 +185,7 @@ export class Vault implements KeySource {
   }
 
   private async decryptRow(identity: string, provider: string, ciphertext: Uint8Array): Promise<string> {
+    const { decryptWith } = await ageCrypto();
     let payload: Partial<SecretPayload>;
     try {
       payload = JSON.parse(new TextDecoder().decode(await decryptWith(ciphertext, { identities: [identity] }))) as Partial<SecretPayload>;

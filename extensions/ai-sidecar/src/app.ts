@@ -1,0 +1,118 @@
+/**
+ * The composition root: storage, vault, providers, the AIManager and the command handlers, built in
+ * that order and released in reverse. No transport here: `main.ts` wires it to Neutralino, tests may
+ * wire it to anything that carries the contract's messages.
+ */
+import { AIManager } from './core/manager.js';
+import { AIError } from './core/errors.js';
+import type { KeySource } from './core/key-source.js';
+import { aiHandlers } from './channel/handlers/ai.js';
+import { historyHandlers, type HistoryService } from './channel/handlers/history.js';
+import { vaultHandlers, type VaultService } from './channel/handlers/vault.js';
+import type { Handlers } from './channel/dispatcher.js';
+import type { EmitEvent } from './channel/run-streamer.js';
+import { log } from './log.js';
+import { EVENTS, PROTOCOL_VERSION } from './protocol/contract.js';
+import { MemoryProviderSettings, ProviderCatalog, type ProviderSettingsStore } from './providers/catalog.js';
+import { createLocalProvider } from './providers/local-llama.js';
+import { openDatabase, type SqliteDatabase } from './storage/database.js';
+import { dataPaths, resolveDataLocation } from './storage/paths.js';
+import { ExecutionsRepository, ProviderSettingsRepository, SecretsRepository, VaultMetaRepository } from './storage/repositories.js';
+import { VaultError } from './vault/errors.js';
+import { Vault } from './vault/vault.js';
+
+export const SIDECAR_VERSION = '0.1.0';
+
+export interface SidecarOptions {
+  /** The app folder (Neutralino's NL_PATH): where a `portable` marker is looked for. */
+  readonly appDir: string;
+  readonly env?: NodeJS.ProcessEnv;
+  /** Sends an event to the window(s). */
+  readonly emit: EmitEvent;
+  /** Chunk coalescing interval. Default 16 ms. */
+  readonly frameMs?: number;
+}
+
+export interface Sidecar {
+  readonly handlers: Handlers;
+  readonly info: { dataDir: string; readOnly: boolean; storageError: string | null };
+  dispose(): Promise<void>;
+}
+
+interface Storage {
+  readonly db: SqliteDatabase | undefined;
+  readonly readOnly: boolean;
+  readonly error: string | null;
+}
+
+function openStorage(file: string): Storage {
+  try {
+    const { db, readOnly } = openDatabase(file);
+    return { db, readOnly, error: readOnly ? 'The data folder is read-only: nothing will be saved this session.' : null };
+  } catch (error) {
+    // A damaged database must not take local models down with it.
+    const message = error instanceof Error ? error.message : String(error);
+    log('error', message);
+    return { db: undefined, readOnly: true, error: message };
+  }
+}
+
+export function createSidecar(options: SidecarOptions): Sidecar {
+  const location = resolveDataLocation({ appDir: options.appDir, ...(options.env === undefined ? {} : { env: options.env }) });
+  const paths = dataPaths(location.dataDir);
+  const storage = openStorage(paths.database);
+  const { db } = storage;
+  const vault = db ? new Vault(new VaultMetaRepository(db), new SecretsRepository(db), { onChange: (status) => options.emit(EVENTS.vault, status) }) : undefined;
+  const history = db ? new ExecutionsRepository(db) : undefined;
+  const manager = new AIManager({
+    onExecutionEnd: (record) => {
+      try {
+        history?.record(record);
+      } catch (error) {
+        log('warn', `Could not record execution ${record.id}: ${error instanceof Error ? error.message : String(error)}`);
+      }
+    },
+  });
+  const settings: ProviderSettingsStore = db ? new ProviderSettingsRepository(db) : new MemoryProviderSettings();
+  const keys: KeySource = vault ?? { getKey: () => Promise.reject(new AIError('locked', `Keys are unavailable: ${storage.error ?? 'no storage'}`)) };
+  const catalog = new ProviderCatalog(manager, settings, {
+    keys,
+    createLocal: () => createLocalProvider({ modelsDir: paths.models, threadCacheFile: paths.threadCache }),
+  });
+  const info = { dataDir: location.dataDir, readOnly: storage.readOnly, storageError: storage.error };
+  const handlers: Handlers = {
+    hello: () => ({ protocolVersion: PROTOCOL_VERSION, sidecarVersion: SIDECAR_VERSION, ...info }),
+    ...aiHandlers({ manager, catalog, emit: options.emit, ...(options.frameMs === undefined ? {} : { frameMs: options.frameMs }) }),
+    ...vaultHandlers(vault ?? unavailableVault(info.storageError), options.emit),
+    ...historyHandlers(history ?? emptyHistory),
+  };
+  return {
+    handlers,
+    info,
+    dispose: async () => {
+      await manager.dispose();
+      vault?.dispose();
+      db?.close();
+    },
+  };
+}
+
+const emptyHistory: HistoryService = { list: () => [], get: () => undefined };
+
+/** Without storage there is no vault: every vault command says why. */
+function unavailableVault(reason: string | null): VaultService {
+  const fail = (): never => {
+    throw new VaultError('storage', `The vault is unavailable: ${reason ?? 'no storage'}.`);
+  };
+  return {
+    status: () => ({ state: 'uninitialised', autoLockMinutes: null }),
+    init: fail,
+    unlock: fail,
+    lock: fail,
+    changePassphrase: fail,
+    setAutoLock: fail,
+    setSecret: fail,
+    deleteSecret: fail,
+    listSecrets: () => [],
+  };
+}

@@ -1,0 +1,49 @@
+/**
+ * The sidecar process as Neutralino starts it: read the auth the runtime writes to stdin, connect
+ * back over the extension WebSocket, serve the contract's commands, and exit by itself when the
+ * socket closes (the runtime never kills extensions).
+ */
+import { parseArgs } from 'node:util';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createSidecar } from './app.js';
+import { Dispatcher } from './channel/dispatcher.js';
+import { NeutralinoLink, readAuth } from './channel/neutralino-link.js';
+import type { EmitEvent } from './channel/run-streamer.js';
+import { log } from './log.js';
+import { EVENTS, PROTOCOL_VERSION, REPLY_EVENT, REQUEST_EVENT } from './protocol/contract.js';
+import { SIDECAR_VERSION } from './app.js';
+
+// llama.cpp's compute threads and libuv's pool compete on small machines (shared/models/README:
+// 2 llama threads went from ~80 to ~140 tok/s with a pool of 1). Two leaves one thread for file I/O
+// while scrypt runs. Takes effect because nothing has used the pool yet.
+process.env.UV_THREADPOOL_SIZE ??= '2';
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({ options: { 'app-dir': { type: 'string' } }, allowPositionals: true });
+  const appDir = values['app-dir'] ?? path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
+  const auth = await readAuth(process.stdin);
+  const link = await NeutralinoLink.connect(auth);
+  const send = (event: string, data: unknown): void => {
+    link.broadcast(event, data).catch((error: unknown) => log('warn', `broadcast ${event} failed: ${error instanceof Error ? error.message : String(error)}`));
+  };
+  const emit: EmitEvent = (event, payload) => send(event, payload);
+  const sidecar = createSidecar({ appDir, env: process.env, emit });
+  const dispatcher = new Dispatcher(sidecar.handlers, (reply) => send(REPLY_EVENT, reply));
+  link.onEvent((event, data) => {
+    if (event === REQUEST_EVENT) void dispatcher.handle(data);
+  });
+  send(EVENTS.ready, { protocolVersion: PROTOCOL_VERSION, sidecarVersion: SIDECAR_VERSION });
+  log('info', `sidecar ready; data in ${sidecar.info.dataDir}${sidecar.info.readOnly ? ' (read-only)' : ''}`);
+
+  await link.closed;
+  // Give the shutdown half a second at most, then leave regardless.
+  setTimeout(() => process.exit(0), 500).unref();
+  await sidecar.dispose().catch(() => undefined);
+  process.exit(0);
+}
+
+main().catch((error: unknown) => {
+  log('error', `sidecar failed to start: ${error instanceof Error ? error.message : String(error)}`);
+  process.exit(1);
+});

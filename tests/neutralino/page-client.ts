@@ -1,0 +1,75 @@
+/**
+ * Plays the page's side of the protocol with a raw WebSocket, as @neutralinojs/lib does: native calls
+ * `{id, method, data, accessToken}`, events `{event, data}`. For channel tests and benchmarks that
+ * need no browser.
+ */
+import { randomUUID } from 'node:crypto';
+import WebSocket from 'ws';
+import { PROTOCOL_VERSION, REPLY_EVENT, REQUEST_EVENT, SIDECAR_ID, type ReplyEnvelope } from '../../extensions/ai-sidecar/src/protocol/contract.js';
+import type { StandIn } from './runtime.js';
+
+export class PageClient {
+  private readonly pending = new Map<string, (data: unknown) => void>();
+  private readonly listeners = new Set<(event: string, data: unknown) => void>();
+
+  private constructor(
+    private readonly ws: WebSocket,
+    private readonly token: string,
+  ) {
+    ws.on('message', (raw) => {
+      const message = JSON.parse(raw.toString()) as { id?: string; event?: string; data?: unknown };
+      if (message.id !== undefined) this.pending.get(message.id)?.(message.data);
+      else if (message.event !== undefined) for (const l of this.listeners) l(message.event, message.data);
+    });
+  }
+
+  static async connect(runtime: StandIn, token = runtime.token): Promise<PageClient> {
+    const ws = new WebSocket(`ws://127.0.0.1:${runtime.port}?connectToken=${token.split('.')[1] ?? ''}`);
+    await new Promise<void>((resolve, reject) => {
+      ws.once('open', () => resolve());
+      ws.once('error', reject);
+    });
+    return new PageClient(ws, token);
+  }
+
+  on(listener: (event: string, data: unknown) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  native(method: string, data: unknown = {}): Promise<unknown> {
+    const id = randomUUID();
+    return new Promise((resolve) => {
+      this.pending.set(id, resolve);
+      this.ws.send(JSON.stringify({ id, method, data, accessToken: this.token }));
+    });
+  }
+
+  async waitForSidecar(timeoutMs = 10_000): Promise<void> {
+    const until = Date.now() + timeoutMs;
+    while (Date.now() < until) {
+      const stats = (await this.native('extensions.getStats')) as { returnValue?: { connected: string[] } };
+      if (stats.returnValue?.connected.includes(SIDECAR_ID)) return;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    throw new Error('the sidecar did not connect');
+  }
+
+  /** Sends a contract request and resolves with its one reply. */
+  request(command: string, params: unknown = {}, envelope: Record<string, unknown> = {}): Promise<ReplyEnvelope> {
+    const id = randomUUID();
+    return new Promise((resolve) => {
+      const off = this.on((event, data) => {
+        if (event === REPLY_EVENT && (data as { id?: string }).id === id) {
+          off();
+          resolve(data as ReplyEnvelope);
+        }
+      });
+      void this.native('extensions.dispatch', { extensionId: SIDECAR_ID, event: REQUEST_EVENT, data: { v: PROTOCOL_VERSION, id, command, params, ...envelope } });
+    });
+  }
+
+  close(): void {
+    this.ws.close();
+  }
+}
