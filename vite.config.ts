@@ -1,12 +1,24 @@
+import path from 'node:path';
+import vue from '@vitejs/plugin-vue';
 import { defineConfig } from 'vitest/config';
 
-// One config for the UI build (added with the desktop app) and the test runner.
+// One config: the UI build (root `resources/`, output `resources/dist`) and the test runner.
 export default defineConfig({
+  root: path.resolve(import.meta.dirname, 'resources'),
+  base: '/',
+  plugins: [vue()],
+  resolve: {
+    // The one contract, shared with the sidecar.
+    alias: { '@contract': path.resolve(import.meta.dirname, 'extensions/ai-sidecar/src/protocol/contract.ts') },
+  },
+  build: { outDir: 'dist', emptyOutDir: true, target: 'es2022', sourcemap: false },
+  server: { port: 5173, strictPort: true },
   test: {
+    root: import.meta.dirname,
     include: ['tests/**/*.test.ts'],
     // Native addons (better-sqlite3, llama.cpp) and local servers: separate processes keep them apart.
     pool: 'forks',
     testTimeout: 30_000,
-    hookTimeout: 30_000,
+    hookTimeout: 60_000,
   },
 });

@@ -1,0 +1,231 @@
+/**
+ * The UI's side of the contract: `invoke(command, params)` returns a typed promise (one request id,
+ * one reply, a timeout), and `callAIProvider` returns a handle that receives a run's chunks in order
+ * and then one done or error. Everything received is validated against the contract's schemas.
+ */
+import {
+  COMMANDS,
+  EVENT_SCHEMAS,
+  EVENTS,
+  PROTOCOL_VERSION,
+  REPLY_EVENT,
+  replyEnvelopeSchema,
+  type AIRequestInput,
+  type CommandName,
+  type CommandParams,
+  type CommandResult,
+  type ErrorData,
+  type EventPayload,
+  type RequestEnvelope,
+} from '@contract';
+
+/** How messages travel; the Neutralino transport in production, an in-memory one in tests. */
+export interface Transport {
+  send(envelope: RequestEnvelope): Promise<void>;
+  on(event: string, handler: (data: unknown) => void): void;
+  onOffline(handler: () => void): void;
+}
+
+export type ConnectionState = 'connecting' | 'ready' | 'offline';
+
+export class ClientError extends Error {
+  override readonly name = 'ClientError';
+  constructor(readonly data: ErrorData) {
+    super(data.message);
+  }
+  get code(): ErrorData['code'] {
+    return this.data.code;
+  }
+}
+
+type Chunk = EventPayload<typeof EVENTS.chunk>;
+type Done = EventPayload<typeof EVENTS.done>;
+type Failed = EventPayload<typeof EVENTS.error>;
+type RunEvent = { kind: 'chunk'; payload: Chunk } | { kind: 'done'; payload: Done } | { kind: 'error'; payload: Failed };
+
+export interface RunHandle {
+  readonly executionId: string;
+  onChunk(handler: (text: string) => void): RunHandle;
+  onDone(handler: (payload: Done) => void): RunHandle;
+  onError(handler: (payload: Failed) => void): RunHandle;
+  cancel(): Promise<void>;
+}
+
+interface Pending {
+  resolve(result: unknown): void;
+  reject(error: ClientError): void;
+  timer: ReturnType<typeof setTimeout>;
+  command: CommandName;
+}
+
+export interface ClientOptions {
+  /** Per command. Default 15 s. */
+  readonly timeoutMs?: number;
+  readonly newId?: () => string;
+}
+
+export class SidecarClient {
+  private readonly pending = new Map<string, Pending>();
+  private readonly runs = new Map<string, RunReceiver>();
+  /** Events for executions whose `call_ai_provider` reply has not arrived yet. */
+  private readonly early = new Map<string, RunEvent[]>();
+  private readonly stateListeners = new Set<(state: ConnectionState) => void>();
+  state: ConnectionState = 'connecting';
+
+  constructor(
+    private readonly transport: Transport,
+    private readonly options: ClientOptions = {},
+  ) {
+    transport.on(REPLY_EVENT, (data) => this.onReply(data));
+    transport.on(EVENTS.chunk, (data) => this.onRunEvent('chunk', data));
+    transport.on(EVENTS.done, (data) => this.onRunEvent('done', data));
+    transport.on(EVENTS.error, (data) => this.onRunEvent('error', data));
+    transport.onOffline(() => this.goOffline());
+  }
+
+  onState(listener: (state: ConnectionState) => void): () => void {
+    this.stateListeners.add(listener);
+    return () => this.stateListeners.delete(listener);
+  }
+
+  setState(state: ConnectionState): void {
+    this.state = state;
+    for (const listener of this.stateListeners) listener(state);
+  }
+
+  invoke<C extends CommandName>(command: C, params: CommandParams<C>): Promise<CommandResult<C>> {
+    if (this.state === 'offline') return Promise.reject(new ClientError(disconnected()));
+    const id = this.options.newId?.() ?? crypto.randomUUID();
+    const timeoutMs = this.options.timeoutMs ?? 15_000;
+    return new Promise<CommandResult<C>>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.pending.delete(id);
+        reject(new ClientError({ code: 'timeout', message: `The sidecar did not answer "${command}" within ${timeoutMs / 1000} s.`, retryable: true }));
+      }, timeoutMs);
+      this.pending.set(id, { resolve: (r) => resolve(r as CommandResult<C>), reject, timer, command });
+      this.transport.send({ v: PROTOCOL_VERSION, id, command, params }).catch((error: unknown) => {
+        this.settle(id);
+        reject(new ClientError({ code: 'disconnected', message: `Could not reach the sidecar: ${describe(error)}`, retryable: true }));
+      });
+    });
+  }
+
+  /** Starts an AI block run; chunks that arrive before the reply are kept and replayed in order. */
+  async callAIProvider(provider: string, request: AIRequestInput): Promise<RunHandle> {
+    const { executionId } = await this.invoke('call_ai_provider', { provider, request: { ...request, stream: true } });
+    const receiver = new RunReceiver(executionId, () => this.invoke('cancel_execution', { executionId }).then(() => undefined), () => this.runs.delete(executionId));
+    this.runs.set(executionId, receiver);
+    for (const event of (this.early.get(executionId) ?? []).sort((a, b) => a.payload.seq - b.payload.seq)) receiver.deliver(event);
+    this.early.delete(executionId);
+    return receiver;
+  }
+
+  private onReply(data: unknown): void {
+    const reply = replyEnvelopeSchema.safeParse(data);
+    if (!reply.success) return;
+    const entry = this.settle(reply.data.id);
+    if (entry === undefined) return;
+    if (!reply.data.ok) return entry.reject(new ClientError(reply.data.error));
+    const result = COMMANDS[entry.command].result.safeParse(reply.data.result);
+    if (result.success) entry.resolve(result.data);
+    else entry.reject(new ClientError({ code: 'bad_message', message: `The sidecar's answer to ${entry.command} broke the contract.`, retryable: false }));
+  }
+
+  private onRunEvent(kind: RunEvent['kind'], data: unknown): void {
+    const schema = EVENT_SCHEMAS[kind === 'chunk' ? EVENTS.chunk : kind === 'done' ? EVENTS.done : EVENTS.error];
+    const parsed = schema.safeParse(data);
+    if (!parsed.success) return;
+    const event = { kind, payload: parsed.data } as RunEvent;
+    const receiver = this.runs.get(event.payload.executionId);
+    if (receiver !== undefined) receiver.deliver(event);
+    else this.early.set(event.payload.executionId, [...(this.early.get(event.payload.executionId) ?? []), event]);
+  }
+
+  private settle(id: string): Pending | undefined {
+    const entry = this.pending.get(id);
+    if (entry === undefined) return undefined;
+    clearTimeout(entry.timer);
+    this.pending.delete(id);
+    return entry;
+  }
+
+  private goOffline(): void {
+    this.setState('offline');
+    for (const id of [...this.pending.keys()]) this.settle(id)?.reject(new ClientError(disconnected()));
+    for (const receiver of this.runs.values()) receiver.fail(disconnected());
+  }
+}
+
+/**
+ * Orders a run's events by sequence number and hands each to the handlers once. Events that came
+ * before a handler was attached are replayed to it, so nothing is lost between the reply and `onChunk`.
+ */
+class RunReceiver implements RunHandle {
+  private next = 0;
+  private readonly held = new Map<number, RunEvent>();
+  private readonly delivered: RunEvent[] = [];
+  private readonly handlers = { chunk: [] as ((text: string) => void)[], done: [] as ((p: Done) => void)[], error: [] as ((p: Failed) => void)[] };
+  private finished = false;
+
+  constructor(
+    readonly executionId: string,
+    private readonly cancelRun: () => Promise<void>,
+    private readonly forget: () => void,
+  ) {}
+
+  onChunk(handler: (text: string) => void): RunHandle {
+    this.handlers.chunk.push(handler);
+    for (const e of this.delivered) if (e.kind === 'chunk') handler(e.payload.text);
+    return this;
+  }
+  onDone(handler: (payload: Done) => void): RunHandle {
+    this.handlers.done.push(handler);
+    for (const e of this.delivered) if (e.kind === 'done') handler(e.payload);
+    return this;
+  }
+  onError(handler: (payload: Failed) => void): RunHandle {
+    this.handlers.error.push(handler);
+    for (const e of this.delivered) if (e.kind === 'error') handler(e.payload);
+    return this;
+  }
+
+  cancel(): Promise<void> {
+    return this.finished ? Promise.resolve() : this.cancelRun();
+  }
+
+  deliver(event: RunEvent): void {
+    this.held.set(event.payload.seq, event);
+    for (let ready = this.held.get(this.next); ready !== undefined; ready = this.held.get(this.next)) {
+      this.held.delete(this.next);
+      this.next += 1;
+      this.dispatch(ready);
+    }
+  }
+
+  fail(error: ErrorData): void {
+    if (this.finished) return;
+    const response = { provider: '', model: '', text: '', finishReason: 'error' as const, usage: { inputTokens: 0, outputTokens: 0 }, timing: { totalMs: 0, tokensPerSecond: 0 }, error };
+    this.dispatch({ kind: 'error', payload: { executionId: this.executionId, seq: this.next, error, response } });
+  }
+
+  private dispatch(event: RunEvent): void {
+    if (this.finished) return;
+    this.delivered.push(event);
+    if (event.kind === 'chunk') for (const h of this.handlers.chunk) h(event.payload.text);
+    else if (event.kind === 'done') for (const h of this.handlers.done) h(event.payload);
+    else for (const h of this.handlers.error) h(event.payload);
+    if (event.kind !== 'chunk') {
+      this.finished = true;
+      this.forget();
+    }
+  }
+}
+
+function disconnected(): ErrorData {
+  return { code: 'disconnected', message: 'The connection to the sidecar was lost. Restart the app.', retryable: false };
+}
+
+function describe(error: unknown): string {
+  if (typeof error === 'object' && error !== null && 'message' in error) return String((error as { message: unknown }).message);
+  return String(error);
+}

@@ -1,0 +1,24 @@
+/** The production transport: @neutralinojs/lib's dispatch to the sidecar and its event bus. */
+import { events, extensions, init } from '@neutralinojs/lib';
+import { SIDECAR_ID, REQUEST_EVENT, type RequestEnvelope } from '@contract';
+import type { Transport } from './client';
+
+export function neutralinoTransport(): Transport {
+  init();
+  return {
+    send: async (envelope: RequestEnvelope) => {
+      await extensions.dispatch(SIDECAR_ID, REQUEST_EVENT, envelope);
+    },
+    on: (event, handler) => {
+      void events.on(event, (e: CustomEvent) => handler(e.detail));
+    },
+    onOffline: (handler) => {
+      void events.on('serverOffline', () => handler());
+    },
+  };
+}
+
+/** Resolves once the runtime's socket is open (the library raises `ready`). */
+export function whenReady(): Promise<void> {
+  return new Promise((resolve) => void events.on('ready', () => resolve()));
+}
