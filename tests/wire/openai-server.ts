@@ -142,6 +142,7 @@ async function slowStream(res: http.ServerResponse, model: string, withUsage: bo
   for (let i = 0; i < (scenario.count ?? 1000); i += 1) {
     if (gone(res)) return;
     res.write(chunk(model, { content: `t${i} ` }, null, withUsage));
+    scenario.sentAt?.push(performance.now());
     await delay(scenario.intervalMs ?? 20);
   }
   res.write(chunk(model, {}, 'stop', withUsage));

@@ -13,7 +13,7 @@ export type Scenario =
   | { readonly kind: 'cut_mid_stream'; readonly tokens?: readonly string[] }
   | { readonly kind: 'no_final_event'; readonly tokens?: readonly string[] }
   | { readonly kind: 'split_utf8'; readonly tokens?: readonly string[]; readonly sliceBytes?: number }
-  | { readonly kind: 'slow'; readonly intervalMs?: number; readonly count?: number }
+  | { readonly kind: 'slow'; readonly intervalMs?: number; readonly count?: number; /** Filled with performance.now() of each token's write. */ readonly sentAt?: number[] }
   /** Response headers, then silence until the client gives up. */
   | { readonly kind: 'stall' }
   /** Ollama: report fewer prompt tokens than were sent. */
