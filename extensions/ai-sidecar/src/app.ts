@@ -14,7 +14,10 @@ import type { EmitEvent } from './channel/run-streamer.js';
 import { log } from './log.js';
 import { EVENTS, PROTOCOL_VERSION } from './protocol/contract.js';
 import { MemoryProviderSettings, ProviderCatalog, type ProviderSettingsStore } from './providers/catalog.js';
-import { createLocalProvider } from './providers/local-llama.js';
+import { LocalLlamaProvider } from './providers/local-llama.js';
+import { OllamaProvider } from './providers/ollama.js';
+import { modelHandlers } from './channel/handlers/models.js';
+import { ModelStore } from './models/model-store.js';
 import { openDatabase, type SqliteDatabase } from './storage/database.js';
 import { dataPaths, resolveDataLocation } from './storage/paths.js';
 import { ExecutionsRepository, ProviderSettingsRepository, SecretsRepository, VaultMetaRepository } from './storage/repositories.js';
@@ -75,16 +78,27 @@ export function createSidecar(options: SidecarOptions): Sidecar {
   });
   const settings: ProviderSettingsStore = db ? new ProviderSettingsRepository(db) : new MemoryProviderSettings();
   const keys: KeySource = vault ?? { getKey: () => Promise.reject(new AIError('locked', `Keys are unavailable: ${storage.error ?? 'no storage'}`)) };
-  const catalog = new ProviderCatalog(manager, settings, {
-    keys,
-    createLocal: () => createLocalProvider({ modelsDir: paths.models, threadCacheFile: paths.threadCache }),
+  const local = new LocalLlamaProvider({
+    modelsDir: paths.models,
+    threadCacheFile: paths.threadCache,
+    onLoadProgress: (model, progress) => options.emit(EVENTS.modelLoad, { model, progress }),
   });
+  const catalog = new ProviderCatalog(manager, settings, { keys, createLocal: () => local });
   const info = { dataDir: location.dataDir, readOnly: storage.readOnly, storageError: storage.error };
   const handlers: Handlers = {
     hello: () => ({ protocolVersion: PROTOCOL_VERSION, sidecarVersion: SIDECAR_VERSION, ...info }),
     ...aiHandlers({ manager, catalog, emit: options.emit, ...(options.frameMs === undefined ? {} : { frameMs: options.frameMs }) }),
     ...vaultHandlers(vault ?? unavailableVault(info.storageError), options.emit),
     ...historyHandlers(history ?? emptyHistory),
+    ...modelHandlers({
+      store: new ModelStore(paths.models),
+      local,
+      ollama: () => {
+        const provider = manager.providerNames().includes('ollama') ? manager.provider('ollama') : undefined;
+        return provider instanceof OllamaProvider ? provider : undefined;
+      },
+      emit: options.emit,
+    }),
   };
   return {
     handlers,

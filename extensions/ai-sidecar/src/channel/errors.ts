@@ -22,6 +22,8 @@ interface CodedError {
 }
 
 const PASS_THROUGH: readonly string[] = ['storage', 'read_only', 'validation', 'wrong_passphrase', 'vault_exists', 'vault_not_initialised', 'locked', 'not_found'];
+/** Download failures the UI shows as they are (checksum, disk full, HTTP, size). */
+const AS_VALIDATION: readonly string[] = ['checksum', 'disk_full', 'http', 'size', 'cancelled'];
 
 export function toErrorData(error: unknown): ErrorData {
   if (error instanceof AIError) return error.toData();
@@ -29,6 +31,7 @@ export function toErrorData(error: unknown): ErrorData {
   if (isCoded(error) && PASS_THROUGH.includes(error.code)) {
     return { code: error.code as ErrorCode, message: redact(error.message), retryable: false };
   }
+  if (isCoded(error) && AS_VALIDATION.includes(error.code)) return { code: 'validation', message: redact(error.message), retryable: false };
   const message = error instanceof Error ? error.message : String(error);
   return { code: 'internal', message: redact(`Unexpected sidecar error: ${message}`), retryable: false };
 }

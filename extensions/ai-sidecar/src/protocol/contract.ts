@@ -134,6 +134,31 @@ export const executionDetailSchema = executionSummarySchema.extend({
   errorMessage: z.string().nullable(),
 });
 
+const localModelSchema = z.object({
+  id: z.string(),
+  name: z.string(),
+  path: z.string(),
+  sizeBytes: z.number(),
+  architecture: z.string().nullable(),
+  parameters: z.number().nullable(),
+  quantization: z.string().nullable(),
+  contextLength: z.number().nullable(),
+  hasChatTemplate: z.boolean(),
+  error: z.string().optional(),
+});
+const catalogueEntrySchema = z.object({
+  id: z.string(),
+  name: z.string(),
+  url: z.string(),
+  sizeBytes: z.number(),
+  ramBytes: z.number(),
+  sha256: z.string().nullable(),
+  checksumVerified: z.boolean(),
+  licence: z.string(),
+});
+const modelFileName = z.string().regex(/^[\w.() -]+\.gguf$/i, 'a .gguf file name').max(255);
+const task = z.object({ taskId: z.string() });
+
 const passphrase = z.string().min(8, 'at least 8 characters').max(1024);
 const empty = z.object({}).strict();
 const ok = z.object({ ok: z.literal(true) });
@@ -175,6 +200,23 @@ export const COMMANDS = {
     result: z.array(executionSummarySchema),
   },
   get_execution: { params: z.object({ id: z.string().min(1).max(128) }), result: executionDetailSchema },
+  list_local_models: { params: empty, result: z.array(localModelSchema) },
+  model_catalogue: { params: empty, result: z.array(catalogueEntrySchema) },
+  import_model: { params: z.object({ path: z.string().min(1).max(4096), link: z.boolean().optional() }), result: localModelSchema },
+  delete_model: { params: z.object({ name: modelFileName }), result: ok },
+  download_model: {
+    params: z.object({ url: z.url({ protocol: /^https?$/ }), name: modelFileName, sha256: z.string().regex(/^[a-f0-9]{64}$/i).optional(), sizeBytes: z.number().int().positive().optional() }),
+    result: task,
+  },
+  cancel_task: { params: task, result: ok },
+  unload_model: { params: empty, result: ok },
+  set_local_settings: { params: z.object({ idleUnloadMinutes: z.number().int().min(1).max(1440).nullable() }), result: ok },
+  ollama_loaded: {
+    params: empty,
+    result: z.array(z.object({ id: z.string(), sizeBytes: z.number(), vramBytes: z.number(), expiresAt: z.string() })),
+  },
+  ollama_pull: { params: z.object({ model: z.string().min(1).max(256) }), result: task },
+  ollama_delete: { params: z.object({ model: z.string().min(1).max(256) }), result: ok },
 } as const;
 
 export type CommandName = keyof typeof COMMANDS;
@@ -205,6 +247,8 @@ export const EVENTS = {
   done: 'sim.done',
   error: 'sim.error',
   vault: 'sim.vault',
+  task: 'sim.task',
+  modelLoad: 'sim.model-load',
 } as const;
 
 export const EVENT_SCHEMAS = {
@@ -214,6 +258,16 @@ export const EVENT_SCHEMAS = {
   [EVENTS.done]: z.object({ executionId: z.string(), seq: z.number().int().min(0), response: aiResponseSchema }),
   [EVENTS.error]: z.object({ executionId: z.string(), seq: z.number().int().min(0), error: errorDataSchema, response: aiResponseSchema }),
   [EVENTS.vault]: vaultStatusSchema,
+  /** Progress of a download or an Ollama pull; the last event has status done, failed or cancelled. */
+  [EVENTS.task]: z.object({
+    taskId: z.string(),
+    kind: z.enum(['download', 'pull']),
+    status: z.enum(['running', 'done', 'failed', 'cancelled']),
+    completed: z.number().optional(),
+    total: z.number().optional(),
+    message: z.string().optional(),
+  }),
+  [EVENTS.modelLoad]: z.object({ model: z.string(), progress: z.number().min(0).max(1) }),
 } as const;
 
 export type EventName = keyof typeof EVENT_SCHEMAS;

@@ -34,6 +34,10 @@ export interface LocalLlamaOptions {
   readonly freeMemory?: () => number;
   /** Loads the llama.cpp binding. Default `import('node-llama-cpp')`. */
   readonly loadBinding?: () => Promise<LlamaModule>;
+  /** Unload the model after this long without a request; null keeps it. Default 5 minutes. */
+  readonly idleUnloadMs?: number | null;
+  /** Load progress of a model file, from 0 to 1. */
+  readonly onLoadProgress?: (model: string, progress: number) => void;
 }
 
 interface LoadedModel {
@@ -55,9 +59,23 @@ export class LocalLlamaProvider implements AIProvider {
   private readonly queue = new RunQueue();
   private readonly threadCache: ThreadCache;
   private disposed = false;
+  private idleTimer: NodeJS.Timeout | undefined;
+  private idleUnloadMs: number | null;
 
   constructor(private readonly options: LocalLlamaOptions = {}) {
     this.threadCache = new ThreadCache(options.threadCacheFile);
+    this.idleUnloadMs = options.idleUnloadMs === undefined ? 5 * 60_000 : options.idleUnloadMs;
+  }
+
+  /** The user's idle-unload setting; null keeps a loaded model until it is unloaded on demand. */
+  setIdleUnload(ms: number | null): void {
+    this.idleUnloadMs = ms;
+    this.armIdleTimer();
+  }
+
+  /** The loaded model's file, if any. */
+  get loadedModel(): string | undefined {
+    return this.loaded?.path;
   }
 
   chatCompletion(request: AIRequest, options: CallOptions = {}): Promise<AIResponse> {
@@ -91,8 +109,19 @@ export class LocalLlamaProvider implements AIProvider {
     return this.loaded?.threads;
   }
 
+  private armIdleTimer(): void {
+    clearTimeout(this.idleTimer);
+    if (this.idleUnloadMs === null || this.loaded === undefined) return;
+    // Through the queue, so a run that starts meanwhile keeps its model.
+    this.idleTimer = setTimeout(() => {
+      void this.queue.acquire().then((release) => this.unload().finally(release));
+    }, this.idleUnloadMs);
+    this.idleTimer.unref();
+  }
+
   /** Frees the model (and its memory) now; the next request loads it again. */
   async unload(): Promise<void> {
+    clearTimeout(this.idleTimer);
     const loaded = this.loaded;
     this.loaded = undefined;
     if (loaded === undefined) return;
@@ -115,11 +144,13 @@ export class LocalLlamaProvider implements AIProvider {
   private async *generate(request: AIRequest, signal: AbortSignal | undefined): AsyncGenerator<StreamPart> {
     if (this.disposed) throw new AIError('provider_unavailable', 'The local model provider has been shut down.');
     const release = await this.queue.acquire(signal);
+    clearTimeout(this.idleTimer);
     try {
       const modelPath = await this.resolveModel(request.model);
       const loaded = await this.ensureLoaded(modelPath, request.contextSize);
       yield* this.run(loaded, request, signal);
     } finally {
+      this.armIdleTimer();
       release();
     }
   }
@@ -192,7 +223,14 @@ export class LocalLlamaProvider implements AIProvider {
     await this.unload();
     const llama = await this.getLlama();
     const contextSize = await this.checkMemory(llama, modelPath, requestedContext);
-    const model = await llama.loadModel({ modelPath, gpuLayers: 0, useMmap: false });
+    const onProgress = this.options.onLoadProgress;
+    const model = await llama.loadModel({
+      modelPath,
+      gpuLayers: 0,
+      // Read into memory rather than mapped: same speed, about half the resident memory (models/README).
+      useMmap: false,
+      ...(onProgress === undefined ? {} : { onLoadProgress: (p: number) => onProgress(path.basename(modelPath), p) }),
+    });
     const hasChatTemplate = typeof model.fileInfo.metadata.tokenizer?.chat_template === 'string';
     const threads = await this.chooseThreads(model, modelPath, hasChatTemplate);
     const context = await model.createContext({ contextSize, threads });
