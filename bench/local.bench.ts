@@ -112,6 +112,36 @@ console.log(`first request (binding + load + thread measurement): ${fmt(firstRun
 console.log(`provider / best fixed: ${fmt(ours / best, 3)}  (target >= 0.95)`);
 console.log(`provider / worst fixed: ${fmt(ours / worst, 1)}x   provider / library default: ${fmt(ours / libraryDefault, 0)}x`);
 
+// Load and memory: a fresh provider (its own llama.cpp backend start and model load) against the
+// RSS before it, sampled every 5 ms; the JS module itself is already loaded in this process.
+{
+  const base = process.memoryUsage.rss();
+  let peakLoad = base;
+  let peakGen = base;
+  let phase: 'load' | 'gen' = 'load';
+  const sampler = setInterval(() => {
+    const rss = process.memoryUsage.rss();
+    if (phase === 'load') peakLoad = Math.max(peakLoad, rss);
+    else peakGen = Math.max(peakGen, rss);
+  }, 5);
+  const fresh = new LocalLlamaProvider({ threads: provider.loadedThreads ?? 1 });
+  const loadStart = performance.now();
+  let firstToken = 0;
+  let genStart = 0;
+  for await (const part of fresh.streamCompletion({ model: MODEL, messages: [{ role: 'user', content: prompt }], maxTokens: 200, contextSize: 2048 })) {
+    if (part.type === 'text-delta' && firstToken === 0) {
+      firstToken = performance.now();
+      phase = 'gen';
+      genStart = firstToken;
+    }
+  }
+  const genMs = performance.now() - genStart;
+  clearInterval(sampler);
+  await fresh.dispose();
+  console.log(`\nFresh provider (llama.cpp backend start + model load, thread count fixed): ${fmt(firstToken - loadStart, 0)} ms to first token; generation ${fmt(genMs, 0)} ms for 200 tokens`);
+  console.log(`Peak RSS growth: loading ${fmt((peakLoad - base) / 2 ** 20, 1)} MiB, generating ${fmt((peakGen - base) / 2 ** 20, 1)} MiB (model file ${fmt(1_185_376 / 2 ** 20, 1)} MiB, context 2048)`);
+}
+
 const RUNS = 30;
 const server = await startOpenAIServer();
 const http = new OpenAICompatibleProvider({ providerName: 'openai', baseURL: `${server.url}/v1` }, { getKey: async () => 'sk-bench-000000000000' });

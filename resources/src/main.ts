@@ -4,6 +4,7 @@ import { EVENTS, EVENT_SCHEMAS } from '@contract';
 import App from './App.vue';
 import { neutralinoTransport, whenReady } from './api/neutralino-transport';
 import { useConnectionStore } from './stores/connection';
+import { useModelsStore } from './stores/models';
 import { useVaultStore } from './stores/vault';
 import './styles.css';
 
@@ -19,6 +20,11 @@ async function start(): Promise<void> {
   transport.on(EVENTS.vault, (data) => {
     const status = EVENT_SCHEMAS[EVENTS.vault].safeParse(data);
     if (status.success) vault.set(status.data);
+  });
+  const models = useModelsStore();
+  transport.on(EVENTS.task, (data) => {
+    const task = EVENT_SCHEMAS[EVENTS.task].safeParse(data);
+    if (task.success) models.onTask(task.data);
   });
   await ready;
   await useConnectionStore().connect(transport);
