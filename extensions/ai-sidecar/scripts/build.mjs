@@ -10,7 +10,7 @@ const root = path.resolve(here, '..');
 
 export const NATIVE_EXTERNALS = ['better-sqlite3', 'node-llama-cpp', '@node-llama-cpp/*'];
 
-export async function buildSidecar({ outdir = path.join(root, 'dist'), minify = true } = {}) {
+export async function buildSidecar({ outdir = path.join(root, 'dist'), minify = true, sourcemap = 'linked' } = {}) {
   const result = await build({
     entryPoints: { main: path.join(root, 'src/main.ts'), ask: path.join(root, 'src/cli/ask.ts') },
     outdir,
@@ -24,7 +24,7 @@ export async function buildSidecar({ outdir = path.join(root, 'dist'), minify = 
     minify,
     // Smaller to parse at every start; the linked source maps keep stack traces readable.
     keepNames: true,
-    sourcemap: 'linked',
+    sourcemap,
     metafile: true,
     legalComments: 'none',
     // Some CommonJS dependencies call require(); give ESM output a real one.

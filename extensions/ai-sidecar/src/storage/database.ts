@@ -4,7 +4,7 @@
  * power cut), versioned migrations, and an integrity check before anything else touches it. A
  * corrupt file is reported and left exactly as it is; a read-only medium gives a read-only handle.
  */
-import { accessSync, constants, existsSync, mkdirSync } from 'node:fs';
+import { accessSync, constants, existsSync, mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { migrate } from './migrations.js';
@@ -49,27 +49,27 @@ export function openDatabase(file: string): OpenedDatabase {
   }
 }
 
-/** Without a writable folder SQLite cannot even keep its WAL files: work in memory, say so. */
+/**
+ * Without a writable folder SQLite cannot even keep its WAL files, so the stored database is read
+ * into memory (keys and settings still work this session) and nothing is saved.
+ */
 function openReadOnly(file: string): OpenedDatabase {
-  const db = new Database(':memory:');
-  migrate(db);
+  let db: SqliteDatabase | undefined;
   if (existsSync(file)) {
     try {
-      const source = new Database(file, { readonly: true, fileMustExist: true });
-      checkIntegrity(source, file);
-      // Copy what is there so keys and settings still work this session.
-      for (const table of ['vault_meta', 'secrets', 'provider_settings', 'executions']) {
-        const rows = source.prepare(`SELECT * FROM ${table}`).all() as Record<string, unknown>[];
-        for (const row of rows) {
-          const columns = Object.keys(row);
-          db.prepare(`INSERT OR REPLACE INTO ${table} (${columns.join(',')}) VALUES (${columns.map((c) => `@${c}`).join(',')})`).run(row);
-        }
-      }
-      source.close();
+      const bytes = readFileSync(file);
+      // A WAL-mode header (format bytes 2/2) cannot be opened in memory; a cleanly closed file has
+      // everything checkpointed into the main file, so it reads the same in rollback mode.
+      if (bytes[18] === 2 && bytes[19] === 2) bytes.fill(1, 18, 20);
+      db = new Database(bytes);
+      checkIntegrity(db, file);
     } catch {
       // An unreadable copy on read-only media still leaves the app usable for local models.
+      db = undefined;
     }
   }
+  db ??= new Database(':memory:');
+  migrate(db);
   return { db, readOnly: true };
 }
 

@@ -1,0 +1,129 @@
+/**
+ * The portable folder: built, moved to another path, started through the Neutralino stand-in under an
+ * empty HOME and TMPDIR. It creates the vault, stores a key, runs the local model, and writes nothing
+ * outside itself. A read-only copy starts, says it cannot save, and still runs the local model. The
+ * sidecar leaves no process behind.
+ */
+import { execFileSync } from 'node:child_process';
+import { cpSync, existsSync, readdirSync, renameSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { EVENTS, type ReplyEnvelope } from '../../extensions/ai-sidecar/src/protocol/contract.js';
+import { PageClient } from '../neutralino/page-client.js';
+import { startNeutralinoStandIn, type StandIn } from '../neutralino/runtime.js';
+
+const ROOT = path.resolve(__dirname, '../..');
+const MODEL = path.resolve(ROOT, '../shared/models/stories260K.gguf');
+let work: string;
+let folder: string;
+
+const ok = (reply: ReplyEnvelope) => {
+  if (!reply.ok) throw new Error(`${reply.error.code}: ${reply.error.message}`);
+  return reply.result as Record<string, unknown>;
+};
+
+/** A clean environment: no Node on PATH beyond the system's, empty HOME and TMPDIR, no data override. */
+function isolatedEnv(home: string, tmp: string): NodeJS.ProcessEnv {
+  return { PATH: '/usr/bin:/bin', HOME: home, TMPDIR: tmp, LANG: 'C.UTF-8' };
+}
+
+async function start(appDir: string, env: NodeJS.ProcessEnv): Promise<{ runtime: StandIn; page: PageClient }> {
+  const runtime = await startNeutralinoStandIn({ appDir, env });
+  const page = await PageClient.connect(runtime);
+  await page.waitForSidecar(20_000);
+  return { runtime, page };
+}
+
+async function runLocal(page: PageClient, model: string): Promise<{ text: string; finishReason: string }> {
+  const done = new Promise<{ text: string; finishReason: string }>((resolve) => {
+    const off = page.on((event, data) => {
+      if (event === EVENTS.done || event === EVENTS.error) {
+        off();
+        resolve((data as { response: { text: string; finishReason: string } }).response);
+      }
+    });
+  });
+  ok(await page.request('call_ai_provider', { provider: 'local', request: { model, messages: [{ role: 'user', content: 'Once upon a time' }], maxTokens: 24 } }));
+  return done;
+}
+
+async function stop(runtime: StandIn): Promise<void> {
+  const [sidecar] = runtime.extensionProcesses;
+  const closedAt = await runtime.close();
+  const exit = await sidecar?.exited;
+  expect((exit?.at ?? Infinity) - closedAt, 'sidecar exits by itself').toBeLessThan(1500);
+  // No process outlives the app: nothing is left whose command line runs from the folder.
+  const leftovers = execFileSync('ps', ['-eo', 'args'], { encoding: 'utf8' }).split('\n').filter((line) => line.includes(`${folder}/`) && !line.includes('ps -eo'));
+  expect(leftovers).toEqual([]);
+}
+
+beforeAll(async () => {
+  work = await mkdtemp(path.join(os.tmpdir(), 'sim-portable-'));
+  const { dist } = (await import(path.join(ROOT, 'extensions/ai-sidecar/scripts/dist.mjs'))) as { dist: (o: { skipUi: boolean }) => Promise<{ outDir: string }> };
+  const built = await dist({ skipUi: existsSync(path.join(ROOT, 'resources/dist/index.html')) });
+  // Moved to another path: nothing in it may depend on where it was built.
+  folder = path.join(work, 'USB STICK', 'sim-ai-desktop');
+  execFileSync('mkdir', ['-p', path.dirname(folder)]);
+  renameSync(built.outDir, folder);
+}, 180_000);
+
+afterAll(async () => {
+  try {
+    execFileSync('umount', [path.join(work, 'ro')], { stdio: 'ignore' });
+  } catch {
+    // not mounted
+  }
+  await rm(work, { recursive: true, force: true });
+});
+
+describe('portable folder', () => {
+  it('runs moved to another path, under an empty HOME, and writes nothing outside itself', async () => {
+    const home = path.join(work, 'home');
+    const tmp = path.join(work, 'tmp');
+    execFileSync('mkdir', ['-p', home, tmp]);
+    const { runtime, page } = await start(folder, isolatedEnv(home, tmp));
+    try {
+      const hello = ok(await page.request('hello', { protocolVersion: 1 }));
+      expect(hello).toMatchObject({ dataDir: path.join(folder, 'data'), readOnly: false });
+      ok(await page.request('vault_init', { passphrase: 'portable passphrase' }));
+      ok(await page.request('set_secret', { provider: 'openai', secret: 'sk-proj-PORTABLEportablePORTABLE1234' }));
+      ok(await page.request('import_model', { path: MODEL }));
+      const response = await runLocal(page, 'stories260K.gguf');
+      expect(response.finishReason).toBe('length');
+      expect(response.text.length).toBeGreaterThan(10);
+    } finally {
+      await stop(runtime);
+    }
+    expect(readdirSync(home)).toEqual([]);
+    expect(readdirSync(tmp)).toEqual([]);
+    expect(readdirSync(path.join(folder, 'data')).sort()).toEqual(expect.arrayContaining(['models', 'sim-ai.db']));
+  }, 120_000);
+
+  it('starts from read-only media, says it cannot save, and still runs the local model', async () => {
+    const copy = path.join(work, 'copy');
+    const ro = path.join(work, 'ro');
+    cpSync(folder, copy, { recursive: true });
+    execFileSync('mkdir', ['-p', ro]);
+    execFileSync('mount', ['--bind', copy, ro]);
+    execFileSync('mount', ['-o', 'remount,bind,ro', ro]);
+    const home = path.join(work, 'home-ro');
+    const tmp = path.join(work, 'tmp-ro');
+    execFileSync('mkdir', ['-p', home, tmp]);
+    folder = ro;
+    const { runtime, page } = await start(ro, isolatedEnv(home, tmp));
+    try {
+      const hello = ok(await page.request('hello', { protocolVersion: 1 }));
+      expect(hello).toMatchObject({ readOnly: true, storageError: expect.stringMatching(/read-only/) });
+      // What was stored on the stick is still readable this session.
+      expect(ok(await page.request('vault_status', {}))).toMatchObject({ state: 'locked' });
+      const response = await runLocal(page, 'stories260K.gguf');
+      expect(response.finishReason).toBe('length');
+    } finally {
+      await stop(runtime);
+    }
+    expect(readdirSync(home)).toEqual([]);
+    expect(readdirSync(tmp)).toEqual([]);
+  }, 120_000);
+});
