@@ -1,25 +1,17 @@
 /** Turns anything a handler throws into the contract's plain error data, redacted. */
+import { CodedError } from '../core/coded-error.js';
 import { AIError } from '../core/errors.js';
 import { redact } from '../core/redact.js';
 import type { ErrorCode, ErrorData } from '../protocol/contract.js';
 
 /** An error with a code from the contract, thrown by handlers for protocol-level failures. */
-export class ChannelError extends Error {
+export class ChannelError extends CodedError<ErrorCode> {
   override readonly name = 'ChannelError';
-  constructor(
-    readonly code: ErrorCode,
-    message: string,
-    options?: { cause?: unknown },
-  ) {
-    super(redact(message), options);
+  constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
+    super(code, redact(message), options);
   }
 }
 
-/** Errors from other layers (storage, vault) that carry a contract code of their own. */
-interface CodedError {
-  readonly code: string;
-  readonly message: string;
-}
 
 const PASS_THROUGH: readonly string[] = ['storage', 'read_only', 'validation', 'wrong_passphrase', 'vault_exists', 'vault_not_initialised', 'locked', 'not_found'];
 /** Download failures the UI shows as they are (checksum, disk full, HTTP, size). */
@@ -36,6 +28,6 @@ export function toErrorData(error: unknown): ErrorData {
   return { code: 'internal', message: redact(`Unexpected sidecar error: ${message}`), retryable: false };
 }
 
-function isCoded(error: unknown): error is CodedError {
-  return error instanceof Error && typeof (error as { code?: unknown }).code === 'string';
+function isCoded(error: unknown): error is CodedError<string> {
+  return error instanceof CodedError;
 }

@@ -2,6 +2,8 @@
  * Where provider keys come from. The vault implements this; until it is unlocked it throws the typed
  * `locked` error. `EnvKeySource` reads the conventional environment variables for headless use.
  */
+import { AIError } from './errors.js';
+import type { ProviderStatus } from './types.js';
 export interface KeySource {
   /** The key for a provider, or undefined when none is stored. Throws `AIError('locked')` when locked. */
   getKey(providerName: string): Promise<string | undefined>;
@@ -38,4 +40,22 @@ export class ChainedKeySource implements KeySource {
     }
     return undefined;
   }
+}
+
+/** A keyed provider's cheap status: ready, needs a key, or vault locked. Spends no tokens. */
+export async function keyStatus(keys: KeySource, provider: string, required = true): Promise<ProviderStatus> {
+  try {
+    const key = await keys.getKey(provider);
+    return key === undefined && required ? { state: 'needs_key', detail: 'No API key stored.' } : { state: 'ready' };
+  } catch (error) {
+    if (error instanceof AIError && error.code === 'locked') return { state: 'locked', detail: error.message };
+    throw error;
+  }
+}
+
+/** The key a request needs, or the typed `auth` error that tells the user where to add one. */
+export async function requireKey(keys: KeySource, provider: string): Promise<string> {
+  const key = await keys.getKey(provider);
+  if (key === undefined) throw new AIError('auth', `No API key stored for ${provider}. Add one under Providers.`, { provider });
+  return key;
 }

@@ -4,6 +4,7 @@
  * `.part` file is renamed into place, and cancel. A wrong checksum or a cancel removes the partial
  * file; nothing half-written ever carries the final name.
  */
+import { CodedError } from '../core/coded-error.js';
 import { createHash } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
 import { rename, rm, stat, statfs } from 'node:fs/promises';
@@ -35,14 +36,8 @@ export interface DownloadOptions {
   readonly freeBytes?: (folder: string) => Promise<number>;
 }
 
-export class DownloadError extends Error {
+export class DownloadError extends CodedError<'checksum' | 'disk_full' | 'http' | 'cancelled' | 'size'> {
   override readonly name = 'DownloadError';
-  constructor(
-    readonly code: 'checksum' | 'disk_full' | 'http' | 'cancelled' | 'size',
-    message: string,
-  ) {
-    super(message);
-  }
 }
 
 export async function download(options: DownloadOptions): Promise<{ sha256: string; bytes: number }> {

@@ -3,19 +3,14 @@
  * where the file system allows), delete one, and download one. File names are checked so no command
  * can reach outside the folder.
  */
+import { CodedError } from '../core/coded-error.js';
 import { copyFile, link, mkdir, readdir, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { download, type DownloadProgress } from './downloader.js';
 import { readModelInfo, type LocalModelInfo } from './gguf-info.js';
 
-export class ModelStoreError extends Error {
+export class ModelStoreError extends CodedError<'validation' | 'not_found' | 'storage'> {
   override readonly name = 'ModelStoreError';
-  constructor(
-    readonly code: 'validation' | 'not_found' | 'storage',
-    message: string,
-  ) {
-    super(message);
-  }
 }
 
 export interface DownloadRequest {

@@ -5,7 +5,7 @@
 import type Anthropic from '@anthropic-ai/sdk';
 import type { MessageCreateParamsBase, RawMessageStreamEvent } from '@anthropic-ai/sdk/resources/messages';
 import { AIError } from '../core/errors.js';
-import type { KeySource } from '../core/key-source.js';
+import { keyStatus, requireKey, type KeySource } from '../core/key-source.js';
 import { ResponseBuilder } from '../core/response-builder.js';
 import type { AIProvider, AIRequest, AIResponse, CallOptions, FinishReason, ModelInfo, ProviderStatus, StreamPart } from '../core/types.js';
 import { httpFailureToAIError } from './http-errors.js';
@@ -80,24 +80,13 @@ export class AnthropicProvider implements AIProvider {
     }
   }
 
-  async status(): Promise<ProviderStatus> {
-    try {
-      const key = await this.keys.getKey(this.providerName);
-      return key === undefined ? { state: 'needs_key', detail: 'No API key stored.' } : { state: 'ready' };
-    } catch (error) {
-      if (error instanceof AIError && error.code === 'locked') return { state: 'locked', detail: error.message };
-      throw error;
-    }
+  status(): Promise<ProviderStatus> {
+    return keyStatus(this.keys, this.providerName);
   }
 
   private async client(): Promise<Anthropic> {
     const { Anthropic: AnthropicClass } = await loadSdk();
-    const apiKey = await this.keys.getKey(this.providerName);
-    if (apiKey === undefined) {
-      throw new AIError('auth', `No API key stored for ${this.providerName}. Add one under Providers.`, {
-        provider: this.providerName,
-      });
-    }
+    const apiKey = await requireKey(this.keys, this.providerName);
     return new AnthropicClass({
       apiKey,
       maxRetries: 0,

@@ -5,7 +5,7 @@
 import type OpenAI from 'openai';
 import type { ChatCompletionChunk, ChatCompletionCreateParamsStreaming } from 'openai/resources/chat/completions';
 import { AIError } from '../core/errors.js';
-import type { KeySource } from '../core/key-source.js';
+import { keyStatus, requireKey, type KeySource } from '../core/key-source.js';
 import { ResponseBuilder } from '../core/response-builder.js';
 import type { AIProvider, AIRequest, AIResponse, CallOptions, FinishReason, ModelInfo, ProviderStatus, StreamPart } from '../core/types.js';
 import { doneDetectingFetch, type DoneDetectingFetch } from './done-detector.js';
@@ -113,15 +113,8 @@ export class OpenAICompatibleProvider implements AIProvider {
     }
   }
 
-  async status(): Promise<ProviderStatus> {
-    try {
-      const key = await this.keys.getKey(this.providerName);
-      if (key === undefined && this.keyRequired) return { state: 'needs_key', detail: 'No API key stored.' };
-      return { state: 'ready' };
-    } catch (error) {
-      if (error instanceof AIError && error.code === 'locked') return { state: 'locked', detail: error.message };
-      throw error;
-    }
+  status(): Promise<ProviderStatus> {
+    return keyStatus(this.keys, this.providerName, this.keyRequired);
   }
 
   private get keyRequired(): boolean {
@@ -129,12 +122,7 @@ export class OpenAICompatibleProvider implements AIProvider {
   }
 
   private async client(OpenAIClass: OpenAIModule['OpenAI']): Promise<OpenAI> {
-    const key = await this.keys.getKey(this.providerName);
-    if (key === undefined && this.keyRequired) {
-      throw new AIError('auth', `No API key stored for ${this.providerName}. Add one under Providers.`, {
-        provider: this.providerName,
-      });
-    }
+    const key = this.keyRequired ? await requireKey(this.keys, this.providerName) : await this.keys.getKey(this.providerName);
     if (this.cached !== undefined && this.cached.key === key) return this.cached.client;
     const client = new OpenAIClass({
       apiKey: key ?? 'not-needed',

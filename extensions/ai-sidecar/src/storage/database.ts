@@ -4,6 +4,7 @@
  * power cut), versioned migrations, and an integrity check before anything else touches it. A
  * corrupt file is reported and left exactly as it is; a read-only medium gives a read-only handle.
  */
+import { CodedError } from '../core/coded-error.js';
 import { accessSync, constants, existsSync, mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
@@ -13,15 +14,8 @@ export type SqliteDatabase = Database.Database;
 
 export type StorageErrorCode = 'storage' | 'read_only';
 
-export class StorageError extends Error {
+export class StorageError extends CodedError<StorageErrorCode> {
   override readonly name = 'StorageError';
-  constructor(
-    readonly code: StorageErrorCode,
-    message: string,
-    options?: { cause?: unknown },
-  ) {
-    super(message, options);
-  }
 }
 
 export interface OpenedDatabase {
