@@ -102,6 +102,20 @@ describe('local llama.cpp provider', () => {
     }
   });
 
+  it('picks a smaller context when memory is short, and says so once', async () => {
+    await copyFile(MODEL, path.join(dir, 'copy.gguf'));
+    // Enough for the weights and a small context, not for 32k tokens of KV cache.
+    const roomy = new LocalLlamaProvider({ modelsDir: dir, threads: 1, freeMemory: () => 40 * 2 ** 20 });
+    try {
+      const first = await roomy.chatCompletion({ ...story(5), model: 'copy.gguf', contextSize: 32_768 });
+      expect(first.warnings?.[0]).toMatchObject({ code: 'context_reduced', message: expect.stringMatching(/not the 32768 asked for/) });
+      const second = await roomy.chatCompletion({ ...story(5), model: 'copy.gguf' });
+      expect(second.warnings).toBeUndefined();
+    } finally {
+      await roomy.dispose();
+    }
+  });
+
   it('lists the GGUF files in its models folder', async () => {
     const models = await provider.listModels();
     expect(models.map((m) => m.id)).toEqual(expect.arrayContaining(['copy.gguf', 'truncated.gguf']));

@@ -9,7 +9,7 @@ import path from 'node:path';
 import type * as LlamaCpp from 'node-llama-cpp';
 import { AIError } from '../core/errors.js';
 import { collectStream } from '../core/response-builder.js';
-import type { AIProvider, AIRequest, AIResponse, CallOptions, FinishReason, ModelInfo, ProviderStatus, StreamPart } from '../core/types.js';
+import type { AIProvider, AIRequest, AIResponse, CallOptions, FinishReason, ModelInfo, ProviderStatus, ProviderWarning, StreamPart } from '../core/types.js';
 import { fitToMemory, type MemoryEstimate } from './local/memory-fit.js';
 import { toChatHistory, toCompletionPrompt } from './local/prompt.js';
 import { PushStream } from './local/push-stream.js';
@@ -41,6 +41,8 @@ export interface LocalLlamaOptions {
 }
 
 interface LoadedModel {
+  /** Said once, on the first run after a load that had to shrink the context to fit memory. */
+  pendingWarning?: ProviderWarning | undefined;
   readonly path: string;
   readonly model: LlamaCpp.LlamaModel;
   readonly hasChatTemplate: boolean;
@@ -148,6 +150,10 @@ export class LocalLlamaProvider implements AIProvider {
     try {
       const modelPath = await this.resolveModel(request.model);
       const loaded = await this.ensureLoaded(modelPath, request.contextSize);
+      if (loaded.pendingWarning !== undefined) {
+        yield { type: 'warning', warning: loaded.pendingWarning };
+        loaded.pendingWarning = undefined;
+      }
       yield* this.run(loaded, request, signal);
     } finally {
       this.armIdleTimer();
@@ -222,7 +228,7 @@ export class LocalLlamaProvider implements AIProvider {
     }
     await this.unload();
     const llama = await this.getLlama();
-    const contextSize = await this.checkMemory(llama, modelPath, requestedContext);
+    const { contextSize, wanted } = await this.checkMemory(llama, modelPath, requestedContext);
     const onProgress = this.options.onLoadProgress;
     const model = await llama.loadModel({
       modelPath,
@@ -234,11 +240,13 @@ export class LocalLlamaProvider implements AIProvider {
     const hasChatTemplate = typeof model.fileInfo.metadata.tokenizer?.chat_template === 'string';
     const threads = await this.chooseThreads(model, modelPath, hasChatTemplate);
     const context = await model.createContext({ contextSize, threads });
-    this.loaded = { path: modelPath, model, hasChatTemplate, threads, context };
+    const pendingWarning: ProviderWarning | undefined =
+      contextSize < wanted ? { code: 'context_reduced', message: `Free memory allows a ${contextSize}-token context, not the ${wanted} asked for: long conversations will be cut.` } : undefined;
+    this.loaded = { path: modelPath, model, hasChatTemplate, threads, context, pendingWarning };
     return this.loaded;
   }
 
-  private async checkMemory(llama: LlamaCpp.Llama, modelPath: string, requested: number | undefined): Promise<number> {
+  private async checkMemory(llama: LlamaCpp.Llama, modelPath: string, requested: number | undefined): Promise<{ contextSize: number; wanted: number }> {
     const { readGgufFileInfo, GgufInsights } = await this.loadBinding();
     const fileInfo = await readGgufFileInfo(modelPath, { readTensorInfo: true });
     const insights = await GgufInsights.from(fileInfo, llama);
@@ -250,7 +258,7 @@ export class LocalLlamaProvider implements AIProvider {
     };
     const fit = await fitToMemory(estimate, wanted, (this.options.freeMemory ?? os.freemem)());
     if (!fit.fits) throw new AIError('insufficient_memory', fit.reason, { provider: 'local' });
-    return fit.contextSize;
+    return { contextSize: fit.contextSize, wanted };
   }
 
   private async chooseThreads(model: LlamaCpp.LlamaModel, modelPath: string, chat: boolean): Promise<number> {
