@@ -5,6 +5,7 @@ import App from './App.vue';
 import { neutralinoTransport, whenReady } from './api/neutralino-transport';
 import { useConnectionStore } from './stores/connection';
 import { useModelsStore } from './stores/models';
+import { useRunStore } from './stores/run';
 import { useVaultStore } from './stores/vault';
 import './styles.css';
 
@@ -25,6 +26,11 @@ async function start(): Promise<void> {
   transport.on(EVENTS.task, (data) => {
     const task = EVENT_SCHEMAS[EVENTS.task].safeParse(data);
     if (task.success) models.onTask(task.data);
+  });
+  const run = useRunStore();
+  transport.on(EVENTS.modelLoad, (data) => {
+    const load = EVENT_SCHEMAS[EVENTS.modelLoad].safeParse(data);
+    if (load.success) run.onModelLoad(load.data);
   });
   await ready;
   await useConnectionStore().connect(transport);

@@ -62,7 +62,7 @@ export const useProvidersStore = defineStore('providers', () => {
       await guard(() => client().invoke('delete_secret', { provider }));
       await refresh();
     },
-    update: async (provider: string, patch: { baseURL?: string; enabled?: boolean; preset?: string }) => {
+    update: async (provider: string, patch: { baseURL?: string; enabled?: boolean; preset?: string; keepAlive?: string }) => {
       await guard(() => client().invoke('update_provider', { provider, ...patch }));
       await refresh();
     },

@@ -30,6 +30,8 @@ export const useRunStore = defineStore('run', () => {
   const status = ref<RunStatus>('idle');
   const outcome = ref<Outcome>();
   const handle = ref<RunHandle>();
+  /** Load progress of a local model file while a run waits for it (0 to 1). */
+  const loading = ref<{ model: string; progress: number }>();
   const connection = useConnectionStore();
 
   async function run(): Promise<void> {
@@ -45,7 +47,7 @@ export const useRunStore = defineStore('run', () => {
       const h = await connection.require().callAIProvider(provider.value, { model: model.value, messages, temperature: temperature.value, maxTokens: maxTokens.value });
       handle.value = h;
       status.value = 'streaming';
-      h.onChunk((text) => (output.value += text))
+      h.onChunk((text) => ((loading.value = undefined), (output.value += text)))
         .onDone(({ response }) => finish(response.finishReason === 'cancelled' ? 'cancelled' : 'completed', response))
         .onError(({ response, error }) => finish('failed', { ...response, error }));
     } catch (e) {
@@ -54,9 +56,14 @@ export const useRunStore = defineStore('run', () => {
     }
   }
 
+  function onModelLoad(event: { model: string; progress: number }): void {
+    loading.value = event.progress >= 1 ? undefined : event;
+  }
+
   function finish(next: RunStatus, response: { finishReason: string; usage: { inputTokens: number; outputTokens: number }; timing: { timeToFirstTokenMs?: number | undefined; totalMs: number; tokensPerSecond: number }; error?: { code: string; message: string } | undefined; warnings?: { message: string }[] | undefined }): void {
     status.value = next;
     handle.value = undefined;
+    loading.value = undefined;
     outcome.value = {
       finishReason: response.finishReason,
       inputTokens: response.usage.inputTokens,
@@ -73,7 +80,7 @@ export const useRunStore = defineStore('run', () => {
     await handle.value?.cancel().catch(() => undefined);
   }
 
-  return { provider, model, system, prompt, temperature, maxTokens, output, status, outcome, run, stop, running: () => status.value === 'starting' || status.value === 'streaming' };
+  return { provider, model, system, prompt, temperature, maxTokens, output, status, outcome, loading, onModelLoad, run, stop, running: () => status.value === 'starting' || status.value === 'streaming' };
 });
 
 export type { Response };

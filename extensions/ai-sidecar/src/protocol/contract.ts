@@ -100,6 +100,7 @@ export const providerInfoSchema = z.object({
   preset: z.string().optional(),
   enabled: z.boolean(),
   keyRequired: z.boolean(),
+  keepAlive: z.string().optional(),
 });
 
 const vaultStatusSchema = z.object({
@@ -183,7 +184,13 @@ export const COMMANDS = {
   },
   test_connection: { params: z.object({ provider: providerName }), result: z.object({ status: providerStatusSchema, models: z.number() }) },
   update_provider: {
-    params: z.object({ provider: providerName, baseURL: z.url().optional(), preset: z.string().max(64).optional(), enabled: z.boolean().optional() }),
+    params: z.object({
+      provider: providerName,
+      baseURL: z.url().optional(),
+      preset: z.string().max(64).optional(),
+      enabled: z.boolean().optional(),
+      keepAlive: z.string().regex(/^(-1|0|\d+(ms|s|m|h)?)$/, 'a duration such as 10m, 1h or -1').optional(),
+    }),
     result: providerInfoSchema,
   },
   vault_status: { params: empty, result: vaultStatusSchema },

@@ -15,6 +15,8 @@ export interface ProviderSetting {
   readonly baseURL?: string | undefined;
   readonly preset?: string | undefined;
   readonly enabled?: boolean | undefined;
+  /** Ollama only: the keep-alive to send (e.g. `10m`, `-1`); unset leaves Ollama's own. */
+  readonly keepAlive?: string | undefined;
 }
 
 export interface ProviderDescriptor {
@@ -25,6 +27,7 @@ export interface ProviderDescriptor {
   readonly enabled: boolean;
   readonly baseURL?: string;
   readonly preset?: string;
+  readonly keepAlive?: string;
 }
 
 /** Local servers are off until the user turns them on, so an idle app probes no ports. */
@@ -63,6 +66,7 @@ function applySetting(builtIn: ProviderDescriptor, setting: ProviderSetting | un
     enabled: setting.enabled ?? builtIn.enabled,
     ...(baseURL === undefined ? {} : { baseURL }),
     ...(setting.preset === undefined ? {} : { preset: setting.preset }),
+    ...(setting.keepAlive === undefined || builtIn.kind !== 'ollama' ? {} : { keepAlive: setting.keepAlive }),
   };
 }
 
@@ -90,7 +94,11 @@ export function createProvider(descriptor: ProviderDescriptor, deps: ProviderFac
     case 'anthropic':
       return new AnthropicProvider({ providerName: descriptor.name, ...(descriptor.baseURL === undefined ? {} : { baseURL: descriptor.baseURL }) }, deps.keys);
     case 'ollama':
-      return new OllamaProvider({ providerName: descriptor.name, ...(descriptor.baseURL === undefined ? {} : { host: descriptor.baseURL }) });
+      return new OllamaProvider({
+        providerName: descriptor.name,
+        ...(descriptor.baseURL === undefined ? {} : { host: descriptor.baseURL }),
+        ...(descriptor.keepAlive === undefined ? {} : { keepAlive: descriptor.keepAlive }),
+      });
     case 'local':
       return deps.createLocal();
   }

@@ -38,6 +38,8 @@ const MIGRATIONS: readonly string[] = [
      output TEXT NOT NULL
    );
    CREATE INDEX executions_started ON executions (started_at DESC);`,
+  // The user's Ollama keep-alive (e.g. "10m", "-1"), sent instead of Ollama's own default.
+  `ALTER TABLE provider_settings ADD COLUMN keep_alive TEXT;`,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

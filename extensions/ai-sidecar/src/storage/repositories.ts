@@ -86,15 +86,17 @@ export class ProviderSettingsRepository implements ProviderSettingsStore {
   constructor(private readonly db: SqliteDatabase) {}
 
   list(): ProviderSetting[] {
-    const rows = this.db.prepare('SELECT provider, base_url, preset, enabled FROM provider_settings').all() as {
+    const rows = this.db.prepare('SELECT provider, base_url, preset, enabled, keep_alive FROM provider_settings').all() as {
       provider: string;
       base_url: string | null;
       preset: string | null;
       enabled: number | null;
+      keep_alive: string | null;
     }[];
     return rows.map((r) => ({
       provider: r.provider,
       ...(r.base_url === null ? {} : { baseURL: r.base_url }),
+      ...(r.keep_alive === null ? {} : { keepAlive: r.keep_alive }),
       ...(r.preset === null ? {} : { preset: r.preset }),
       ...(r.enabled === null ? {} : { enabled: r.enabled === 1 }),
     }));
@@ -102,8 +104,8 @@ export class ProviderSettingsRepository implements ProviderSettingsStore {
 
   save(setting: ProviderSetting): void {
     this.db
-      .prepare('INSERT INTO provider_settings (provider, base_url, preset, enabled) VALUES (?, ?, ?, ?) ON CONFLICT(provider) DO UPDATE SET base_url = excluded.base_url, preset = excluded.preset, enabled = excluded.enabled')
-      .run(setting.provider, setting.baseURL ?? null, setting.preset ?? null, setting.enabled === undefined ? null : Number(setting.enabled));
+      .prepare('INSERT INTO provider_settings (provider, base_url, preset, enabled, keep_alive) VALUES (?, ?, ?, ?, ?) ON CONFLICT(provider) DO UPDATE SET base_url = excluded.base_url, preset = excluded.preset, enabled = excluded.enabled, keep_alive = excluded.keep_alive')
+      .run(setting.provider, setting.baseURL ?? null, setting.preset ?? null, setting.enabled === undefined ? null : Number(setting.enabled), setting.keepAlive ?? null);
   }
 }
 
