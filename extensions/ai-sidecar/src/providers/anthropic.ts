@@ -5,6 +5,7 @@
 import type Anthropic from '@anthropic-ai/sdk';
 import type { MessageCreateParamsBase, RawMessageStreamEvent } from '@anthropic-ai/sdk/resources/messages';
 import { AIError } from '../core/errors.js';
+import { lazyModule } from '../core/lazy-module.js';
 import { keyStatus, requireKey, type KeySource } from '../core/key-source.js';
 import { ResponseBuilder } from '../core/response-builder.js';
 import type { AIProvider, AIRequest, AIResponse, CallOptions, FinishReason, ModelInfo, ProviderStatus, StreamPart } from '../core/types.js';
@@ -26,9 +27,7 @@ export interface AnthropicConfig {
 }
 
 type AnthropicModule = typeof import('@anthropic-ai/sdk');
-let sdk: Promise<AnthropicModule> | undefined;
-let loaded: AnthropicModule | undefined;
-const loadSdk = (): Promise<AnthropicModule> => (sdk ??= import('@anthropic-ai/sdk').then((mod) => (loaded = mod)));
+const sdk = lazyModule<AnthropicModule>(() => import('@anthropic-ai/sdk'));
 
 export class AnthropicProvider implements AIProvider {
   readonly kind = 'anthropic';
@@ -85,7 +84,7 @@ export class AnthropicProvider implements AIProvider {
   }
 
   private async client(): Promise<Anthropic> {
-    const { Anthropic: AnthropicClass } = await loadSdk();
+    const { Anthropic: AnthropicClass } = await sdk.load();
     const apiKey = await requireKey(this.keys, this.providerName);
     return new AnthropicClass({
       apiKey,
@@ -98,7 +97,7 @@ export class AnthropicProvider implements AIProvider {
 
   private toAIError(error: unknown, signal?: AbortSignal): AIError {
     if (signal?.aborted) return new AIError('cancelled', 'Stopped by the user.', { provider: this.providerName });
-    return mapAnthropicError(error, this.providerName, loaded);
+    return mapAnthropicError(error, this.providerName, sdk.current);
   }
 }
 

@@ -6,6 +6,7 @@
  */
 import type { ChatRequest, ChatResponse, Ollama } from 'ollama/browser';
 import { AIError } from '../core/errors.js';
+import { lazyModule } from '../core/lazy-module.js';
 import { collectStream } from '../core/response-builder.js';
 import type { AIProvider, AIRequest, AIResponse, CallOptions, ModelInfo, ProviderStatus, StreamPart } from '../core/types.js';
 import { httpFailureToAIError } from './http-errors.js';
@@ -45,9 +46,7 @@ export interface LoadedModel {
   readonly expiresAt: string;
 }
 
-type OllamaModule = typeof import('ollama/browser');
-let sdk: Promise<OllamaModule> | undefined;
-const loadSdk = (): Promise<OllamaModule> => (sdk ??= import('ollama/browser'));
+const sdk = lazyModule(() => import('ollama/browser'));
 
 export class OllamaProvider implements AIProvider {
   readonly kind = 'ollama';
@@ -146,7 +145,7 @@ export class OllamaProvider implements AIProvider {
 
   /** A client whose every request honours `signal` and a connect timeout (the client has neither). */
   private async client(signal: AbortSignal | undefined): Promise<Ollama> {
-    const { Ollama: OllamaClass } = await loadSdk();
+    const { Ollama: OllamaClass } = await sdk.load();
     const baseFetch = this.config.fetch ?? fetch;
     const connectTimeoutMs = this.config.connectTimeoutMs ?? 15_000;
     const boundFetch: typeof fetch = async (input, init) => {

@@ -5,6 +5,7 @@
 import type OpenAI from 'openai';
 import type { ChatCompletionChunk, ChatCompletionCreateParamsStreaming } from 'openai/resources/chat/completions';
 import { AIError } from '../core/errors.js';
+import { lazyModule } from '../core/lazy-module.js';
 import { keyStatus, requireKey, type KeySource } from '../core/key-source.js';
 import { ResponseBuilder } from '../core/response-builder.js';
 import type { AIProvider, AIRequest, AIResponse, CallOptions, FinishReason, ModelInfo, ProviderStatus, StreamPart } from '../core/types.js';
@@ -32,10 +33,7 @@ export interface OpenAICompatibleConfig {
 }
 
 type OpenAIModule = typeof import('openai');
-let sdk: Promise<OpenAIModule> | undefined;
-/** Set once the SDK has loaded; an SDK error cannot exist before that. */
-let loaded: OpenAIModule | undefined;
-const loadSdk = (): Promise<OpenAIModule> => (sdk ??= import('openai').then((mod) => (loaded = mod)));
+const sdk = lazyModule<OpenAIModule>(() => import('openai'));
 
 export class OpenAICompatibleProvider implements AIProvider {
   readonly kind = 'openai-compatible';
@@ -53,7 +51,7 @@ export class OpenAICompatibleProvider implements AIProvider {
   }
 
   async chatCompletion(request: AIRequest, options: CallOptions = {}): Promise<AIResponse> {
-    const { OpenAI } = await loadSdk();
+    const { OpenAI } = await sdk.load();
     const builder = new ResponseBuilder(this.providerName, request.model);
     try {
       const client = await this.client(OpenAI);
@@ -77,7 +75,7 @@ export class OpenAICompatibleProvider implements AIProvider {
     let finishReason: FinishReason | undefined;
     const parts = mapStream<ChatCompletionChunk>({
       open: async () => {
-        const client = await this.client((await loadSdk()).OpenAI);
+        const client = await this.client((await sdk.load()).OpenAI);
         tracking = this.detector.track();
         const { headers } = tracking;
         const params: ChatCompletionCreateParamsStreaming = { ...this.body(request), stream: true, stream_options: { include_usage: true } };
@@ -100,7 +98,7 @@ export class OpenAICompatibleProvider implements AIProvider {
   }
 
   async listModels(options: CallOptions = {}): Promise<ModelInfo[]> {
-    const { OpenAI } = await loadSdk();
+    const { OpenAI } = await sdk.load();
     try {
       const client = await this.client(OpenAI);
       const models: ModelInfo[] = [];
@@ -162,7 +160,7 @@ export class OpenAICompatibleProvider implements AIProvider {
 
   private toAIError(error: unknown, signal?: AbortSignal): AIError {
     if (signal?.aborted) return new AIError('cancelled', 'Stopped by the user.', { provider: this.providerName });
-    return mapOpenAIError(error, this.providerName, loaded);
+    return mapOpenAIError(error, this.providerName, sdk.current);
   }
 }
 
