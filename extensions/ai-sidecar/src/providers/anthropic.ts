@@ -11,7 +11,6 @@ import { ResponseBuilder } from '../core/response-builder.js';
 import type { AIProvider, AIRequest, AIResponse, CallOptions, FinishReason, ModelInfo, ProviderStatus, StreamPart } from '../core/types.js';
 import { httpFailureToAIError } from './http-errors.js';
 import { mapStream, type Emit } from './map-stream.js';
-import { guardStream } from './stream-guard.js';
 
 /** Anthropic requires `max_tokens`; this is used when the block does not set one. */
 export const ANTHROPIC_DEFAULT_MAX_TOKENS = 4096;
@@ -57,13 +56,12 @@ export class AnthropicProvider implements AIProvider {
   streamCompletion(request: AIRequest, options: CallOptions = {}): AsyncIterable<StreamPart> {
     const { signal } = options;
     const state: StreamState = { inputTokens: 0, outputTokens: 0, finishReason: 'stop' };
-    const parts = mapStream<RawMessageStreamEvent>({
+    return mapStream<RawMessageStreamEvent>({
       open: async () => (await this.client()).messages.create({ ...toParams(request), stream: true }, { signal: signal ?? null }),
       map: (event, emit) => eventParts(event, state, emit),
       // `message_stop` emits the finish; without it the guard reports an incomplete stream.
       end: () => undefined,
-    });
-    return guardStream(this.providerName, signal, () => parts, (error) => this.toAIError(error));
+    }, { provider: this.providerName, signal, toAIError: (error) => this.toAIError(error) });
   }
 
   async listModels(options: CallOptions = {}): Promise<ModelInfo[]> {

@@ -11,7 +11,6 @@ import { collectStream } from '../core/response-builder.js';
 import type { AIProvider, AIRequest, AIResponse, CallOptions, ModelInfo, ProviderStatus, StreamPart } from '../core/types.js';
 import { httpFailureToAIError } from './http-errors.js';
 import { mapStream, type Emit } from './map-stream.js';
-import { guardStream } from './stream-guard.js';
 
 export const OLLAMA_DEFAULT_HOST = 'http://127.0.0.1:11434';
 export const OLLAMA_DEFAULT_CONTEXT = 4096;
@@ -65,7 +64,7 @@ export class OllamaProvider implements AIProvider {
   streamCompletion(request: AIRequest, options: CallOptions = {}): AsyncIterable<StreamPart> {
     const { signal } = options;
     const numCtx = request.contextSize ?? this.config.contextSize ?? OLLAMA_DEFAULT_CONTEXT;
-    const parts = mapStream<ChatResponse>({
+    return mapStream<ChatResponse>({
       open: async () => (await this.client(signal)).chat({ ...this.chatBody(request, numCtx), stream: true }),
       map: (part, emit) => {
         if (part.message.content !== '') emit({ type: 'text-delta', text: part.message.content });
@@ -73,8 +72,7 @@ export class OllamaProvider implements AIProvider {
       },
       // The `done: true` message emits the finish; without it the guard reports an incomplete stream.
       end: () => undefined,
-    });
-    return guardStream(this.providerName, signal, () => parts, (error) => this.toAIError(error));
+    }, { provider: this.providerName, signal, toAIError: (error) => this.toAIError(error) });
   }
 
   async listModels(options: CallOptions = {}): Promise<ModelInfo[]> {

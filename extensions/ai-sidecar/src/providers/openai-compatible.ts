@@ -12,7 +12,6 @@ import type { AIProvider, AIRequest, AIResponse, CallOptions, FinishReason, Mode
 import { doneDetectingFetch, type DoneDetectingFetch } from './done-detector.js';
 import { httpFailureToAIError } from './http-errors.js';
 import { mapStream } from './map-stream.js';
-import { guardStream } from './stream-guard.js';
 
 export interface OpenAICompatibleConfig {
   /** Id the app addresses this endpoint by, e.g. `openai`, `groq`, `lmstudio`. */
@@ -73,7 +72,7 @@ export class OpenAICompatibleProvider implements AIProvider {
     const { signal } = options;
     let tracking: ReturnType<DoneDetectingFetch['track']> | undefined;
     let finishReason: FinishReason | undefined;
-    const parts = mapStream<ChatCompletionChunk>({
+    return mapStream<ChatCompletionChunk>({
       open: async () => {
         const client = await this.client((await sdk.load()).OpenAI);
         tracking = this.detector.track();
@@ -93,8 +92,7 @@ export class OpenAICompatibleProvider implements AIProvider {
         if (tracking?.tracker.sawDone() === true) emit({ type: 'finish', finishReason: finishReason ?? 'stop' });
       },
       close: () => tracking?.release(),
-    });
-    return guardStream(this.providerName, signal, () => parts, (error) => this.toAIError(error));
+    }, { provider: this.providerName, signal, toAIError: (error) => this.toAIError(error) });
   }
 
   async listModels(options: CallOptions = {}): Promise<ModelInfo[]> {
