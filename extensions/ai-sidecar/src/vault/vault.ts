@@ -46,6 +46,8 @@ export interface VaultOptions {
 interface Unlocked {
   readonly identity: string;
   readonly keys: Map<string, string>;
+  /** Made on the first read after unlock; reused for every key until the vault locks. */
+  decrypt?: (file: Uint8Array) => Promise<Uint8Array>;
 }
 
 interface SecretPayload {
@@ -147,7 +149,7 @@ export class Vault implements KeySource {
     this.touch();
     const cached = unlocked.keys.get(provider);
     if (cached !== undefined) return cached;
-    const secret = await this.decryptRow(unlocked.identity, provider, row.ciphertext);
+    const secret = await this.decryptRow(unlocked, provider, row.ciphertext);
     unlocked.keys.set(provider, secret);
     registerSecret(secret);
     return secret;
@@ -184,11 +186,12 @@ export class Vault implements KeySource {
     }
   }
 
-  private async decryptRow(identity: string, provider: string, ciphertext: Uint8Array): Promise<string> {
-    const { decryptWith } = await ageCrypto();
+  private async decryptRow(unlocked: Unlocked, provider: string, ciphertext: Uint8Array): Promise<string> {
+    const { identityDecrypter } = await ageCrypto();
     let payload: Partial<SecretPayload>;
     try {
-      payload = JSON.parse(new TextDecoder().decode(await decryptWith(ciphertext, { identities: [identity] }))) as Partial<SecretPayload>;
+      unlocked.decrypt ??= identityDecrypter(unlocked.identity);
+      payload = JSON.parse(new TextDecoder().decode(await unlocked.decrypt(ciphertext))) as Partial<SecretPayload>;
     } catch {
       throw new VaultError('storage', `The stored key for ${provider} is damaged and cannot be read. Store it again.`);
     }
