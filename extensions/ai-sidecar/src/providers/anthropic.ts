@@ -9,20 +9,18 @@ import { lazyModule } from '../core/lazy-module.js';
 import { keyStatus, requireKey, type KeySource } from '../core/key-source.js';
 import { ResponseBuilder } from '../core/response-builder.js';
 import type { AIProvider, AIRequest, AIResponse, CallOptions, FinishReason, ModelInfo, ProviderStatus, StreamPart } from '../core/types.js';
+import { ClientCache, DEFAULT_CONNECT_TIMEOUT_MS, type HttpProviderConfig } from './http-config.js';
 import { httpFailureToAIError } from './http-errors.js';
 import { mapStream, type Emit } from './map-stream.js';
 
 /** Anthropic requires `max_tokens`; this is used when the block does not set one. */
 export const ANTHROPIC_DEFAULT_MAX_TOKENS = 4096;
 
-export interface AnthropicConfig {
+export interface AnthropicConfig extends HttpProviderConfig {
   /** Default `anthropic`. */
   readonly providerName?: string;
   /** Default the SDK's (`https://api.anthropic.com`). */
   readonly baseURL?: string;
-  /** Time allowed to connect and receive response headers. Default 15 s (the SDK's is 10 min). */
-  readonly connectTimeoutMs?: number;
-  readonly fetch?: typeof fetch;
 }
 
 type AnthropicModule = typeof import('@anthropic-ai/sdk');
@@ -31,6 +29,7 @@ const sdk = lazyModule<AnthropicModule>(() => import('@anthropic-ai/sdk'));
 export class AnthropicProvider implements AIProvider {
   readonly kind = 'anthropic';
   readonly providerName: string;
+  private readonly clients = new ClientCache<Anthropic>();
 
   constructor(
     private readonly config: AnthropicConfig,
@@ -84,13 +83,15 @@ export class AnthropicProvider implements AIProvider {
   private async client(): Promise<Anthropic> {
     const { Anthropic: AnthropicClass } = await sdk.load();
     const apiKey = await requireKey(this.keys, this.providerName);
-    return new AnthropicClass({
-      apiKey,
-      maxRetries: 0,
-      timeout: this.config.connectTimeoutMs ?? 15_000,
-      ...(this.config.baseURL === undefined ? {} : { baseURL: this.config.baseURL }),
-      ...(this.config.fetch === undefined ? {} : { fetch: this.config.fetch }),
-    });
+    return this.clients.get(apiKey, () =>
+      new AnthropicClass({
+        apiKey,
+        maxRetries: 0,
+        timeout: this.config.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS,
+        ...(this.config.baseURL === undefined ? {} : { baseURL: this.config.baseURL }),
+        ...(this.config.fetch === undefined ? {} : { fetch: this.config.fetch }),
+      }),
+    );
   }
 
   private toAIError(error: unknown, signal?: AbortSignal): AIError {

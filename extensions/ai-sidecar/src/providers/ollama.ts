@@ -9,13 +9,14 @@ import { AIError } from '../core/errors.js';
 import { lazyModule } from '../core/lazy-module.js';
 import { collectStream } from '../core/response-builder.js';
 import type { AIProvider, AIRequest, AIResponse, CallOptions, ModelInfo, ProviderStatus, StreamPart } from '../core/types.js';
+import { DEFAULT_CONNECT_TIMEOUT_MS, type HttpProviderConfig } from './http-config.js';
 import { httpFailureToAIError } from './http-errors.js';
 import { mapStream, type Emit } from './map-stream.js';
 
 export const OLLAMA_DEFAULT_HOST = 'http://127.0.0.1:11434';
 export const OLLAMA_DEFAULT_CONTEXT = 4096;
 
-export interface OllamaConfig {
+export interface OllamaConfig extends HttpProviderConfig {
   /** Default `ollama`. */
   readonly providerName?: string;
   /** Default `http://127.0.0.1:11434`. */
@@ -26,9 +27,6 @@ export interface OllamaConfig {
   readonly keepAlive?: string | number;
   /** How long `status()` waits to decide Ollama is not running. Default 500 ms. */
   readonly detectTimeoutMs?: number;
-  /** Time allowed to connect and receive response headers. Default 15 s. */
-  readonly connectTimeoutMs?: number;
-  readonly fetch?: typeof fetch;
 }
 
 export interface PullProgress {
@@ -145,7 +143,7 @@ export class OllamaProvider implements AIProvider {
   private async client(signal: AbortSignal | undefined): Promise<Ollama> {
     const { Ollama: OllamaClass } = await sdk.load();
     const baseFetch = this.config.fetch ?? fetch;
-    const connectTimeoutMs = this.config.connectTimeoutMs ?? 15_000;
+    const connectTimeoutMs = this.config.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
     const boundFetch: typeof fetch = async (input, init) => {
       const connect = new AbortController();
       const timer = setTimeout(() => connect.abort(new AIError('timeout', `Ollama did not answer within ${connectTimeoutMs} ms.`)), connectTimeoutMs);

@@ -10,10 +10,11 @@ import { keyStatus, requireKey, type KeySource } from '../core/key-source.js';
 import { ResponseBuilder } from '../core/response-builder.js';
 import type { AIProvider, AIRequest, AIResponse, CallOptions, FinishReason, ModelInfo, ProviderStatus, StreamPart } from '../core/types.js';
 import { doneDetectingFetch, type DoneDetectingFetch } from './done-detector.js';
+import { ClientCache, DEFAULT_CONNECT_TIMEOUT_MS, type HttpProviderConfig } from './http-config.js';
 import { httpFailureToAIError } from './http-errors.js';
 import { mapStream } from './map-stream.js';
 
-export interface OpenAICompatibleConfig {
+export interface OpenAICompatibleConfig extends HttpProviderConfig {
   /** Id the app addresses this endpoint by, e.g. `openai`, `groq`, `lmstudio`. */
   readonly providerName: string;
   readonly baseURL: string;
@@ -25,10 +26,6 @@ export interface OpenAICompatibleConfig {
   readonly maxTokensField?: 'max_tokens' | 'max_completion_tokens';
   /** Default true. When false, a `json_schema` request falls back to plain JSON mode. */
   readonly supportsJsonSchema?: boolean;
-  /** Time allowed to connect and receive response headers. Default 15 s (the SDK's is 10 min). */
-  readonly connectTimeoutMs?: number;
-  /** Injected for tests and benchmarks. Default global fetch. */
-  readonly fetch?: typeof fetch;
 }
 
 type OpenAIModule = typeof import('openai');
@@ -38,8 +35,7 @@ export class OpenAICompatibleProvider implements AIProvider {
   readonly kind = 'openai-compatible';
   readonly providerName: string;
   private readonly detector: DoneDetectingFetch;
-  /** One client per key: building one per request costs time to first token. */
-  private cached: { key: string | undefined; client: OpenAI } | undefined;
+  private readonly clients = new ClientCache<OpenAI>();
 
   constructor(
     private readonly config: OpenAICompatibleConfig,
@@ -119,17 +115,16 @@ export class OpenAICompatibleProvider implements AIProvider {
 
   private async client(OpenAIClass: OpenAIModule['OpenAI']): Promise<OpenAI> {
     const key = this.keyRequired ? await requireKey(this.keys, this.providerName) : await this.keys.getKey(this.providerName);
-    if (this.cached !== undefined && this.cached.key === key) return this.cached.client;
-    const client = new OpenAIClass({
-      apiKey: key ?? 'not-needed',
-      baseURL: this.config.baseURL,
-      defaultHeaders: { ...this.config.headers },
-      maxRetries: 0,
-      timeout: this.config.connectTimeoutMs ?? 15_000,
-      fetch: this.detector.fetch,
-    });
-    this.cached = { key, client };
-    return client;
+    return this.clients.get(key, () =>
+      new OpenAIClass({
+        apiKey: key ?? 'not-needed',
+        baseURL: this.config.baseURL,
+        defaultHeaders: { ...this.config.headers },
+        maxRetries: 0,
+        timeout: this.config.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS,
+        fetch: this.detector.fetch,
+      }),
+    );
   }
 
   private body(request: AIRequest): Omit<ChatCompletionCreateParamsStreaming, 'stream'> {
