@@ -2,26 +2,16 @@
  * The AIManager over real adapters and wire stand-ins: dispatch, retries before the first token only,
  * cancel (also during a back-off), concurrent runs, timeouts, and listing with a provider down.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { AIManager, type ExecutionRecord } from '../../extensions/ai-sidecar/src/core/manager.js';
 import type { StreamPart } from '../../extensions/ai-sidecar/src/core/types.js';
 import { AnthropicProvider } from '../../extensions/ai-sidecar/src/providers/anthropic.js';
 import { OllamaProvider } from '../../extensions/ai-sidecar/src/providers/ollama.js';
 import { OpenAICompatibleProvider } from '../../extensions/ai-sidecar/src/providers/openai-compatible.js';
-import { startAnthropicServer, type AnthropicServer } from '../wire/anthropic-server.js';
-import { startOpenAIServer, type OpenAIServer } from '../wire/openai-server.js';
+import { useCloudStandIns } from '../wire/cloud-stand-ins.js';
 import { staticKeys, userRequest } from '../providers/fixtures.js';
 
-let openai: OpenAIServer;
-let anthropic: AnthropicServer;
-beforeAll(async () => {
-  openai = await startOpenAIServer();
-  anthropic = await startAnthropicServer();
-});
-afterAll(async () => {
-  await openai.close();
-  await anthropic.close();
-});
+const standIns = useCloudStandIns();
 
 function managerWith(options: ConstructorParameters<typeof AIManager>[0] = {}) {
   const sleeps: number[] = [];
@@ -37,8 +27,8 @@ function managerWith(options: ConstructorParameters<typeof AIManager>[0] = {}) {
     onExecutionEnd: (record) => records.push(record),
     ...options,
   });
-  manager.register(new OpenAICompatibleProvider({ providerName: 'openai', baseURL: `${openai.url}/v1` }, staticKeys()));
-  manager.register(new AnthropicProvider({ baseURL: anthropic.url }, staticKeys()));
+  manager.register(new OpenAICompatibleProvider({ providerName: 'openai', baseURL: `${standIns.openai.url}/v1` }, staticKeys()));
+  manager.register(new AnthropicProvider({ baseURL: standIns.anthropic.url }, staticKeys()));
   return { manager, sleeps, records };
 }
 
@@ -61,17 +51,17 @@ describe('AIManager', () => {
 
   it('retries a 429 after its Retry-After, then succeeds', async () => {
     const { manager, sleeps } = managerWith();
-    openai.script({ kind: 'rate_limited', retryAfterSeconds: 2 });
-    const before = openai.requests.length;
+    standIns.openai.script({ kind: 'rate_limited', retryAfterSeconds: 2 });
+    const before = standIns.openai.requests.length;
     const response = await manager.execute('openai', userRequest('gpt-4o-mini')).result;
     expect(response.finishReason).toBe('stop');
     expect(sleeps).toEqual([2000]);
-    expect(openai.requests.length - before).toBe(2);
+    expect(standIns.openai.requests.length - before).toBe(2);
   });
 
   it('does not wait for a Retry-After beyond the cap', async () => {
     const { manager, sleeps } = managerWith();
-    openai.script({ kind: 'rate_limited', retryAfterSeconds: 120 });
+    standIns.openai.script({ kind: 'rate_limited', retryAfterSeconds: 120 });
     const response = await manager.execute('openai', userRequest('gpt-4o-mini')).result;
     expect(response).toMatchObject({ finishReason: 'error', error: { code: 'rate_limited', retryAfterMs: 120_000 } });
     expect(sleeps).toEqual([]);
@@ -79,7 +69,7 @@ describe('AIManager', () => {
 
   it('never retries quota or auth errors', async () => {
     const { manager, sleeps } = managerWith();
-    openai.script({ kind: 'quota' }, { kind: 'auth_error' });
+    standIns.openai.script({ kind: 'quota' }, { kind: 'auth_error' });
     const quota = await manager.execute('openai', userRequest('gpt-4o-mini')).result;
     const auth = await manager.execute('openai', userRequest('gpt-4o-mini')).result;
     expect([quota.error?.code, auth.error?.code]).toEqual(['quota', 'auth']);
@@ -88,19 +78,19 @@ describe('AIManager', () => {
 
   it('bounds retries of 5xx and overloaded errors', async () => {
     const { manager, sleeps } = managerWith();
-    anthropic.script({ kind: 'overloaded' }, { kind: 'overloaded' }, { kind: 'overloaded' }, { kind: 'overloaded' });
-    const before = anthropic.requests.length;
+    standIns.anthropic.script({ kind: 'overloaded' }, { kind: 'overloaded' }, { kind: 'overloaded' }, { kind: 'overloaded' });
+    const before = standIns.anthropic.requests.length;
     const response = await manager.execute('anthropic', userRequest('claude-test-1')).result;
     expect(response).toMatchObject({ finishReason: 'error', error: { code: 'overloaded' } });
     expect(sleeps).toHaveLength(2);
-    expect(anthropic.requests.length - before).toBe(3);
-    anthropic.script(); // the fourth stays queued for nobody: drain it
+    expect(standIns.anthropic.requests.length - before).toBe(3);
+    standIns.anthropic.script(); // the fourth stays queued for nobody: drain it
     await manager.execute('anthropic', userRequest('claude-test-1')).result;
   });
 
   it('does not retry once text has arrived', async () => {
     const { manager, sleeps } = managerWith();
-    anthropic.script({ kind: 'overloaded_in_stream', tokens: ['a', 'b', 'c'] });
+    standIns.anthropic.script({ kind: 'overloaded_in_stream', tokens: ['a', 'b', 'c'] });
     const response = await manager.execute('anthropic', userRequest('claude-test-1')).result;
     expect(sleeps).toEqual([]);
     expect(response.finishReason).toBe('error');
@@ -108,10 +98,10 @@ describe('AIManager', () => {
 
   it('ends at once when cancelled during a back-off wait', async () => {
     const manager = new AIManager({ retry: { baseDelayMs: 60_000, maxDelayMs: 60_000 } });
-    manager.register(new OpenAICompatibleProvider({ providerName: 'openai', baseURL: `${openai.url}/v1` }, staticKeys()));
-    openai.script({ kind: 'server_error' });
+    manager.register(new OpenAICompatibleProvider({ providerName: 'openai', baseURL: `${standIns.openai.url}/v1` }, staticKeys()));
+    standIns.openai.script({ kind: 'server_error' });
     const execution = manager.execute('openai', userRequest('gpt-4o-mini'));
-    await expect.poll(() => openai.requests.at(-1)?.closedAt).toBeDefined();
+    await expect.poll(() => standIns.openai.requests.at(-1)?.closedAt).toBeDefined();
     const started = performance.now();
     expect(manager.cancel(execution.id)).toBe(true);
     const response = await execution.result;
@@ -121,7 +111,7 @@ describe('AIManager', () => {
 
   it('cancels one of two concurrent runs, keeping its partial text, while the other completes', async () => {
     const { manager } = managerWith();
-    openai.script({ kind: 'slow', intervalMs: 5, count: 40 }, { kind: 'slow', intervalMs: 5, count: 40 });
+    standIns.openai.script({ kind: 'slow', intervalMs: 5, count: 40 }, { kind: 'slow', intervalMs: 5, count: 40 });
     const seen: StreamPart[] = [];
     const a = manager.execute('openai', userRequest('gpt-4o-mini'), { onPart: (p) => seen.push(p) });
     const b = manager.execute('openai', userRequest('gpt-4o-mini'));
@@ -143,19 +133,19 @@ describe('AIManager', () => {
 
   it('fails a provider that sends headers and then nothing with a timeout, long before the SDK default', async () => {
     const { manager, sleeps } = managerWith({ firstByteTimeoutMs: 150 });
-    openai.script({ kind: 'stall' });
+    standIns.openai.script({ kind: 'stall' });
     const started = performance.now();
     const response = await manager.execute('openai', userRequest('gpt-4o-mini')).result;
     expect(response).toMatchObject({ finishReason: 'error', error: { code: 'timeout' } });
     expect(performance.now() - started).toBeLessThan(1_000);
     expect(sleeps).toEqual([]);
-    await expect.poll(() => openai.requests.at(-1)?.closedAt).toBeDefined();
+    await expect.poll(() => standIns.openai.requests.at(-1)?.closedAt).toBeDefined();
   });
 
   it('lists every provider at once; one that is down blocks none', async () => {
     const { manager } = managerWith();
     manager.register(new OllamaProvider({ host: 'http://127.0.0.1:9' }));
-    manager.register(new OpenAICompatibleProvider({ providerName: 'groq', baseURL: `${openai.url}/v1` }, { getKey: () => Promise.resolve(undefined) }));
+    manager.register(new OpenAICompatibleProvider({ providerName: 'groq', baseURL: `${standIns.openai.url}/v1` }, { getKey: () => Promise.resolve(undefined) }));
     const started = performance.now();
     const listing = await manager.listAllModels();
     expect(performance.now() - started).toBeLessThan(1500);

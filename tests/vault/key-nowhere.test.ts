@@ -5,26 +5,16 @@
  */
 import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { AIManager } from '../../extensions/ai-sidecar/src/core/manager.js';
 import { AnthropicProvider } from '../../extensions/ai-sidecar/src/providers/anthropic.js';
 import { OpenAICompatibleProvider } from '../../extensions/ai-sidecar/src/providers/openai-compatible.js';
-import { startAnthropicServer, type AnthropicServer } from '../wire/anthropic-server.js';
-import { startOpenAIServer, type OpenAIServer } from '../wire/openai-server.js';
+import { useCloudStandIns } from '../wire/cloud-stand-ins.js';
 import { PASSPHRASE, freshVault } from './helpers.js';
 
 const OPENAI_KEY = 'sk-proj-NOWHEREnowhereNOWHEREnowhere4242';
 const ANTHROPIC_KEY = 'sk-ant-api03-NOWHEREnowhereNOWHERE-7373';
-let openai: OpenAIServer;
-let anthropic: AnthropicServer;
-beforeAll(async () => {
-  openai = await startOpenAIServer();
-  anthropic = await startAnthropicServer();
-});
-afterAll(async () => {
-  await openai.close();
-  await anthropic.close();
-});
+const standIns = useCloudStandIns();
 
 function leaks(text: string): string[] {
   return [OPENAI_KEY, ANTHROPIC_KEY, OPENAI_KEY.slice(8, 24), ANTHROPIC_KEY.slice(14, 30)].filter((needle) => text.includes(needle));
@@ -42,25 +32,25 @@ describe('a stored key appears nowhere', () => {
       outputs.push(vault.listSecrets(), vault.status());
 
       const manager = new AIManager();
-      manager.register(new OpenAICompatibleProvider({ providerName: 'openai', baseURL: `${openai.url}/v1` }, vault));
-      manager.register(new AnthropicProvider({ baseURL: anthropic.url }, vault));
-      openai.script({ kind: 'auth_error' });
-      anthropic.script({ kind: 'auth_error' });
+      manager.register(new OpenAICompatibleProvider({ providerName: 'openai', baseURL: `${standIns.openai.url}/v1` }, vault));
+      manager.register(new AnthropicProvider({ baseURL: standIns.anthropic.url }, vault));
+      standIns.openai.script({ kind: 'auth_error' });
+      standIns.anthropic.script({ kind: 'auth_error' });
       const failed = await Promise.all([
         manager.execute('openai', { model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'hi' }] }).result,
         manager.execute('anthropic', { model: 'claude-test-1', messages: [{ role: 'user', content: 'hi' }] }).result,
       ]);
       expect(failed.map((r) => r.error?.code)).toEqual(['auth', 'auth']);
       // The vendor really did receive (and echo) the key: the test would catch a leak.
-      expect(openai.requests.at(-1)?.headers.authorization).toBe(`Bearer ${OPENAI_KEY}`);
+      expect(standIns.openai.requests.at(-1)?.headers.authorization).toBe(`Bearer ${OPENAI_KEY}`);
       outputs.push(...failed);
 
       outputs.push(vault.lock());
       // While locked, cloud providers fail with the typed `locked` error and send nothing.
-      const before = openai.requests.length;
+      const before = standIns.openai.requests.length;
       const locked = await manager.execute('openai', { model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'hi' }] }).result;
       expect(locked.error?.code).toBe('locked');
-      expect(openai.requests.length).toBe(before);
+      expect(standIns.openai.requests.length).toBe(before);
       expect((await manager.listAllModels()).find((e) => e.provider === 'anthropic')?.status.state).toBe('locked');
       outputs.push(locked, await vault.unlock(PASSPHRASE), vault.listSecrets());
 
