@@ -5,6 +5,7 @@
  */
 import { z } from 'zod';
 import { COMMANDS, isCommandName, requestEnvelopeSchema, type CommandName, type CommandParams, type CommandResult, type ReplyEnvelope } from '../protocol/contract.js';
+import { describeIssues } from '../protocol/issue-text.js';
 import { ChannelError, toErrorData } from './errors.js';
 
 export type Handlers = {
@@ -40,7 +41,8 @@ export class Dispatcher {
     if (!isCommandName(command)) throw new ChannelError('unknown_command', `Unknown command "${command}".`);
     const spec = COMMANDS[command];
     const parsed = spec.params.safeParse(params ?? {});
-    if (!parsed.success) throw new ChannelError('validation', `${command}: ${describe(parsed.error)}`);
+    // Said in words the UI can show as they are ("Temperature must be between 0 and 2.").
+    if (!parsed.success) throw new ChannelError('validation', describeIssues(parsed.error.issues, spec.params));
     const handler = this.handlers[command] as (p: unknown) => Promise<unknown> | unknown;
     const result = await handler(parsed.data);
     // The sidecar validates what it sends, too: a handler bug must not reach the UI as a bad shape.

@@ -4,7 +4,8 @@
  * run ends with exactly one `done` (finish reasons stop, length, cancelled) or one `error` event.
  */
 import type { AIResponse, StreamPart } from '../core/types.js';
-import { EVENTS, type EventName, type EventPayload } from '../protocol/contract.js';
+import { EVENT_SCHEMAS, EVENTS, type EventName, type EventPayload } from '../protocol/contract.js';
+import { describeIssues } from '../protocol/issue-text.js';
 
 export type EmitEvent = <E extends EventName>(event: E, payload: EventPayload<E>) => void;
 
@@ -29,16 +30,30 @@ export class RunStreamer {
     this.timer ??= setTimeout(() => this.flush(), this.frameMs);
   };
 
-  /** Flushes pending text, then sends the one terminal event. */
+  /**
+   * Flushes pending text, then sends the one terminal event. The event is checked against the
+   * contract first: the UI drops an event that fails it, and a dropped `done` is a run that never
+   * ends. A faulty one is replaced by an `error` event that names the fault and keeps the text.
+   */
   finish(response: AIResponse): void {
     this.flush();
     const executionId = this.executionId;
+    const seq = this.seq++;
     const failed = response.finishReason === 'error' || response.finishReason === 'incomplete';
-    if (failed && response.error !== undefined) {
-      this.emit(EVENTS.error, { executionId, seq: this.seq++, error: response.error, response: plain(response) });
-    } else {
-      this.emit(EVENTS.done, { executionId, seq: this.seq++, response: plain(response) });
+    const [event, payload] = failed && response.error !== undefined
+      ? [EVENTS.error, { executionId, seq, error: response.error, response: plain(response) }] as const
+      : [EVENTS.done, { executionId, seq, response: plain(response) }] as const;
+    const checked = EVENT_SCHEMAS[event].safeParse(payload);
+    if (checked.success) {
+      this.emit(event, payload as EventPayload<typeof event>);
+      return;
     }
+    const error = {
+      code: 'internal' as const,
+      message: `The run ended, but its final report was malformed (${describeIssues(checked.error.issues)}). The text received is kept.`,
+      retryable: false,
+    };
+    this.emit(EVENTS.error, { executionId, seq, error, response: repaired(response, error) });
   }
 
   private flush(): void {
@@ -49,6 +64,21 @@ export class RunStreamer {
     this.buffer = [];
     this.emit(EVENTS.chunk, { executionId: this.executionId, seq: this.seq++, text });
   }
+}
+
+/** A response that passes the contract whatever the original held: its text, and zeros where numbers were not. */
+function repaired(response: AIResponse, error: EventPayload<typeof EVENTS.error>['error']): EventPayload<typeof EVENTS.error>['response'] {
+  const num = (value: unknown): number => (typeof value === 'number' && Number.isFinite(value) ? value : 0);
+  const text = (value: unknown): string => (typeof value === 'string' ? value : '');
+  return {
+    provider: text(response.provider),
+    model: text(response.model),
+    text: text(response.text),
+    finishReason: 'error',
+    usage: { inputTokens: num(response.usage?.inputTokens), outputTokens: num(response.usage?.outputTokens) },
+    timing: { totalMs: num(response.timing?.totalMs), tokensPerSecond: num(response.timing?.tokensPerSecond) },
+    error,
+  };
 }
 
 /** The contract's optional fields are absent rather than undefined. */

@@ -41,7 +41,8 @@ export class ResponseBuilder {
         this.chunks.push(part.text);
         return;
       case 'usage':
-        this.usage = part.usage;
+        // A count a provider left undefined must not reach the UI's contract or History's NOT NULL.
+        this.usage = { inputTokens: count(part.usage.inputTokens), outputTokens: count(part.usage.outputTokens) };
         return;
       case 'warning':
         this.warnings.push(part.warning);
@@ -82,6 +83,10 @@ export class ResponseBuilder {
     const seconds = (this.now() - this.firstTokenAt) / 1000;
     return seconds > 0 ? tokens / seconds : 0;
   }
+}
+
+function count(value: unknown): number {
+  return typeof value === 'number' && Number.isFinite(value) && value >= 0 ? value : 0;
 }
 
 function errorFinish(error: AIErrorData): FinishReason {

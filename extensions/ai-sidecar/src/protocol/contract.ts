@@ -283,3 +283,7 @@ export type EventPayload<E extends EventName> = z.output<(typeof EVENT_SCHEMAS)[
 export function isCommandName(value: string): value is CommandName {
   return Object.hasOwn(COMMANDS, value);
 }
+
+// ---- Validation errors in words (issue 10) ----------------------------------------------------
+/** Both sides say a failed check the same way; see ./issue-text.ts. */
+export { describeIssues } from './issue-text.js';
