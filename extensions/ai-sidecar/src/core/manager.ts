@@ -24,6 +24,13 @@ export interface AIManagerOptions {
    * own default is 10 minutes). Local models are exempt: loading a model may legitimately take longer.
    */
   readonly firstByteTimeoutMs?: number;
+  /**
+   * A remote stream that goes silent this long between parts, once it has started, fails with
+   * `timeout`, keeping the text so far. Default 60 s. `idleTimeoutsMs` sets it per provider name;
+   * a provider may also declare its own (`AIProvider.idleTimeoutMs`). Local models are exempt.
+   */
+  readonly idleTimeoutMs?: number;
+  readonly idleTimeoutsMs?: Readonly<Record<string, number>>;
   /** How long `listAllModels` waits for any one provider. Default 3 s. */
   readonly listTimeoutMs?: number;
   /** Called once per finished run (completed, cancelled or failed); the executions log hooks in here. */
@@ -54,7 +61,7 @@ export interface ProviderModels {
 
 export class AIManager {
   private readonly providers = new Map<string, AIProvider>();
-  private readonly running = new Map<string, AbortController>();
+  private readonly running = new Map<string, { controller: AbortController; result: Promise<AIResponse> }>();
   private readonly policy: RetryPolicy;
 
   constructor(private readonly options: AIManagerOptions = {}) {
@@ -88,21 +95,30 @@ export class AIManager {
     const id = this.options.newId?.() ?? randomUUID();
     const controller = new AbortController();
     const unlink = linkAbort(options.signal, controller);
-    this.running.set(id, controller);
     const startedAt = Date.now();
-    const result = this.run(provider, request, controller.signal, options.onPart ?? noop).finally(() => {
-      unlink();
-      this.running.delete(id);
-    });
-    void result.then((response) => this.options.onExecutionEnd?.({ id, startedAt, request, response }));
+    const result = this.run(provider, request, controller.signal, options.onPart ?? noop)
+      .then((response) => {
+        // Recorded before `result` settles, so whoever awaits a run (or `dispose`) finds it in History.
+        try {
+          this.options.onExecutionEnd?.({ id, startedAt, request, response });
+        } catch {
+          // The recorder reports its own failures; a run's outcome must not depend on it.
+        }
+        return response;
+      })
+      .finally(() => {
+        unlink();
+        this.running.delete(id);
+      });
+    this.running.set(id, { controller, result });
     return { id, result };
   }
 
   /** Stops a running execution; it ends with finish reason `cancelled`. False for an unknown id. */
   cancel(executionId: string): boolean {
-    const controller = this.running.get(executionId);
-    if (controller === undefined) return false;
-    controller.abort(new AIError('cancelled', 'Stopped by the user.'));
+    const entry = this.running.get(executionId);
+    if (entry === undefined) return false;
+    entry.controller.abort(new AIError('cancelled', 'Stopped by the user.'));
     return true;
   }
 
@@ -115,9 +131,18 @@ export class AIManager {
     return Promise.all([...this.providers.values()].map((provider) => this.describe(provider, signal)));
   }
 
-  /** Cancels everything and releases providers in reverse order of registration. */
-  async dispose(): Promise<void> {
-    for (const controller of this.running.values()) controller.abort(new AIError('cancelled', 'Shutting down.'));
+  /**
+   * Cancels everything, waits (up to `graceMs`) for those runs to end and be recorded, so a run cut
+   * short by closing the window is in History as cancelled, then releases providers in reverse order.
+   */
+  async dispose(graceMs = 300): Promise<void> {
+    const ending = [...this.running.values()].map(({ controller, result }) => {
+      controller.abort(new AIError('cancelled', 'Shutting down.'));
+      return result;
+    });
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([Promise.allSettled(ending), new Promise((resolve) => (timer = setTimeout(resolve, graceMs)))]);
+    clearTimeout(timer);
     for (const provider of [...this.providers.values()].reverse()) await provider.dispose?.();
     this.providers.clear();
   }
@@ -166,19 +191,20 @@ export class AIManager {
     const unlink = linkAbort(signal, controller);
     const watchdog = this.startWatchdog(provider, controller);
     try {
-      let first = true;
       for await (const part of provider.streamCompletion(request, { signal: controller.signal })) {
-        if (first) {
-          watchdog.disarm();
-          first = false;
+        if (watchdog.fired) {
+          // The provider saw our abort: the run ends as a timeout, keeping the text so far.
+          emit({ type: 'error', error: watchdog.error(builder.text.length) });
+          return undefined;
         }
+        watchdog.rearm();
         if (part.type === 'error' && !builder.hasText) return part.error;
-        if (part.type === 'finish' && part.finishReason === 'cancelled' && watchdog.fired) {
-          return watchdog.error();
-        }
         emit(part);
       }
-      return watchdog.fired ? watchdog.error() : undefined;
+      if (watchdog.fired) {
+        emit({ type: 'error', error: watchdog.error(builder.text.length) });
+      }
+      return undefined;
     } catch (error) {
       // A provider broke its contract by throwing; report it rather than crash the run.
       return toAIError(error, 'unknown', provider.providerName).toData();
@@ -188,24 +214,41 @@ export class AIManager {
     }
   }
 
+  /**
+   * Ends a remote stream that goes silent: before its first part after `firstByteTimeoutMs`, then
+   * after `idleTimeoutMs` without a part. Re-armed on every part, so only silence trips it.
+   */
   private startWatchdog(provider: AIProvider, controller: AbortController): Watchdog {
-    const timeoutMs = this.options.firstByteTimeoutMs ?? 60_000;
-    const state = { fired: false, timer: undefined as NodeJS.Timeout | undefined };
-    if (provider.kind !== 'local') {
+    const name = provider.providerName;
+    const firstMs = this.options.firstByteTimeoutMs ?? DEFAULT_TIMEOUT_MS;
+    const idleMs = this.options.idleTimeoutsMs?.[name] ?? provider.idleTimeoutMs ?? this.options.idleTimeoutMs ?? DEFAULT_TIMEOUT_MS;
+    const state = { fired: false, started: false, timer: undefined as NodeJS.Timeout | undefined };
+    const arm = (ms: number): void => {
+      clearTimeout(state.timer);
+      if (provider.kind === 'local') return;
       state.timer = setTimeout(() => {
         state.fired = true;
-        controller.abort();
-      }, timeoutMs);
-    }
+        controller.abort(new AIError('timeout', `${name} went silent.`, { provider: name }));
+      }, ms);
+    };
+    arm(firstMs);
     return {
       get fired() {
         return state.fired;
       },
+      rearm: () => {
+        state.started = true;
+        if (!state.fired) arm(idleMs);
+      },
       disarm: () => clearTimeout(state.timer),
-      error: () =>
-        new AIError('timeout', `${provider.providerName} sent nothing for ${timeoutMs} ms.`, {
-          provider: provider.providerName,
-        }).toData(),
+      error: (textLength) => {
+        const message = !state.started
+          ? `${name} sent nothing for ${seconds(firstMs)}.`
+          : textLength > 0
+            ? `${name} went silent for ${seconds(idleMs)} in the middle of the answer; the text so far is kept.`
+            : `${name} went silent for ${seconds(idleMs)} before sending any text.`;
+        return new AIError('timeout', message, { provider: name }).toData();
+      },
     };
   }
 
@@ -226,8 +269,15 @@ export class AIManager {
 
 interface Watchdog {
   readonly fired: boolean;
+  rearm(): void;
   disarm(): void;
-  error(): AIErrorData;
+  error(textLength: number): AIErrorData;
+}
+
+const DEFAULT_TIMEOUT_MS = 60_000;
+
+function seconds(ms: number): string {
+  return ms % 1000 === 0 ? `${ms / 1000} s` : `${(ms / 1000).toFixed(1)} s`;
 }
 
 function linkAbort(source: AbortSignal | undefined, target: AbortController): () => void {

@@ -104,6 +104,8 @@ export interface AIProvider {
   /** Stable id the UI and the manager address this provider by, e.g. `openai`, `groq`, `local`. */
   readonly providerName: string;
   readonly kind: ProviderKind;
+  /** Longest silence between stream parts before the run fails with `timeout`. Default: the manager's (60 s). */
+  readonly idleTimeoutMs?: number | undefined;
   /** One complete response; rejects with an `AIError`. */
   chatCompletion(request: AIRequest, options?: CallOptions): Promise<AIResponse>;
   /**

@@ -6,6 +6,8 @@ export const DEFAULT_CONNECT_TIMEOUT_MS = 15_000;
 export interface HttpProviderConfig {
   /** Time allowed to connect and receive response headers. Default `DEFAULT_CONNECT_TIMEOUT_MS`. */
   readonly connectTimeoutMs?: number;
+  /** Longest silence between stream parts before a run fails with `timeout`. Default: the manager's 60 s. */
+  readonly idleTimeoutMs?: number;
   /** Injected for tests and benchmarks. Default global fetch. */
   readonly fetch?: typeof fetch;
 }
