@@ -6,14 +6,16 @@ import { EVENTS, REPLY_EVENT, type RequestEnvelope } from '../../extensions/ai-s
 function memoryTransport() {
   const handlers = new Map<string, ((data: unknown) => void)[]>();
   const offline: (() => void)[] = [];
+  const stopped: (() => void)[] = [];
   const sent: RequestEnvelope[] = [];
   const transport: Transport = {
     send: async (envelope) => void sent.push(envelope),
     on: (event, handler) => void handlers.set(event, [...(handlers.get(event) ?? []), handler]),
     onOffline: (handler) => void offline.push(handler),
+    onSidecarStopped: (handler) => void stopped.push(handler),
   };
   const emit = (event: string, data: unknown) => handlers.get(event)?.forEach((h) => h(data));
-  return { transport, sent, emit, goOffline: () => offline.forEach((h) => h()) };
+  return { transport, sent, emit, goOffline: () => offline.forEach((h) => h()), sidecarStopped: () => stopped.forEach((h) => h()) };
 }
 
 const response = { provider: 'p', model: 'm', text: 'ab', finishReason: 'stop', usage: { inputTokens: 1, outputTokens: 2 }, timing: { totalMs: 5, tokensPerSecond: 10 } };
@@ -97,5 +99,43 @@ describe('SidecarClient', () => {
     emit(EVENTS.chunk, { executionId: 'e1', seq: 'zero', text: 'bad' });
     emit(EVENTS.chunk, { executionId: 'e1', seq: 0, text: 'good' });
     expect(seen).toEqual(['good']);
+  });
+
+  it('ends a run whose final report breaks the contract, naming the fault and keeping its text', async () => {
+    const { transport, sent, emit } = memoryTransport();
+    const client = new SidecarClient(transport);
+    const started = client.callAIProvider('anthropic', { model: 'm', messages: [{ role: 'user', content: 'hi' }] });
+    await Promise.resolve();
+    emit(REPLY_EVENT, { id: sent[0]?.id, ok: true, result: { executionId: 'e2' } });
+    const handle = await started;
+    const ended: { code: string; message: string; text: string }[] = [];
+    handle.onError(({ error, response }) => ended.push({ code: error.code, message: error.message, text: response.text }));
+    emit(EVENTS.chunk, { executionId: 'e2', seq: 0, text: 'Hello' });
+    emit(EVENTS.chunk, { executionId: 'e2', seq: 1, text: 42 });
+    emit(EVENTS.done, { executionId: 'e2', seq: 2, response: { ...response, usage: { outputTokens: 2 } } });
+    expect(ended).toEqual([{ code: 'bad_message', message: expect.stringMatching(/final report was malformed.*Input tokens is required/), text: 'Hello' }]);
+  });
+
+  it('ends every pending call and run at once when the engine stops (extClientDisconnect)', async () => {
+    const { transport, sent, emit, sidecarStopped } = memoryTransport();
+    const client = new SidecarClient(transport, { timeoutMs: 60_000 });
+    const states: string[] = [];
+    client.onState((s) => states.push(s));
+    const started = client.callAIProvider('openai', { model: 'm', messages: [{ role: 'user', content: 'hi' }] });
+    await Promise.resolve();
+    emit(REPLY_EVENT, { id: sent[0]?.id, ok: true, result: { executionId: 'e3' } });
+    const handle = await started;
+    let failure: { code: string; message: string; text: string } | undefined;
+    handle.onError(({ error, response }) => (failure = { code: error.code, message: error.message, text: response.text }));
+    emit(EVENTS.chunk, { executionId: 'e3', seq: 0, text: 'partial' });
+    const pending = client.invoke('list_providers', {});
+    const at = performance.now();
+    sidecarStopped();
+    await expect(pending).rejects.toMatchObject({ code: 'disconnected', message: expect.stringMatching(/engine stopped/) });
+    expect(performance.now() - at).toBeLessThan(50);
+    expect(failure).toEqual({ code: 'disconnected', message: expect.stringMatching(/engine stopped.*Restart the app/), text: 'partial' });
+    expect(states).toEqual(['stopped']);
+    await expect(handle.cancel()).resolves.toBeUndefined();
+    await expect(client.invoke('vault_status', {})).rejects.toMatchObject({ code: 'disconnected' });
   });
 });

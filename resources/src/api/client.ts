@@ -9,6 +9,7 @@ import {
   EVENTS,
   PROTOCOL_VERSION,
   REPLY_EVENT,
+  describeIssues,
   replyEnvelopeSchema,
   type AIRequestInput,
   type CommandName,
@@ -24,9 +25,14 @@ export interface Transport {
   send(envelope: RequestEnvelope): Promise<void>;
   on(event: string, handler: (data: unknown) => void): void;
   onOffline(handler: () => void): void;
+  /** The runtime says the sidecar's socket closed (`extClientDisconnect`): it crashed or was killed. */
+  onSidecarStopped?(handler: () => void): void;
+  /** Restarts the whole app (`app.restartProcess`); rejects when the runtime refuses. */
+  restartApp?(): Promise<void>;
 }
 
-export type ConnectionState = 'connecting' | 'ready' | 'offline';
+/** `offline`: the runtime (the window's host) went away. `stopped`: the sidecar, the engine, did. */
+export type ConnectionState = 'connecting' | 'ready' | 'offline' | 'stopped';
 
 export class ClientError extends Error {
   override readonly name = 'ClientError';
@@ -80,7 +86,8 @@ export class SidecarClient {
     transport.on(EVENTS.chunk, (data) => this.onRunEvent('chunk', data));
     transport.on(EVENTS.done, (data) => this.onRunEvent('done', data));
     transport.on(EVENTS.error, (data) => this.onRunEvent('error', data));
-    transport.onOffline(() => this.goOffline());
+    transport.onOffline(() => this.goOffline('offline'));
+    transport.onSidecarStopped?.(() => this.goOffline('stopped'));
   }
 
   onState(listener: (state: ConnectionState) => void): () => void {
@@ -94,7 +101,7 @@ export class SidecarClient {
   }
 
   invoke<C extends CommandName>(command: C, params: CommandParams<C>): Promise<CommandResult<C>> {
-    if (this.state === 'offline') return Promise.reject(new ClientError(disconnected()));
+    if (this.state === 'offline' || this.state === 'stopped') return Promise.reject(new ClientError(disconnected(this.state)));
     const id = this.options.newId?.() ?? crypto.randomUUID();
     const timeoutMs = this.options.timeoutMs ?? 15_000;
     return new Promise<CommandResult<C>>((resolve, reject) => {
@@ -134,11 +141,30 @@ export class SidecarClient {
   private onRunEvent(kind: RunEvent['kind'], data: unknown): void {
     const schema = EVENT_SCHEMAS[kind === 'chunk' ? EVENTS.chunk : kind === 'done' ? EVENTS.done : EVENTS.error];
     const parsed = schema.safeParse(data);
-    if (!parsed.success) return;
+    if (!parsed.success) {
+      this.onBrokenRunEvent(kind, data, parsed.error.issues);
+      return;
+    }
     const event = { kind, payload: parsed.data } as RunEvent;
     const receiver = this.runs.get(event.payload.executionId);
     if (receiver !== undefined) receiver.deliver(event);
     else this.early.set(event.payload.executionId, [...(this.early.get(event.payload.executionId) ?? []), event]);
+  }
+
+  /**
+   * An event that breaks the contract must not leave its run waiting forever. A broken final report
+   * ends the run, saying what was wrong; a broken chunk with a usable sequence number holds its place
+   * as empty text (later events wait on its `seq`); anything else is ignored.
+   */
+  private onBrokenRunEvent(kind: RunEvent['kind'], data: unknown, issues: Parameters<typeof describeIssues>[0]): void {
+    const { executionId, seq } = (typeof data === 'object' && data !== null ? data : {}) as { executionId?: unknown; seq?: unknown };
+    if (typeof executionId !== 'string') return;
+    const receiver = this.runs.get(executionId);
+    if (kind === 'chunk') {
+      if (receiver !== undefined && Number.isInteger(seq) && (seq as number) >= 0) receiver.deliver({ kind, payload: { executionId, seq: seq as number, text: '' } });
+      return;
+    }
+    receiver?.fail({ code: 'bad_message', message: `The run was ended: the engine's final report was malformed (${describeIssues(issues)}).`, retryable: false });
   }
 
   private settle(id: string): Pending | undefined {
@@ -149,10 +175,14 @@ export class SidecarClient {
     return entry;
   }
 
-  private goOffline(): void {
-    this.setState('offline');
-    for (const id of [...this.pending.keys()]) this.settle(id)?.reject(new ClientError(disconnected()));
-    for (const receiver of this.runs.values()) receiver.fail(disconnected());
+  /** Ends every pending call and every run at once, with the reason: nothing waits for a timeout. */
+  private goOffline(state: 'offline' | 'stopped'): void {
+    if (this.state === state) return;
+    this.setState(state);
+    const reason = disconnected(state);
+    for (const id of [...this.pending.keys()]) this.settle(id)?.reject(new ClientError(reason));
+    for (const receiver of [...this.runs.values()]) receiver.fail(reason);
+    for (const [executionId] of this.early) this.early.delete(executionId);
   }
 }
 
@@ -202,9 +232,11 @@ class RunReceiver implements RunHandle {
     }
   }
 
+  /** Ends the run from this side (the engine is gone, or sent something broken), keeping its text. */
   fail(error: ErrorData): void {
     if (this.finished) return;
-    const response = { provider: '', model: '', text: '', finishReason: 'error' as const, usage: { inputTokens: 0, outputTokens: 0 }, timing: { totalMs: 0, tokensPerSecond: 0 }, error };
+    const text = this.delivered.map((e) => (e.kind === 'chunk' ? e.payload.text : '')).join('');
+    const response = { provider: '', model: '', text, finishReason: 'error' as const, usage: { inputTokens: 0, outputTokens: 0 }, timing: { totalMs: 0, tokensPerSecond: 0 }, error };
     this.dispatch({ kind: 'error', payload: { executionId: this.executionId, seq: this.next, error, response } });
   }
 
@@ -221,8 +253,11 @@ class RunReceiver implements RunHandle {
   }
 }
 
-function disconnected(): ErrorData {
-  return { code: 'disconnected', message: 'The connection to the sidecar was lost. Restart the app.', retryable: false };
+function disconnected(state: 'offline' | 'stopped' = 'offline'): ErrorData {
+  const message = state === 'stopped'
+    ? 'The engine stopped (the app\'s AI process exited), so this was ended. Restart the app to go on.'
+    : 'The app\'s runtime went away. Restart the app.';
+  return { code: 'disconnected', message, retryable: false };
 }
 
 function describe(error: unknown): string {

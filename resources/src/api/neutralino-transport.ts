@@ -1,5 +1,5 @@
 /** The production transport: @neutralinojs/lib's dispatch to the sidecar and its event bus. */
-import { events, extensions, init } from '@neutralinojs/lib';
+import { app, events, extensions, init } from '@neutralinojs/lib';
 import { SIDECAR_ID, REQUEST_EVENT, type RequestEnvelope } from '@contract';
 import type { Transport } from './client';
 
@@ -15,6 +15,13 @@ export function neutralinoTransport(): Transport {
     onOffline: (handler) => {
       void events.on('serverOffline', () => handler());
     },
+    // The runtime broadcasts this when an extension's socket closes; nothing restarts it.
+    onSidecarStopped: (handler) => {
+      void events.on('extClientDisconnect', (e: CustomEvent) => {
+        if (e.detail === SIDECAR_ID) handler();
+      });
+    },
+    restartApp: () => app.restartProcess(),
   };
 }
 

@@ -9,10 +9,14 @@ export const useConnectionStore = defineStore('connection', () => {
   const state = ref<ConnectionState>('connecting');
   const info = ref<CommandResult<'hello'>>();
   const error = ref<string>();
+  const transport = shallowRef<Transport>();
+  /** Set when a restart was asked for and the runtime could not do it. */
+  const restartError = ref<string>();
 
   /** Attaches a transport and greets the sidecar; retries a few times while it starts. */
-  async function connect(transport: Transport): Promise<void> {
-    const c = new SidecarClient(transport, { timeoutMs: 15_000 });
+  async function connect(next: Transport): Promise<void> {
+    transport.value = next;
+    const c = new SidecarClient(next, { timeoutMs: 15_000 });
     c.onState((s) => (state.value = s));
     client.value = c;
     for (let attempt = 0; attempt < 3; attempt += 1) {
@@ -22,6 +26,8 @@ export const useConnectionStore = defineStore('connection', () => {
         return;
       } catch (e) {
         error.value = e instanceof Error ? e.message : String(e);
+        // Gone for good: retrying would only wait out more timeouts.
+        if (c.state === 'offline' || c.state === 'stopped') return;
       }
     }
   }
@@ -31,5 +37,16 @@ export const useConnectionStore = defineStore('connection', () => {
     return client.value;
   }
 
-  return { client, state, info, error, connect, require };
+  /** The engine stopped: restart the whole app, or say how to when the runtime will not. */
+  async function restart(): Promise<void> {
+    restartError.value = undefined;
+    try {
+      if (transport.value?.restartApp === undefined) throw new Error('no restart');
+      await transport.value.restartApp();
+    } catch {
+      restartError.value = 'The app could not restart itself. Close this window and open Sim AI again.';
+    }
+  }
+
+  return { client, state, info, error, restartError, connect, require, restart };
 });
