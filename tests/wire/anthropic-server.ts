@@ -6,7 +6,7 @@
  */
 import type http from 'node:http';
 import { delay, gone, sendJson, startHarness, writeSliced, type Harness, type RecordedRequest } from './harness.js';
-import { DEFAULT_TOKENS, ScenarioQueue, UTF8_TOKENS, type Scenario } from './scenarios.js';
+import { DEFAULT_TOKENS, ScenarioQueue, UTF8_TOKENS, sendHtml, type Scenario } from './scenarios.js';
 
 export interface AnthropicServer extends Harness, Pick<ScenarioQueue, 'script'> {}
 
@@ -62,6 +62,8 @@ async function messages(req: RecordedRequest, res: http.ServerResponse, scenario
       return sendJson(res, 400, errorBody('invalid_request_error', 'prompt is too long: 210000 tokens > 200000 maximum'));
     case 'model_not_found':
       return sendJson(res, 404, errorBody('not_found_error', `model: ${model}`));
+    case 'html_page':
+      return sendHtml(res, scenario.status);
     default:
       return body.stream === true ? stream(res, model, scenario) : complete(res, model, scenario);
   }
@@ -109,6 +111,10 @@ async function stream(res: http.ServerResponse, model: string, scenario: Scenari
   if (scenario.kind === 'stall') return void res.flushHeaders();
   const tokens = tokensOf(scenario);
   const events = [...opening(model, scenario), ...tokens.map(delta)];
+  if (scenario.kind === 'silent_after_tokens') {
+    res.write(events.join(''));
+    return;
+  }
   if (scenario.kind === 'cut_mid_stream') {
     res.write(events.slice(0, 5).join(''));
     await delay(20);
@@ -123,6 +129,7 @@ async function stream(res: http.ServerResponse, model: string, scenario: Scenari
   events.push(sse('content_block_stop', { index: 0 }));
   events.push(sse('message_delta', { delta: { stop_reason: stopReason(scenario), stop_sequence: null }, usage: { output_tokens: tokens.length } }));
   if (scenario.kind !== 'no_final_event') events.push(sse('message_stop', {}));
+  if (scenario.kind === 'comment_after_done') events.push(': ping\n\n');
   const text = events.join('');
   if (scenario.kind === 'split_utf8') await writeSliced(res, text, scenario.sliceBytes ?? 3);
   else res.write(text);

@@ -5,7 +5,7 @@
  */
 import type http from 'node:http';
 import { delay, gone, sendJson, startHarness, writeSliced, type Harness, type RecordedRequest } from './harness.js';
-import { DEFAULT_TOKENS, ScenarioQueue, UTF8_TOKENS, type Scenario } from './scenarios.js';
+import { DEFAULT_TOKENS, ScenarioQueue, UTF8_TOKENS, sendHtml, type Scenario } from './scenarios.js';
 
 export interface OllamaServer extends Harness, Pick<ScenarioQueue, 'script'> {
   /** Installed model names; `/api/delete` removes from here. */
@@ -96,6 +96,9 @@ async function chat(req: RecordedRequest, res: http.ServerResponse, scenario: Sc
     return sendJson(res, 404, { error: `model "${model}" not found, try pulling it first` });
   }
   if (scenario.kind === 'server_error' || scenario.kind === 'overloaded') return sendJson(res, scenario.kind === 'overloaded' ? 503 : 500, { error: 'server busy' });
+  if (scenario.kind === 'rate_limited') return sendJson(res, 503, { error: 'server busy, please try again. maximum pending requests exceeded' }, { 'retry-after': String(scenario.retryAfterSeconds ?? 1) });
+  if (scenario.kind === 'html_page') return sendHtml(res, scenario.status);
+  if (scenario.kind === 'error_object' && scenario.inStream !== true) return sendJson(res, 500, { error: { message: 'llama runner process has terminated: signal: killed', type: 'runner_error' } });
   const tokens = scenario.kind === 'split_utf8' ? (scenario.tokens ?? UTF8_TOKENS) : 'tokens' in scenario && scenario.tokens !== undefined ? scenario.tokens : DEFAULT_TOKENS;
   if (body.stream === false) {
     return sendJson(res, 200, JSON.parse(finalLine(model, scenario, tokens.length).replace('"content":""', `"content":${JSON.stringify(tokens.join(''))}`)));
@@ -111,6 +114,14 @@ async function chat(req: RecordedRequest, res: http.ServerResponse, scenario: Sc
     return;
   }
   const lines = tokens.map((t) => line(model, t));
+  if (scenario.kind === 'silent_after_tokens') {
+    res.write(lines.join(''));
+    return;
+  }
+  if (scenario.kind === 'error_object') {
+    res.end(`${lines.slice(0, 2).join('')}${JSON.stringify({ error: { message: 'llama runner process has terminated: signal: killed', type: 'runner_error' } })}\n`);
+    return;
+  }
   if (scenario.kind === 'cut_mid_stream') {
     res.write(lines.slice(0, 2).join(''));
     await delay(20);

@@ -5,7 +5,7 @@
  */
 import type http from 'node:http';
 import { delay, gone, sendJson, startHarness, writeSliced, type Harness, type RecordedRequest } from './harness.js';
-import { DEFAULT_TOKENS, ScenarioQueue, UTF8_TOKENS, type Scenario } from './scenarios.js';
+import { DEFAULT_TOKENS, ScenarioQueue, UTF8_TOKENS, sendHtml, type Scenario } from './scenarios.js';
 
 export interface OpenAIServer extends Harness, Pick<ScenarioQueue, 'script'> {}
 
@@ -73,6 +73,8 @@ async function chat(req: RecordedRequest, res: http.ServerResponse, scenario: Sc
       return sendJson(res, 400, errorBody("This model's maximum context length is 8192 tokens. However, your messages resulted in 9000 tokens. Please reduce the length of the messages.", 'invalid_request_error', 'context_length_exceeded', 'messages'));
     case 'model_not_found':
       return sendJson(res, 404, errorBody(`The model \`${model}\` does not exist or you do not have access to it.`, 'invalid_request_error', 'model_not_found'));
+    case 'html_page':
+      return sendHtml(res, scenario.status);
     default:
       return body.stream === true ? stream(res, body, scenario) : complete(res, model, scenario);
   }
@@ -122,6 +124,10 @@ async function stream(res: http.ServerResponse, body: ChatBody, scenario: Scenar
   if (scenario.kind === 'stall') return void res.flushHeaders();
   const tokens = tokensOf(scenario);
   const events = [chunk(model, { role: 'assistant', content: '' }, null, withUsage), ...tokens.map((t) => chunk(model, { content: t }, null, withUsage))];
+  if (scenario.kind === 'silent_after_tokens') {
+    res.write(events.join(''));
+    return;
+  }
   if (scenario.kind === 'cut_mid_stream') {
     res.write(events.slice(0, 3).join(''));
     await delay(20);
@@ -131,6 +137,7 @@ async function stream(res: http.ServerResponse, body: ChatBody, scenario: Scenar
   events.push(chunk(model, {}, finishOf(scenario), withUsage));
   if (withUsage) events.push(`data: ${JSON.stringify({ id: 'chatcmpl-test', object: 'chat.completion.chunk', created: 1_700_000_000, model, choices: [], usage: usage(scenario, tokens.length) })}\n\n`);
   if (scenario.kind !== 'no_final_event') events.push('data: [DONE]\n\n');
+  if (scenario.kind === 'comment_after_done') events.push(': ping\n\n');
   const text = events.join('');
   if (scenario.kind === 'split_utf8') await writeSliced(res, text, scenario.sliceBytes ?? 3);
   else res.write(text);

@@ -16,6 +16,14 @@ export type Scenario =
   | { readonly kind: 'slow'; readonly intervalMs?: number; readonly count?: number; /** Filled with performance.now() of each token's write. */ readonly sentAt?: number[] }
   /** Response headers, then silence until the client gives up. */
   | { readonly kind: 'stall' }
+  /** The first tokens, then silence with the socket open (a stalled upstream or proxy). */
+  | { readonly kind: 'silent_after_tokens'; readonly tokens?: readonly string[] }
+  /** An HTML page instead of the API: a captive portal (200) or a base URL missing `/v1` (404). */
+  | { readonly kind: 'html_page'; readonly status: 200 | 404 }
+  /** A complete stream followed by a legal SSE comment (`: ping`) after the final event. */
+  | { readonly kind: 'comment_after_done' }
+  /** Ollama: an error whose `error` field is an object, as an HTTP error or as a line in a 200 stream. */
+  | { readonly kind: 'error_object'; readonly inStream?: boolean }
   /** Ollama: report fewer prompt tokens than were sent. */
   | { readonly kind: 'truncated_prompt'; readonly promptEvalCount: number };
 
@@ -33,4 +41,15 @@ export class ScenarioQueue {
   next(): Scenario {
     return this.queue.shift() ?? { kind: 'ok' };
   }
+}
+
+/** What a captive portal or a web server's 404 sends: a page, not the API. */
+export function htmlPage(status: 200 | 404): string {
+  const title = status === 200 ? 'Hotel Wi-Fi: please sign in' : '404 Not Found';
+  return `<!DOCTYPE html><html><head><title>${title}</title></head><body><h1>${title}</h1><form action="/login"><input name="room"></form><script>var secret_session="abc";</script></body></html>`;
+}
+
+export function sendHtml(res: import('node:http').ServerResponse, status: number): void {
+  res.writeHead(status, { 'content-type': 'text/html; charset=utf-8' });
+  res.end(htmlPage(status === 404 ? 404 : 200));
 }

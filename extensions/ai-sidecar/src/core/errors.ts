@@ -12,6 +12,8 @@ export const AI_ERROR_CODES = [
   'context_length',
   'invalid_request',
   'model_not_found',
+  // The address answers, but it is not the API (a web page, a missing `/v1`, another program on the port).
+  'wrong_endpoint',
   'network',
   'timeout',
   'cancelled',

@@ -10,7 +10,9 @@ import { keyStatus, requireKey, type KeySource } from '../core/key-source.js';
 import { ResponseBuilder } from '../core/response-builder.js';
 import type { AIProvider, AIRequest, AIResponse, CallOptions, FinishReason, ModelInfo, ProviderStatus, StreamPart } from '../core/types.js';
 import { ClientCache, DEFAULT_CONNECT_TIMEOUT_MS, type HttpProviderConfig } from './http-config.js';
-import { httpFailureToAIError } from './http-errors.js';
+import { apiFetch, findAIError } from './api-fetch.js';
+import { connectionFailure, httpFailureToAIError, notAnAPIAnswer } from './http-errors.js';
+import { sdkLogging } from './sdk-logging.js';
 import { mapStream, type Emit } from './map-stream.js';
 
 /** Anthropic requires `max_tokens`; this is used when the block does not set one. */
@@ -29,6 +31,7 @@ const sdk = lazyModule<AnthropicModule>(() => import('@anthropic-ai/sdk'));
 export class AnthropicProvider implements AIProvider {
   readonly kind = 'anthropic';
   readonly providerName: string;
+  readonly idleTimeoutMs: number | undefined;
   private readonly clients = new ClientCache<Anthropic>();
 
   constructor(
@@ -36,6 +39,7 @@ export class AnthropicProvider implements AIProvider {
     private readonly keys: KeySource,
   ) {
     this.providerName = config.providerName ?? 'anthropic';
+    this.idleTimeoutMs = config.idleTimeoutMs;
   }
 
   async chatCompletion(request: AIRequest, options: CallOptions = {}): Promise<AIResponse> {
@@ -43,8 +47,9 @@ export class AnthropicProvider implements AIProvider {
     try {
       const client = await this.client();
       const message = await client.messages.create({ ...toParams(request), stream: false }, { signal: options.signal ?? null });
+      if (!Array.isArray(message.content)) throw notAnAPIAnswer(this.providerName, this.baseURL);
       for (const block of message.content) if (block.type === 'text') builder.add({ type: 'text-delta', text: block.text });
-      builder.add({ type: 'usage', usage: { inputTokens: message.usage.input_tokens, outputTokens: message.usage.output_tokens } });
+      builder.add({ type: 'usage', usage: { inputTokens: tokenCount(message.usage?.input_tokens, 0), outputTokens: tokenCount(message.usage?.output_tokens, 0) } });
       builder.add({ type: 'finish', finishReason: toFinishReason(message.stop_reason) });
       return builder.build();
     } catch (error) {
@@ -89,14 +94,23 @@ export class AnthropicProvider implements AIProvider {
         maxRetries: 0,
         timeout: this.config.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS,
         ...(this.config.baseURL === undefined ? {} : { baseURL: this.config.baseURL }),
-        ...(this.config.fetch === undefined ? {} : { fetch: this.config.fetch }),
+        fetch: apiFetch(this.config.fetch, {
+          provider: this.providerName,
+          baseURL: this.baseURL,
+          endpointHint: 'The Anthropic base URL is the host alone, without /v1 (for example https://api.anthropic.com).',
+        }),
+        ...sdkLogging(this.providerName),
       }),
     );
   }
 
   private toAIError(error: unknown, signal?: AbortSignal): AIError {
     if (signal?.aborted) return new AIError('cancelled', 'Stopped by the user.', { provider: this.providerName });
-    return mapAnthropicError(error, this.providerName, sdk.current);
+    return findAIError(error) ?? mapAnthropicError(error, this.providerName, this.baseURL, sdk.current);
+  }
+
+  private get baseURL(): string {
+    return this.config.baseURL ?? 'https://api.anthropic.com';
   }
 }
 
@@ -108,17 +122,20 @@ interface StreamState {
 
 /** One stream event to our parts. `message_stop` is the final event; without it the guard reports incomplete. */
 function eventParts(event: RawMessageStreamEvent, state: StreamState, emit: Emit): void {
-  switch (event.type) {
+  switch (event?.type) {
     case 'message_start':
-      state.inputTokens = event.message.usage.input_tokens;
-      state.outputTokens = event.message.usage.output_tokens;
+      // The usage may be partial on the wire (and compatible servers omit fields): count what is there.
+      state.inputTokens = tokenCount(event.message.usage?.input_tokens, state.inputTokens);
+      state.outputTokens = tokenCount(event.message.usage?.output_tokens, state.outputTokens);
       return;
     case 'content_block_delta':
       if (event.delta.type === 'text_delta' && event.delta.text !== '') emit({ type: 'text-delta', text: event.delta.text });
       return;
     case 'message_delta':
-      state.outputTokens = event.usage.output_tokens;
-      if (event.usage.input_tokens !== null) state.inputTokens = event.usage.input_tokens;
+      // `message_delta` usage often has no `input_tokens` (the vendor's own example): keep the
+      // count `message_start` gave rather than overwrite it with undefined.
+      state.outputTokens = tokenCount(event.usage?.output_tokens, state.outputTokens);
+      state.inputTokens = tokenCount(event.usage?.input_tokens, state.inputTokens);
       state.finishReason = toFinishReason(event.delta.stop_reason);
       emit({ type: 'usage', usage: { inputTokens: state.inputTokens, outputTokens: state.outputTokens } });
       return;
@@ -128,6 +145,11 @@ function eventParts(event: RawMessageStreamEvent, state: StreamState, emit: Emit
     default:
       return;
   }
+}
+
+/** A token count from the wire, or `fallback` when it is missing, null or not a count. */
+function tokenCount(value: unknown, fallback: number): number {
+  return typeof value === 'number' && Number.isFinite(value) && value >= 0 ? value : fallback;
 }
 
 function toParams(request: AIRequest): MessageCreateParamsBase {
@@ -152,14 +174,14 @@ function toFinishReason(reason: string | null | undefined): FinishReason {
   return reason === 'max_tokens' || reason === 'model_context_window_exceeded' ? 'length' : 'stop';
 }
 
-function mapAnthropicError(error: unknown, provider: string, mod: AnthropicModule | undefined): AIError {
+function mapAnthropicError(error: unknown, provider: string, baseURL: string, mod: AnthropicModule | undefined): AIError {
   if (error instanceof AIError) return error;
   if (mod !== undefined) {
     if (error instanceof mod.APIConnectionTimeoutError) {
       return new AIError('timeout', `${provider} did not answer in time.`, { provider, cause: error });
     }
     if (error instanceof mod.APIConnectionError) {
-      return new AIError('network', `Could not reach ${provider}: ${error.message}`, { provider, cause: error });
+      return connectionFailure(provider, baseURL, error);
     }
     if (error instanceof mod.APIError) {
       return httpFailureToAIError({

@@ -9,8 +9,10 @@
  */
 export const TRACKER_HEADER = 'x-sim-done-tracker';
 
-const TERMINATOR = /(^|\n)data: ?\[DONE\]\s*$/;
-const TAIL_BYTES = 32;
+/** `[DONE]`, then only blank lines and SSE comments (`: ping` keep-alives are legal after it). */
+const TERMINATOR = /(^|\n)data: ?\[DONE\][ \t]*\r?\n?(\s*\n:[^\n]*)*\s*$/;
+/** Room for the terminator and a few keep-alive comments after it. */
+const TAIL_BYTES = 256;
 
 export class DoneTracker {
   private tail = new Uint8Array(0);
@@ -26,7 +28,7 @@ export class DoneTracker {
     this.tail = joined.slice(Math.max(0, joined.length - TAIL_BYTES));
   }
 
-  /** True when everything received so far ends with the `[DONE]` event. */
+  /** True when everything received so far ends with the `[DONE]` event (comments aside). */
   sawDone(): boolean {
     return TERMINATOR.test(`\n${new TextDecoder().decode(this.tail)}`);
   }

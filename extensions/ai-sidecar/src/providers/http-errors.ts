@@ -20,12 +20,27 @@ const CONTEXT_HINT = /context_length_exceeded|context length|context window|prom
 export function httpFailureToAIError(failure: HttpFailure): AIError {
   const code = classify(failure);
   const retryAfterMs = failure.headers ? parseRetryAfter(failure.headers) : undefined;
-  return new AIError(code, `${failure.provider}: ${failure.message || `HTTP ${failure.status}`}`, {
+  return new AIError(code, messageFor(code, failure), {
     status: failure.status,
     provider: failure.provider,
     cause: failure.cause,
     ...(retryAfterMs === undefined ? {} : { retryAfterMs }),
   });
+}
+
+/**
+ * Our words for the failure. An auth refusal never repeats the vendor's text (it may echo the key
+ * or tell a user of a compatible server to visit the wrong vendor's site); other vendor messages are
+ * kept, one line, capped, and never markup.
+ */
+function messageFor(code: AIErrorCode, { provider, status, message }: HttpFailure): string {
+  if (code === 'auth') {
+    return status === 403
+      ? `${provider} refused the request (HTTP 403): the API key has no access to this model or endpoint.`
+      : `${provider} did not accept the API key (HTTP ${status}). Check the key stored for ${provider}.`;
+  }
+  const plain = message.replace(/<[^>]*>/g, ' ').replace(/\s+/g, ' ').trim().slice(0, 300);
+  return plain === '' ? `${provider}: HTTP ${status}` : `${provider}: ${plain} (HTTP ${status})`;
 }
 
 function classify({ status, message, vendorCodes = [] }: HttpFailure): AIErrorCode {
@@ -52,4 +67,34 @@ export function parseRetryAfter(headers: Headers, now: number = Date.now()): num
   if (Number.isFinite(seconds)) return Math.max(0, seconds * 1000);
   const date = Date.parse(raw);
   return Number.isNaN(date) ? undefined : Math.max(0, date - now);
+}
+
+/**
+ * A request that never got an HTTP answer, named with the address tried and what happened there in
+ * plain words (the SDKs say only "Connection error.").
+ */
+export function connectionFailure(provider: string, baseURL: string, error: unknown): AIError {
+  const code = deepCode(error);
+  const what =
+    code === 'ECONNREFUSED' ? 'nothing is listening there'
+    : code === 'ENOTFOUND' || code === 'EAI_AGAIN' ? 'that host name could not be found'
+    : code === 'ECONNRESET' || code === 'UND_ERR_SOCKET' ? 'the connection was dropped'
+    : code === 'EHOSTUNREACH' || code === 'ENETUNREACH' ? 'that network is unreachable'
+    : code === 'CERT_HAS_EXPIRED' || code?.startsWith('ERR_TLS') === true || code?.includes('CERT') === true ? 'its TLS certificate was not accepted'
+    : `the connection failed${code === undefined ? '' : ` (${code})`}`;
+  return new AIError('network', `Could not reach ${provider} at ${baseURL}: ${what}.`, { provider, cause: error });
+}
+
+function deepCode(error: unknown): string | undefined {
+  for (let current = error, depth = 0; current !== null && current !== undefined && depth < 6; depth += 1) {
+    const code = (current as { code?: unknown }).code;
+    if (typeof code === 'string' && /^[A-Z_]+$/.test(code)) return code;
+    current = (current as { cause?: unknown }).cause;
+  }
+  return undefined;
+}
+
+/** A 200 whose body is not the vendor's API shape (a proxy's JSON, another program's answer). */
+export function notAnAPIAnswer(provider: string, baseURL: string): AIError {
+  return new AIError('wrong_endpoint', `${provider}: the server at ${baseURL} answered, but not as the API does. Check the base URL.`, { provider, status: 200 });
 }

@@ -10,7 +10,9 @@ import { lazyModule } from '../core/lazy-module.js';
 import { collectStream } from '../core/response-builder.js';
 import type { AIProvider, AIRequest, AIResponse, CallOptions, ModelInfo, ProviderStatus, StreamPart } from '../core/types.js';
 import { DEFAULT_CONNECT_TIMEOUT_MS, type HttpProviderConfig } from './http-config.js';
+import { apiFetch, findAIError } from './api-fetch.js';
 import { httpFailureToAIError } from './http-errors.js';
+import { probeOllama, type OllamaProbe } from './ollama-probe.js';
 import { mapStream, type Emit } from './map-stream.js';
 
 export const OLLAMA_DEFAULT_HOST = 'http://127.0.0.1:11434';
@@ -25,7 +27,7 @@ export interface OllamaConfig extends HttpProviderConfig {
   readonly contextSize?: number;
   /** The user's keep-alive (e.g. `10m`, `-1`). Default: not sent, so Ollama's own setting applies. */
   readonly keepAlive?: string | number;
-  /** How long `status()` waits to decide Ollama is not running. Default 500 ms. */
+  /** How long detection waits for `/api/version` before calling the port "not answering". Default 500 ms. */
   readonly detectTimeoutMs?: number;
 }
 
@@ -48,10 +50,12 @@ const sdk = lazyModule(() => import('ollama/browser'));
 export class OllamaProvider implements AIProvider {
   readonly kind = 'ollama';
   readonly providerName: string;
+  readonly idleTimeoutMs: number | undefined;
   private readonly host: string;
 
   constructor(private readonly config: OllamaConfig = {}) {
     this.providerName = config.providerName ?? 'ollama';
+    this.idleTimeoutMs = config.idleTimeoutMs;
     this.host = config.host ?? OLLAMA_DEFAULT_HOST;
   }
 
@@ -63,7 +67,10 @@ export class OllamaProvider implements AIProvider {
     const { signal } = options;
     const numCtx = request.contextSize ?? this.config.contextSize ?? OLLAMA_DEFAULT_CONTEXT;
     return mapStream<ChatResponse>({
-      open: async () => (await this.client(signal)).chat({ ...this.chatBody(request, numCtx), stream: true }),
+      open: async () => {
+        await this.ensureOllama(signal);
+        return (await this.client(signal)).chat({ ...this.chatBody(request, numCtx), stream: true });
+      },
       map: (part, emit) => {
         if (part.message.content !== '') emit({ type: 'text-delta', text: part.message.content });
         if (part.done) finalParts(part, request, numCtx, emit);
@@ -74,23 +81,44 @@ export class OllamaProvider implements AIProvider {
   }
 
   async listModels(options: CallOptions = {}): Promise<ModelInfo[]> {
+    await this.ensureOllama(options.signal);
     const client = await this.client(options.signal);
     const { models } = await client.list().catch((error: unknown) => Promise.reject(this.toAIError(error)));
     return models.map((model) => ({ id: model.name, name: model.name, sizeBytes: model.size, family: model.details.family }));
   }
 
-  /** Well under a second: Ollama answers `/api/version` at once when it runs. */
+  /**
+   * Well under a second in every case: Ollama answers `/api/version` at once when it runs; nothing
+   * listening, another program on the port, and a port that never answers are each told apart.
+   */
   async status(options: CallOptions = {}): Promise<ProviderStatus> {
-    const timeout = AbortSignal.timeout(this.config.detectTimeoutMs ?? 500);
-    const signal = options.signal === undefined ? timeout : AbortSignal.any([options.signal, timeout]);
-    try {
-      const client = await this.client(signal);
-      const { version } = await client.version();
-      return { state: 'ready', detail: `Ollama ${version}` };
-    } catch {
-      return { state: 'not_running', detail: `Ollama is not running at ${this.host}. Start it with "ollama serve".` };
-    }
+    const probe = await this.probe(options.signal);
+    if (probe.state === 'ollama') return { state: 'ready', detail: `Ollama ${probe.version}` };
+    return { state: probe.state === 'nothing_listening' ? 'not_running' : 'error', detail: probe.advice };
   }
+
+  private probe(signal: AbortSignal | undefined): Promise<OllamaProbe> {
+    return probeOllama(this.host, { timeoutMs: this.config.detectTimeoutMs ?? 500, signal, fetch: this.config.fetch ?? fetch });
+  }
+
+  /**
+   * Before a chat or a listing: fail at once, with advice that fits, when what is at the address is
+   * not a working Ollama (instead of a 15 s connect timeout or a misread answer). A positive answer
+   * is trusted for a few seconds so back-to-back runs do not pay for it.
+   */
+  private async ensureOllama(signal: AbortSignal | undefined): Promise<void> {
+    if (this.verifiedUntil > Date.now()) return;
+    const probe = await this.probe(signal);
+    if (signal?.aborted) return;
+    if (probe.state === 'ollama') {
+      this.verifiedUntil = Date.now() + 5_000;
+      return;
+    }
+    const code = probe.state === 'something_else' ? 'wrong_endpoint' : 'provider_unavailable';
+    throw new AIError(code, probe.advice, { provider: this.providerName });
+  }
+
+  private verifiedUntil = 0;
 
   /** Models Ollama holds in memory right now (`/api/ps`). */
   async loadedModels(options: CallOptions = {}): Promise<LoadedModel[]> {
@@ -144,12 +172,21 @@ export class OllamaProvider implements AIProvider {
     const { Ollama: OllamaClass } = await sdk.load();
     const baseFetch = this.config.fetch ?? fetch;
     const connectTimeoutMs = this.config.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
+    // Every non-OK answer becomes our error here: the client would print while reading it, drop
+    // Retry-After, and turn an object `error` into "[object Object]".
+    const checkedFetch = apiFetch(baseFetch, {
+      provider: this.providerName,
+      baseURL: this.host,
+      endpointHint: "Ollama's address is its host and port alone, for example http://127.0.0.1:11434.",
+      allErrors: true,
+      flattenStreamErrors: true,
+    });
     const boundFetch: typeof fetch = async (input, init) => {
       const connect = new AbortController();
       const timer = setTimeout(() => connect.abort(new AIError('timeout', `Ollama did not answer within ${connectTimeoutMs} ms.`)), connectTimeoutMs);
       const signals = [connect.signal, init?.signal, signal].filter((s): s is AbortSignal => s instanceof AbortSignal);
       try {
-        return await baseFetch(input, { ...init, signal: AbortSignal.any(signals) });
+        return await checkedFetch(input, { ...init, signal: AbortSignal.any(signals) });
       } finally {
         clearTimeout(timer);
       }
@@ -159,7 +196,8 @@ export class OllamaProvider implements AIProvider {
 
   private toAIError(error: unknown): AIError {
     const provider = this.providerName;
-    if (error instanceof AIError) return error;
+    const ours = findAIError(error);
+    if (ours !== undefined) return ours;
     if (error instanceof Error && error.name === 'ResponseError' && 'status_code' in error) {
       // The client does not export its ResponseError class; its name and status_code are stable.
       const status = typeof error.status_code === 'number' ? error.status_code : 500;

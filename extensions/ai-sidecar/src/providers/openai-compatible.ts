@@ -11,7 +11,9 @@ import { ResponseBuilder } from '../core/response-builder.js';
 import type { AIProvider, AIRequest, AIResponse, CallOptions, FinishReason, ModelInfo, ProviderStatus, StreamPart } from '../core/types.js';
 import { doneDetectingFetch, type DoneDetectingFetch } from './done-detector.js';
 import { ClientCache, DEFAULT_CONNECT_TIMEOUT_MS, type HttpProviderConfig } from './http-config.js';
-import { httpFailureToAIError } from './http-errors.js';
+import { apiFetch, findAIError } from './api-fetch.js';
+import { connectionFailure, httpFailureToAIError, notAnAPIAnswer } from './http-errors.js';
+import { sdkLogging } from './sdk-logging.js';
 import { mapStream } from './map-stream.js';
 
 export interface OpenAICompatibleConfig extends HttpProviderConfig {
@@ -34,6 +36,7 @@ const sdk = lazyModule<OpenAIModule>(() => import('openai'));
 export class OpenAICompatibleProvider implements AIProvider {
   readonly kind = 'openai-compatible';
   readonly providerName: string;
+  readonly idleTimeoutMs: number | undefined;
   private readonly detector: DoneDetectingFetch;
   private readonly clients = new ClientCache<OpenAI>();
 
@@ -42,7 +45,12 @@ export class OpenAICompatibleProvider implements AIProvider {
     private readonly keys: KeySource,
   ) {
     this.providerName = config.providerName;
-    this.detector = doneDetectingFetch(config.fetch);
+    this.idleTimeoutMs = config.idleTimeoutMs;
+    this.detector = doneDetectingFetch(apiFetch(config.fetch, {
+      provider: config.providerName,
+      baseURL: config.baseURL,
+      endpointHint: 'OpenAI-compatible base URLs usually end in /v1 (for example http://localhost:1234/v1).',
+    }));
   }
 
   async chatCompletion(request: AIRequest, options: CallOptions = {}): Promise<AIResponse> {
@@ -54,6 +62,7 @@ export class OpenAICompatibleProvider implements AIProvider {
         { ...this.body(request), stream: false },
         { signal: options.signal ?? null },
       );
+      if (!Array.isArray(completion.choices)) throw notAnAPIAnswer(this.providerName, this.config.baseURL);
       const choice = completion.choices[0];
       builder.add({ type: 'text-delta', text: choice?.message.content ?? '' });
       if (completion.usage) builder.add({ type: 'usage', usage: toUsage(completion.usage) });
@@ -77,7 +86,8 @@ export class OpenAICompatibleProvider implements AIProvider {
         return client.chat.completions.create(params, { signal: signal ?? null, headers });
       },
       map: (chunk, emit) => {
-        const choice = chunk.choices[0];
+        if (typeof chunk !== 'object' || chunk === null) throw notAnAPIAnswer(this.providerName, this.config.baseURL);
+        const choice = chunk.choices?.[0];
         const text = choice?.delta?.content;
         if (text) emit({ type: 'text-delta', text });
         if (chunk.usage) emit({ type: 'usage', usage: toUsage(chunk.usage) });
@@ -123,6 +133,7 @@ export class OpenAICompatibleProvider implements AIProvider {
         maxRetries: 0,
         timeout: this.config.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS,
         fetch: this.detector.fetch,
+        ...sdkLogging(this.providerName),
       }),
     );
   }
@@ -153,18 +164,18 @@ export class OpenAICompatibleProvider implements AIProvider {
 
   private toAIError(error: unknown, signal?: AbortSignal): AIError {
     if (signal?.aborted) return new AIError('cancelled', 'Stopped by the user.', { provider: this.providerName });
-    return mapOpenAIError(error, this.providerName, sdk.current);
+    return findAIError(error) ?? mapOpenAIError(error, this.providerName, this.config.baseURL, sdk.current);
   }
 }
 
-function mapOpenAIError(error: unknown, provider: string, mod: OpenAIModule | undefined): AIError {
+function mapOpenAIError(error: unknown, provider: string, baseURL: string, mod: OpenAIModule | undefined): AIError {
   if (error instanceof AIError) return error;
   if (mod !== undefined) {
     if (error instanceof mod.APIConnectionTimeoutError) {
       return new AIError('timeout', `${provider} did not answer in time.`, { provider, cause: error });
     }
     if (error instanceof mod.APIConnectionError) {
-      return new AIError('network', `Could not reach ${provider}: ${error.message}`, { provider, cause: error });
+      return connectionFailure(provider, baseURL, error);
     }
     if (error instanceof mod.APIError) {
       const body = error.error as { message?: unknown } | undefined;
