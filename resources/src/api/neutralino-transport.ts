@@ -21,7 +21,14 @@ export function neutralinoTransport(): Transport {
         if (e.detail === SIDECAR_ID) handler();
       });
     },
-    restartApp: () => app.restartProcess(),
+    // The library restarts by `os.execCommand` of the app's own command line, then `app.exit`. The
+    // shipped allow-list gives the page no `os.*`, so this is refused (and the library's promise then
+    // never settles): give up after a moment and let the UI say how to restart by hand.
+    restartApp: () =>
+      Promise.race([
+        app.restartProcess(),
+        new Promise<never>((_, reject) => setTimeout(() => reject(new Error('the runtime did not restart the app')), 3_000)),
+      ]),
   };
 }
 

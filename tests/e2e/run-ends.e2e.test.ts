@@ -1,0 +1,167 @@
+/**
+ * Every run ends in the window (issue 10), end to end: the built UI in headless Chromium, the
+ * Neutralino stand-in, the real sidecar, the vendor stand-ins. An Anthropic run whose usage lacks
+ * `input_tokens` completes; a setting out of range is refused in words; a sidecar killed mid-run is
+ * shown at once (the time is measured and printed); a run cut short by closing the window is in
+ * History as cancelled.
+ */
+import { execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import Database from 'better-sqlite3';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { EVENTS, type ReplyEnvelope } from '../../extensions/ai-sidecar/src/protocol/contract.js';
+import { buildSidecarOnce, ROOT } from '../neutralino/build-once.js';
+import { PageClient } from '../neutralino/page-client.js';
+import { startNeutralinoStandIn, type StandIn } from '../neutralino/runtime.js';
+import { useCloudStandIns } from '../wire/cloud-stand-ins.js';
+
+const KEY = 'sk-ant-api03-E2Ee2eRUNENDSrunends-0123';
+const standIns = useCloudStandIns();
+let runtime: StandIn;
+let browser: Browser;
+let page: Page;
+let dataDir: string;
+
+const tab = (name: string) => page.getByTestId(`tab-${name}`).click();
+const runStatus = () => page.getByTestId('run-status').getAttribute('data-status');
+
+async function runBlock(provider: string, model: string, prompt: string, temperature?: number): Promise<void> {
+  await tab('run');
+  await page.getByTestId('provider').selectOption(provider);
+  await page.getByTestId('model').fill(model);
+  await page.getByTestId('prompt').fill(prompt);
+  if (temperature !== undefined) await page.getByTestId('temperature').fill(String(temperature));
+  await page.getByTestId('run').click();
+}
+
+/** The node process of the sidecar (the stand-in starts it through a shell, which may or may not exec). */
+function sidecarPid(shellPid: number): number {
+  try {
+    const child = execFileSync('pgrep', ['-P', String(shellPid)], { encoding: 'utf8' }).trim().split('\n')[0];
+    return child ? Number(child) : shellPid;
+  } catch {
+    return shellPid;
+  }
+}
+
+beforeAll(async () => {
+  if (!existsSync(path.join(ROOT, 'resources/dist/index.html'))) {
+    const { build } = await import('vite');
+    await build({ configFile: path.join(ROOT, 'vite.config.ts'), logLevel: 'error' });
+  }
+  await buildSidecarOnce();
+  dataDir = await mkdtemp(path.join(os.tmpdir(), 'sim-run-ends-e2e-'));
+  runtime = await startNeutralinoStandIn({ appDir: ROOT, env: { ...process.env, SIM_AI_DATA_DIR: dataDir } });
+  browser = await chromium.launch({
+    executablePath: '/usr/bin/chromium',
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
+  page = await browser.newPage({ viewport: { width: 900, height: 800 } });
+  await page.goto(runtime.url);
+  await page.getByTestId('connection').filter({ hasText: 'ready' }).waitFor({ timeout: 20_000 });
+}, 120_000);
+
+afterAll(async () => {
+  await browser?.close();
+  await runtime?.close();
+  runtime?.killAll();
+  if (dataDir) await rm(dataDir, { recursive: true, force: true });
+});
+
+describe('every run ends in the window', () => {
+  it('sets up: a vault, and an Anthropic key pointed at the stand-in, through the UI', async () => {
+    await tab('vault');
+    await page.getByTestId('passphrase').fill('my long passphrase');
+    await page.getByTestId('passphrase-confirm').fill('my long passphrase');
+    await page.getByTestId('vault-create').click();
+    await expect.poll(() => page.getByTestId('vault-state').textContent(), { timeout: 10_000 }).toBe('unlocked');
+    // The Providers view has no base URL field for Anthropic: set it over the channel, as the runner would.
+    const side = await PageClient.connect(runtime);
+    expect(await side.request('update_provider', { provider: 'anthropic', baseURL: standIns.anthropic.url })).toMatchObject({ ok: true });
+    side.close();
+    await tab('providers');
+    const card = page.getByTestId('provider-anthropic');
+    await card.getByTestId('key-anthropic').fill(KEY);
+    await card.getByTestId('save-key-anthropic').click();
+    await expect.poll(() => card.getByTestId('key-state-anthropic').textContent()).toMatch(/Key stored/);
+  });
+
+  it('an Anthropic run whose message_delta has no input_tokens completes, with the count from message_start', async () => {
+    await runBlock('anthropic', 'claude-test-1', 'Say hello');
+    await expect.poll(runStatus, { timeout: 10_000 }).toBe('completed');
+    expect(await page.getByTestId('output').textContent()).toContain('Hello, world!');
+    expect(await page.getByTestId('outcome').textContent()).toMatch(/12 in · 5 out/);
+  });
+
+  it('refuses an out-of-range setting in words, before any request', async () => {
+    const before = standIns.anthropic.requests.length;
+    await runBlock('anthropic', 'claude-test-1', 'Too hot', 3);
+    await expect.poll(() => page.getByTestId('run-error').textContent(), { timeout: 10_000 }).toContain('Temperature must be between 0 and 2.');
+    expect(await page.getByTestId('run-error').textContent()).not.toMatch(/request\.|too_big|expected/);
+    expect(standIns.anthropic.requests.length).toBe(before);
+    await page.getByTestId('temperature').fill('0.7');
+  });
+
+  it('a sidecar killed mid-run: the window says the engine stopped at once, the run ends, a restart is offered', async () => {
+    standIns.anthropic.script({ kind: 'slow', intervalMs: 50, count: 400 });
+    await runBlock('anthropic', 'claude-test-1', 'Go on');
+    await expect.poll(() => page.getByTestId('output').textContent(), { timeout: 10_000 }).toMatch(/t2 /);
+    const [shell] = runtime.extensionProcesses;
+    const killedAt = Date.now();
+    process.kill(sidecarPid(shell!.pid), 'SIGKILL');
+    await page.getByTestId('engine-stopped').waitFor({ timeout: 5_000 });
+    const shownAfterMs = Date.now() - killedAt;
+    console.log(`dead sidecar (kill -9) to the window saying so: ${shownAfterMs} ms`);
+    expect(await page.getByTestId('connection').textContent()).toBe('stopped');
+    await expect.poll(runStatus, { timeout: 1_000 }).toBe('failed');
+    expect(await page.getByTestId('run-error').textContent()).toMatch(/engine stopped/);
+    // The text that arrived stays on screen.
+    expect(await page.getByTestId('output').textContent()).toMatch(/t0 t1 t2/);
+    // Commands fail at once with the reason, not after a 15 s timeout about a command name.
+    const started = Date.now();
+    await tab('history');
+    await tab('run');
+    await page.getByTestId('run').click();
+    await expect.poll(() => page.getByTestId('run-error').textContent(), { timeout: 2_000 }).toMatch(/engine stopped/);
+    expect(Date.now() - started).toBeLessThan(2_000);
+    // The restart offer. The client library restarts through os.execCommand, which the shipped
+    // allow-list refuses the page: the banner then says how to restart by hand.
+    await page.getByTestId('restart').click();
+    await expect.poll(() => runtime.nativeCallLog.some((c) => c.origin === 'app' && c.method === 'os.execCommand'), { timeout: 2_000 }).toBe(true);
+    await expect.poll(() => page.getByTestId('restart-error').textContent().catch(() => null), { timeout: 5_000 }).toMatch(/Close this window and open Sim AI again/);
+  });
+});
+
+describe('closing the window mid-run', () => {
+  it('records the run in History as cancelled', async () => {
+    // A fresh app on the same data folder: the previous sidecar is dead.
+    await runtime.close();
+    runtime = await startNeutralinoStandIn({ appDir: ROOT, env: { ...process.env, SIM_AI_DATA_DIR: dataDir } });
+    const client = await PageClient.connect(runtime);
+    await client.waitForSidecar(20_000);
+    const ok = (reply: ReplyEnvelope) => {
+      if (!reply.ok) throw new Error(`${reply.error.code}: ${reply.error.message}`);
+      return reply.result as Record<string, unknown>;
+    };
+    ok(await client.request('vault_unlock', { passphrase: 'my long passphrase' }));
+    standIns.anthropic.script({ kind: 'slow', intervalMs: 50, count: 400 });
+    let chunks = 0;
+    client.on((event) => void (event === EVENTS.chunk && (chunks += 1)));
+    const { executionId } = ok(await client.request('call_ai_provider', { provider: 'anthropic', request: { model: 'claude-test-1', messages: [{ role: 'user', content: 'Go on' }] } })) as { executionId: string };
+    await expect.poll(() => chunks, { timeout: 10_000 }).toBeGreaterThan(2);
+    const [sidecar] = runtime.extensionProcesses;
+    await runtime.close();
+    await sidecar?.exited;
+    const db = new Database(path.join(dataDir, 'sim-ai.db'), { readonly: true });
+    try {
+      const row = db.prepare('SELECT status, finish_reason, output FROM executions WHERE id = ?').get(executionId) as { status: string; finish_reason: string; output: string } | undefined;
+      expect(row).toMatchObject({ status: 'cancelled', finish_reason: 'cancelled', output: expect.stringMatching(/^t0 t1 /) });
+    } finally {
+      db.close();
+    }
+  });
+});
