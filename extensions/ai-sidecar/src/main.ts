@@ -11,6 +11,7 @@ import { Dispatcher } from './channel/dispatcher.js';
 import { NeutralinoLink, readAuth } from './channel/neutralino-link.js';
 import type { EmitEvent } from './channel/run-streamer.js';
 import { log } from './log.js';
+import { routeConsoleToLog } from './providers/sdk-logging.js';
 import { EVENTS, PROTOCOL_VERSION, REPLY_EVENT, REQUEST_EVENT } from './protocol/contract.js';
 import { SIDECAR_VERSION } from './app.js';
 
@@ -18,6 +19,8 @@ import { SIDECAR_VERSION } from './app.js';
 // 2 llama threads went from ~80 to ~140 tok/s with a pool of 1). Two leaves one thread for file I/O
 // while scrypt runs. Takes effect because nothing has used the pool yet.
 process.env.UV_THREADPOOL_SIZE ??= '2';
+// Libraries that print (the Ollama client) go through the redactor, never raw to the runtime's log.
+routeConsoleToLog();
 
 async function main(): Promise<void> {
   const { values } = parseArgs({ options: { 'app-dir': { type: 'string' } }, allowPositionals: true });

@@ -3,6 +3,7 @@
  * `locked` error. `EnvKeySource` reads the conventional environment variables for headless use.
  */
 import { AIError } from './errors.js';
+import { registerSecret } from './redact.js';
 import type { ProviderStatus } from './types.js';
 export interface KeySource {
   /** The key for a provider, or undefined when none is stored. Throws `AIError('locked')` when locked. */
@@ -20,7 +21,12 @@ const ENV_NAMES: Readonly<Record<string, string>> = {
 };
 
 export class EnvKeySource implements KeySource {
-  constructor(private readonly env: NodeJS.ProcessEnv = process.env) {}
+  /** Every key in the environment is registered with the redactor at once, like a decrypted vault key. */
+  constructor(private readonly env: NodeJS.ProcessEnv = process.env) {
+    for (const [name, value] of Object.entries(env)) {
+      if (/_API_KEY$/.test(name) && value !== undefined && value.trim() !== '') registerSecret(value.trim());
+    }
+  }
 
   getKey(providerName: string): Promise<string | undefined> {
     const name = ENV_NAMES[providerName] ?? `${providerName.toUpperCase().replace(/[^A-Z0-9]/g, '_')}_API_KEY`;

@@ -60,12 +60,16 @@ export class ResponseBuilder {
   build(): AIResponse {
     const totalMs = this.now() - this.startedAt;
     const finishReason = this.finishReason ?? 'incomplete';
+    // A run stopped or cut before the vendor's final count still received text: report at least the
+    // pieces that arrived (about one token each), not "0 out".
+    const unfinished = finishReason !== 'stop' && finishReason !== 'length';
+    const usage = unfinished && this.deltas > this.usage.outputTokens ? { ...this.usage, outputTokens: this.deltas } : this.usage;
     return {
       provider: this.provider,
       model: this.model,
       text: this.text,
       finishReason,
-      usage: this.usage,
+      usage,
       timing: {
         timeToFirstTokenMs: this.firstTokenAt === undefined ? undefined : this.firstTokenAt - this.startedAt,
         totalMs,

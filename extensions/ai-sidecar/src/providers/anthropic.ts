@@ -127,6 +127,8 @@ function eventParts(event: RawMessageStreamEvent, state: StreamState, emit: Emit
       // The usage may be partial on the wire (and compatible servers omit fields): count what is there.
       state.inputTokens = tokenCount(event.message.usage?.input_tokens, state.inputTokens);
       state.outputTokens = tokenCount(event.message.usage?.output_tokens, state.outputTokens);
+      // Known now: a run stopped before `message_delta` still reports its input.
+      emit({ type: 'usage', usage: { inputTokens: state.inputTokens, outputTokens: state.outputTokens } });
       return;
     case 'content_block_delta':
       if (event.delta.type === 'text_delta' && event.delta.text !== '') emit({ type: 'text-delta', text: event.delta.text });
