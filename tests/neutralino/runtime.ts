@@ -4,9 +4,12 @@
  *
  * Implemented: config reading; static files with the globals script (one-time token); the WebSocket
  * endpoint with Host/connect-token/extension-id checks; extensions spawned through a shell with the
- * auth JSON on stdin; native calls with the token and allow/block-list checks (`app.broadcast`,
- * `events.broadcast`, `extensions.getStats|dispatch|broadcast`, `app.exit`, `app.getConfig`,
- * `debug.log`, `window.*`); connect/disconnect events; no reply to malformed calls; the 32 MB cap;
+ * auth JSON on stdin; native calls with the token and allow/block-list checks exactly as the real
+ * runtime's auth/permission.cpp makes them (`module.*` allows a whole module, anything else must be
+ * named; a refused call gets `NE_RT_NATPRME` "Missing permission to execute the native method: <m>");
+ * the methods `app.broadcast`, `events.broadcast`, `extensions.getStats|dispatch|broadcast`,
+ * `app.exit`, `app.getConfig`, `debug.log`, and `NE_RT_NATNTIM` for a name the runtime does not
+ * have; connect/disconnect events; no reply to malformed calls; the 32 MB cap;
  * a second connection with the same extension id replacing the first. Exit closes sockets and never
  * kills extensions (they must leave by themselves).
  */
@@ -178,9 +181,10 @@ export async function startNeutralinoStandIn(options: StandInOptions): Promise<S
     });
   }
 
+  /** As permission::hasMethodAccess: a block list, if present, wins; else an allow list; else anything. */
   function permitted(method: string): boolean {
-    if (config.nativeBlockList !== undefined) return !matches(config.nativeBlockList, method);
-    if (config.nativeAllowList !== undefined) return matches(config.nativeAllowList, method);
+    if (config.nativeBlockList !== undefined) return !listed(config.nativeBlockList, method);
+    if (config.nativeAllowList !== undefined) return listed(config.nativeAllowList, method);
     return true;
   }
 
@@ -238,7 +242,7 @@ export async function startNeutralinoStandIn(options: StandInOptions): Promise<S
       case 'debug.log':
         return {};
       default:
-        if (method.startsWith('window.')) return {};
+        if (!KNOWN_METHODS.has(method)) return { error: { code: 'NE_RT_NATNTIM', message: `${method} is not implemented in the Neutralinojs server` } };
         return { error: { code: 'NE_RT_NATRTNF', message: `${method} is not supported by the test stand-in` } };
     }
   }
@@ -306,9 +310,23 @@ export async function startNeutralinoStandIn(options: StandInOptions): Promise<S
   };
 }
 
-function matches(list: readonly string[], method: string): boolean {
-  return list.some((entry) => entry === method || (entry.endsWith('.*') && method.startsWith(entry.slice(0, -1))));
+/** `module.*` entries name a module (the part before the first dot); others name one method exactly. */
+function listed(list: readonly string[], method: string): boolean {
+  const module = method.split('.')[0] ?? method;
+  return list.some((entry) => (/^.*\.\*$/.test(entry) ? entry.split('.')[0] === module : entry === method));
 }
+
+/** A sample of the real runtime's method map (server/router.cpp), enough to tell "not implemented" apart. */
+const KNOWN_METHODS = new Set([
+  'app.exit', 'app.killProcess', 'app.getConfig', 'app.broadcast', 'app.readProcessInput', 'app.writeProcessOutput', 'app.writeProcessError',
+  'window.setTitle', 'window.getTitle', 'window.maximize', 'window.minimize', 'window.show', 'window.hide', 'window.focus', 'window.move',
+  'window.setSize', 'window.getSize', 'window.snapshot', 'window.print', 'window.center', 'window.setIcon', 'window.setAlwaysOnTop',
+  'filesystem.readFile', 'filesystem.readBinaryFile', 'filesystem.writeFile', 'filesystem.writeBinaryFile', 'filesystem.remove',
+  'filesystem.readDirectory', 'filesystem.copy', 'filesystem.move', 'filesystem.getStats', 'os.execCommand', 'os.spawnProcess',
+  'os.open', 'os.getEnv', 'os.getEnvs', 'os.showMessageBox', 'os.showOpenDialog', 'os.showSaveDialog', 'os.getPath', 'storage.setData',
+  'storage.getData', 'computer.getMemoryInfo', 'clipboard.readText', 'clipboard.writeText', 'events.broadcast', 'extensions.dispatch',
+  'extensions.broadcast', 'extensions.getStats', 'resources.getFiles', 'resources.readFile', 'server.mount', 'net.request', 'debug.log',
+]);
 
 function contentType(file: string): string {
   const types: Record<string, string> = { '.html': 'text/html', '.js': 'text/javascript', '.mjs': 'text/javascript', '.css': 'text/css', '.svg': 'image/svg+xml', '.png': 'image/png', '.json': 'application/json', '.ico': 'image/x-icon' };
