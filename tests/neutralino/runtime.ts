@@ -15,7 +15,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { readFileSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
@@ -30,6 +30,12 @@ export interface StandInOptions {
   readonly env?: NodeJS.ProcessEnv;
   /** Echo extension output to this process's stderr. Default false. */
   readonly echoExtensionOutput?: boolean;
+  /**
+   * Bundle mode, as the runtime runs without `--load-dir-res`: the config and every served file come
+   * from `<appDir>/resources.neu`, looked up in its file tree (nothing outside it can be named).
+   * Default: on when the folder has a resources.neu and no neutralino.config.json (a portable folder).
+   */
+  readonly bundle?: boolean;
 }
 
 interface ExtensionSpec {
@@ -86,7 +92,11 @@ const MAX_MESSAGE = 32_000_000;
 const hexToken = () => randomBytes(24).toString('hex');
 
 export async function startNeutralinoStandIn(options: StandInOptions): Promise<StandIn> {
-  const config = JSON.parse(readFileSync(path.join(options.appDir, 'neutralino.config.json'), 'utf8')) as Config;
+  const bundlePath = path.join(options.appDir, 'resources.neu');
+  const bundle = (options.bundle ?? (existsSync(bundlePath) && !existsSync(path.join(options.appDir, 'neutralino.config.json')))) ? readBundle(bundlePath) : undefined;
+  const configText = bundle ? bundle.read('/neutralino.config.json')?.toString('utf8') : readFileSync(path.join(options.appDir, 'neutralino.config.json'), 'utf8');
+  if (configText === undefined) throw new Error('resources.neu has no neutralino.config.json');
+  const config = JSON.parse(configText) as Config;
   const connectToken = hexToken();
   const token = `${hexToken()}.${connectToken}`;
   const root = options.documentRoot ?? path.join(options.appDir, config.documentRoot ?? '/resources/');
@@ -110,7 +120,7 @@ export async function startNeutralinoStandIn(options: StandInOptions): Promise<S
     const values: Record<string, unknown> = {
       NL_OS: 'Linux', NL_ARCH: 'x64', NL_VERSION: '6.9.0', NL_COMMIT: 'standin', NL_APPID: config.applicationId ?? 'js.neutralino.app',
       NL_APPVERSION: config.version ?? '1.0.0', NL_PORT: port, NL_MODE: 'window', NL_TOKEN: handOut ? token : '', NL_CWD: options.appDir,
-      NL_ARGS: [], NL_PATH: options.appDir, NL_DATAPATH: options.appDir, NL_PID: process.pid, NL_RESMODE: 'directory',
+      NL_ARGS: [], NL_PATH: options.appDir, NL_DATAPATH: options.appDir, NL_PID: process.pid, NL_RESMODE: bundle ? 'bundle' : 'directory',
       NL_EXTENABLED: config.enableExtensions === true, NL_CMETHODS: [], NL_WSAVSTLOADED: false, NL_CINJECTED: false,
     };
     for (const [key, value] of Object.entries(config.globalVariables ?? {})) values[`NL_${key}`] = value;
@@ -124,6 +134,13 @@ export async function startNeutralinoStandIn(options: StandInOptions): Promise<S
       return;
     }
     const relative = decodeURIComponent(url.pathname === '/' ? '/index.html' : url.pathname);
+    if (bundle) {
+      const body = bundle.read(`${config.documentRoot ?? '/resources/'}${relative}`);
+      if (body === undefined) return void res.writeHead(404).end('Not found');
+      const prefix = relative.endsWith('neutralino.js') ? globals() : '';
+      res.writeHead(200, { 'content-type': contentType(relative) }).end(prefix === '' ? body : Buffer.concat([Buffer.from(prefix), body]));
+      return;
+    }
     const file = path.join(root, path.normalize(relative));
     if (!file.startsWith(path.resolve(root))) return void res.writeHead(403).end();
     try {
@@ -327,6 +344,37 @@ const KNOWN_METHODS = new Set([
   'storage.getData', 'computer.getMemoryInfo', 'clipboard.readText', 'clipboard.writeText', 'events.broadcast', 'extensions.dispatch',
   'extensions.broadcast', 'extensions.getStats', 'resources.getFiles', 'resources.readFile', 'server.mount', 'net.request', 'debug.log',
 ]);
+
+interface AsarNode {
+  files?: Record<string, AsarNode>;
+  size?: number;
+  offset?: string;
+}
+
+/**
+ * Reads an asar `resources.neu` as resources.cpp does: the header's JSON at byte 16, its length from
+ * the uint32 at byte 4 minus 8; a path is walked segment by segment through `files`, so `..` or a
+ * decoded `%2f` names nothing; only a file entry (with size and offset) is served.
+ */
+function readBundle(file: string): { read(name: string): Buffer | undefined } {
+  const archive = readFileSync(file);
+  const headerSize = archive.readUInt32LE(4) - 8;
+  const tree = JSON.parse(archive.subarray(16, 16 + headerSize).toString('utf8').replace(/\0+$/, '')) as AsarNode;
+  const base = headerSize + 16;
+  return {
+    read(name) {
+      let node: AsarNode | undefined = tree;
+      for (const segment of name.split('/')) {
+        if (segment === '') continue;
+        node = node?.files !== undefined && Object.hasOwn(node.files, segment) ? node.files[segment] : undefined;
+        if (node === undefined) return undefined;
+      }
+      if (node?.size === undefined || node.offset === undefined) return undefined;
+      const start = base + Number(node.offset);
+      return archive.subarray(start, start + node.size);
+    },
+  };
+}
 
 function contentType(file: string): string {
   const types: Record<string, string> = { '.html': 'text/html', '.js': 'text/javascript', '.mjs': 'text/javascript', '.css': 'text/css', '.svg': 'image/svg+xml', '.png': 'image/png', '.json': 'application/json', '.ico': 'image/x-icon' };
