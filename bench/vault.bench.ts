@@ -39,7 +39,7 @@ const dir = await mkdtemp(path.join(os.tmpdir(), 'sim-vault-bench-'));
 const { db } = openDatabase(path.join(dir, 'sim-ai.db'));
 const vault = new Vault(new VaultMetaRepository(db), new SecretsRepository(db));
 await vault.init(PASS);
-for (let i = 0; i < 200; i += 1) await vault.setSecret(`provider${i}`, `key-${i}-${'x'.repeat(40)}`);
+for (let i = 0; i < 200; i += 1) await vault.setSecret(`provider${i}`, `key-${i}-${'x'.repeat(40)}`, 'https://api.example.com');
 
 const bare: { ms: number; peakMiB: number }[] = [];
 const unlock: { ms: number; peakMiB: number }[] = [];
@@ -49,7 +49,7 @@ for (let round = 0; round < ROUNDS; round += 1) {
   vault.lock();
   unlock.push(await measure(() => vault.unlock(PASS)));
   const started = performance.now();
-  for (let i = 0; i < 200; i += 1) await vault.getKey(`provider${i}`);
+  for (let i = 0; i < 200; i += 1) await vault.keyFor(`provider${i}`, 'https://api.example.com');
   decrypt200.push(performance.now() - started);
 }
 vault.dispose();

@@ -4,15 +4,18 @@
  *
  * Implemented: config reading; static files with the globals script (one-time token); the WebSocket
  * endpoint with Host/connect-token/extension-id checks; extensions spawned through a shell with the
- * auth JSON on stdin; native calls with the token and allow/block-list checks (`app.broadcast`,
- * `events.broadcast`, `extensions.getStats|dispatch|broadcast`, `app.exit`, `app.getConfig`,
- * `debug.log`, `window.*`); connect/disconnect events; no reply to malformed calls; the 32 MB cap;
+ * auth JSON on stdin; native calls with the token and allow/block-list checks exactly as the real
+ * runtime's auth/permission.cpp makes them (`module.*` allows a whole module, anything else must be
+ * named; a refused call gets `NE_RT_NATPRME` "Missing permission to execute the native method: <m>");
+ * the methods `app.broadcast`, `events.broadcast`, `extensions.getStats|dispatch|broadcast`,
+ * `app.exit`, `app.getConfig`, `debug.log`, and `NE_RT_NATNTIM` for a name the runtime does not
+ * have; connect/disconnect events; no reply to malformed calls; the 32 MB cap;
  * a second connection with the same extension id replacing the first. Exit closes sockets and never
  * kills extensions (they must leave by themselves).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { readFileSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
@@ -27,6 +30,12 @@ export interface StandInOptions {
   readonly env?: NodeJS.ProcessEnv;
   /** Echo extension output to this process's stderr. Default false. */
   readonly echoExtensionOutput?: boolean;
+  /**
+   * Bundle mode, as the runtime runs without `--load-dir-res`: the config and every served file come
+   * from `<appDir>/resources.neu`, looked up in its file tree (nothing outside it can be named).
+   * Default: on when the folder has a resources.neu and no neutralino.config.json (a portable folder).
+   */
+  readonly bundle?: boolean;
 }
 
 interface ExtensionSpec {
@@ -83,7 +92,11 @@ const MAX_MESSAGE = 32_000_000;
 const hexToken = () => randomBytes(24).toString('hex');
 
 export async function startNeutralinoStandIn(options: StandInOptions): Promise<StandIn> {
-  const config = JSON.parse(readFileSync(path.join(options.appDir, 'neutralino.config.json'), 'utf8')) as Config;
+  const bundlePath = path.join(options.appDir, 'resources.neu');
+  const bundle = (options.bundle ?? (existsSync(bundlePath) && !existsSync(path.join(options.appDir, 'neutralino.config.json')))) ? readBundle(bundlePath) : undefined;
+  const configText = bundle ? bundle.read('/neutralino.config.json')?.toString('utf8') : readFileSync(path.join(options.appDir, 'neutralino.config.json'), 'utf8');
+  if (configText === undefined) throw new Error('resources.neu has no neutralino.config.json');
+  const config = JSON.parse(configText) as Config;
   const connectToken = hexToken();
   const token = `${hexToken()}.${connectToken}`;
   const root = options.documentRoot ?? path.join(options.appDir, config.documentRoot ?? '/resources/');
@@ -107,7 +120,7 @@ export async function startNeutralinoStandIn(options: StandInOptions): Promise<S
     const values: Record<string, unknown> = {
       NL_OS: 'Linux', NL_ARCH: 'x64', NL_VERSION: '6.9.0', NL_COMMIT: 'standin', NL_APPID: config.applicationId ?? 'js.neutralino.app',
       NL_APPVERSION: config.version ?? '1.0.0', NL_PORT: port, NL_MODE: 'window', NL_TOKEN: handOut ? token : '', NL_CWD: options.appDir,
-      NL_ARGS: [], NL_PATH: options.appDir, NL_DATAPATH: options.appDir, NL_PID: process.pid, NL_RESMODE: 'directory',
+      NL_ARGS: [], NL_PATH: options.appDir, NL_DATAPATH: options.appDir, NL_PID: process.pid, NL_RESMODE: bundle ? 'bundle' : 'directory',
       NL_EXTENABLED: config.enableExtensions === true, NL_CMETHODS: [], NL_WSAVSTLOADED: false, NL_CINJECTED: false,
     };
     for (const [key, value] of Object.entries(config.globalVariables ?? {})) values[`NL_${key}`] = value;
@@ -121,6 +134,13 @@ export async function startNeutralinoStandIn(options: StandInOptions): Promise<S
       return;
     }
     const relative = decodeURIComponent(url.pathname === '/' ? '/index.html' : url.pathname);
+    if (bundle) {
+      const body = bundle.read(`${config.documentRoot ?? '/resources/'}${relative}`);
+      if (body === undefined) return void res.writeHead(404).end('Not found');
+      const prefix = relative.endsWith('neutralino.js') ? globals() : '';
+      res.writeHead(200, { 'content-type': contentType(relative) }).end(prefix === '' ? body : Buffer.concat([Buffer.from(prefix), body]));
+      return;
+    }
     const file = path.join(root, path.normalize(relative));
     if (!file.startsWith(path.resolve(root))) return void res.writeHead(403).end();
     try {
@@ -178,9 +198,10 @@ export async function startNeutralinoStandIn(options: StandInOptions): Promise<S
     });
   }
 
+  /** As permission::hasMethodAccess: a block list, if present, wins; else an allow list; else anything. */
   function permitted(method: string): boolean {
-    if (config.nativeBlockList !== undefined) return !matches(config.nativeBlockList, method);
-    if (config.nativeAllowList !== undefined) return matches(config.nativeAllowList, method);
+    if (config.nativeBlockList !== undefined) return !listed(config.nativeBlockList, method);
+    if (config.nativeAllowList !== undefined) return listed(config.nativeAllowList, method);
     return true;
   }
 
@@ -238,7 +259,7 @@ export async function startNeutralinoStandIn(options: StandInOptions): Promise<S
       case 'debug.log':
         return {};
       default:
-        if (method.startsWith('window.')) return {};
+        if (!KNOWN_METHODS.has(method)) return { error: { code: 'NE_RT_NATNTIM', message: `${method} is not implemented in the Neutralinojs server` } };
         return { error: { code: 'NE_RT_NATRTNF', message: `${method} is not supported by the test stand-in` } };
     }
   }
@@ -306,8 +327,53 @@ export async function startNeutralinoStandIn(options: StandInOptions): Promise<S
   };
 }
 
-function matches(list: readonly string[], method: string): boolean {
-  return list.some((entry) => entry === method || (entry.endsWith('.*') && method.startsWith(entry.slice(0, -1))));
+/** `module.*` entries name a module (the part before the first dot); others name one method exactly. */
+function listed(list: readonly string[], method: string): boolean {
+  const module = method.split('.')[0] ?? method;
+  return list.some((entry) => (/^.*\.\*$/.test(entry) ? entry.split('.')[0] === module : entry === method));
+}
+
+/** A sample of the real runtime's method map (server/router.cpp), enough to tell "not implemented" apart. */
+const KNOWN_METHODS = new Set([
+  'app.exit', 'app.killProcess', 'app.getConfig', 'app.broadcast', 'app.readProcessInput', 'app.writeProcessOutput', 'app.writeProcessError',
+  'window.setTitle', 'window.getTitle', 'window.maximize', 'window.minimize', 'window.show', 'window.hide', 'window.focus', 'window.move',
+  'window.setSize', 'window.getSize', 'window.snapshot', 'window.print', 'window.center', 'window.setIcon', 'window.setAlwaysOnTop',
+  'filesystem.readFile', 'filesystem.readBinaryFile', 'filesystem.writeFile', 'filesystem.writeBinaryFile', 'filesystem.remove',
+  'filesystem.readDirectory', 'filesystem.copy', 'filesystem.move', 'filesystem.getStats', 'os.execCommand', 'os.spawnProcess',
+  'os.open', 'os.getEnv', 'os.getEnvs', 'os.showMessageBox', 'os.showOpenDialog', 'os.showSaveDialog', 'os.getPath', 'storage.setData',
+  'storage.getData', 'computer.getMemoryInfo', 'clipboard.readText', 'clipboard.writeText', 'events.broadcast', 'extensions.dispatch',
+  'extensions.broadcast', 'extensions.getStats', 'resources.getFiles', 'resources.readFile', 'server.mount', 'net.request', 'debug.log',
+]);
+
+interface AsarNode {
+  files?: Record<string, AsarNode>;
+  size?: number;
+  offset?: string;
+}
+
+/**
+ * Reads an asar `resources.neu` as resources.cpp does: the header's JSON at byte 16, its length from
+ * the uint32 at byte 4 minus 8; a path is walked segment by segment through `files`, so `..` or a
+ * decoded `%2f` names nothing; only a file entry (with size and offset) is served.
+ */
+function readBundle(file: string): { read(name: string): Buffer | undefined } {
+  const archive = readFileSync(file);
+  const headerSize = archive.readUInt32LE(4) - 8;
+  const tree = JSON.parse(archive.subarray(16, 16 + headerSize).toString('utf8').replace(/\0+$/, '')) as AsarNode;
+  const base = headerSize + 16;
+  return {
+    read(name) {
+      let node: AsarNode | undefined = tree;
+      for (const segment of name.split('/')) {
+        if (segment === '') continue;
+        node = node?.files !== undefined && Object.hasOwn(node.files, segment) ? node.files[segment] : undefined;
+        if (node === undefined) return undefined;
+      }
+      if (node?.size === undefined || node.offset === undefined) return undefined;
+      const start = base + Number(node.offset);
+      return archive.subarray(start, start + node.size);
+    },
+  };
 }
 
 function contentType(file: string): string {

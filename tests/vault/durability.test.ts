@@ -61,7 +61,7 @@ describe('durability under SIGKILL', () => {
       acknowledged.push(...(await runAndKill(file, ['secrets', String(round * 100_000)], 150)));
       const { db, vault } = reopen(file);
       await vault.unlock('passphrase number A');
-      for (const provider of acknowledged) expect(await vault.getKey(provider), provider).toMatch(/^key-\d+-0123456789abcdef$/);
+      for (const provider of acknowledged) expect(await vault.keyFor(provider, 'https://api.example.com'), provider).toMatch(/^key-\d+-0123456789abcdef$/);
       vault.dispose();
       db.close();
     }

@@ -27,13 +27,15 @@ describe('a stored key appears nowhere', () => {
     const outputs: unknown[] = [];
     try {
       outputs.push(await vault.init(PASSPHRASE));
-      outputs.push(await vault.setSecret('openai', OPENAI_KEY));
-      outputs.push(await vault.setSecret('anthropic', ANTHROPIC_KEY));
+      const openaiOrigin = new URL(standIns.openai.url).origin;
+      const anthropicOrigin = new URL(standIns.anthropic.url).origin;
+      outputs.push(await vault.setSecret('openai', OPENAI_KEY, openaiOrigin));
+      outputs.push(await vault.setSecret('anthropic', ANTHROPIC_KEY, anthropicOrigin));
       outputs.push(vault.listSecrets(), vault.status());
 
       const manager = new AIManager();
-      manager.register(new OpenAICompatibleProvider({ providerName: 'openai', baseURL: `${standIns.openai.url}/v1` }, vault));
-      manager.register(new AnthropicProvider({ baseURL: standIns.anthropic.url }, vault));
+      manager.register(new OpenAICompatibleProvider({ providerName: 'openai', baseURL: `${standIns.openai.url}/v1` }, { getKey: (p) => vault.keyFor(p, openaiOrigin) }));
+      manager.register(new AnthropicProvider({ baseURL: standIns.anthropic.url }, { getKey: (p) => vault.keyFor(p, anthropicOrigin) }));
       standIns.openai.script({ kind: 'auth_error' });
       standIns.anthropic.script({ kind: 'auth_error' });
       const failed = await Promise.all([

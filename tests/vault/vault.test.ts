@@ -38,17 +38,17 @@ describe('vault', () => {
   it('moves from uninitialised to unlocked to locked, and writing needs no unlock', async () => {
     const { vault } = await setup();
     expect(vault.status().state).toBe('uninitialised');
-    await expect(vault.setSecret('openai', OPENAI_KEY)).rejects.toMatchObject({ code: 'vault_not_initialised' });
+    await expect(vault.setSecret('openai', OPENAI_KEY, 'https://api.example.com')).rejects.toMatchObject({ code: 'vault_not_initialised' });
     expect(await vault.init(PASSPHRASE)).toEqual({ state: 'unlocked', autoLockMinutes: 15 });
     await expect(vault.init(PASSPHRASE)).rejects.toMatchObject({ code: 'vault_exists' });
     vault.lock();
     expect(vault.status().state).toBe('locked');
-    const info = await vault.setSecret('openai', `  ${OPENAI_KEY}\n`);
+    const info = await vault.setSecret('openai', `  ${OPENAI_KEY}\n`, 'https://api.example.com');
     expect(info).toMatchObject({ provider: 'openai', present: true, hint: '…0123' });
-    await expect(vault.getKey('openai')).rejects.toMatchObject({ code: 'locked' });
+    await expect(vault.keyFor('openai', 'https://api.example.com')).rejects.toMatchObject({ code: 'locked' });
     await vault.unlock(PASSPHRASE);
-    expect(await vault.getKey('openai')).toBe(OPENAI_KEY);
-    expect(await vault.getKey('groq')).toBeUndefined();
+    expect(await vault.keyFor('openai', 'https://api.example.com')).toBe(OPENAI_KEY);
+    expect(await vault.keyFor('groq', 'https://api.example.com')).toBeUndefined();
   });
 
   it.each([
@@ -58,10 +58,10 @@ describe('vault', () => {
   ])('round-trips a %s key', async (_name, key) => {
     const { vault } = await setup();
     await vault.init(PASSPHRASE);
-    await vault.setSecret('together', key);
+    await vault.setSecret('together', key, 'https://api.example.com');
     vault.lock();
     await vault.unlock(PASSPHRASE);
-    expect(await vault.getKey('together')).toBe(key);
+    expect(await vault.keyFor('together', 'https://api.example.com')).toBe(key);
   });
 
   it.each([
@@ -72,7 +72,7 @@ describe('vault', () => {
   ])('refuses a key %s without echoing it', async (_name, key, message) => {
     const { vault } = await setup();
     await vault.init(PASSPHRASE);
-    const error = (await vault.setSecret('openai', key).catch((e: unknown) => e)) as Error & { code: string };
+    const error = (await vault.setSecret('openai', key, 'https://api.example.com').catch((e: unknown) => e)) as Error & { code: string };
     expect(error).toMatchObject({ code: 'validation' });
     expect(error.message).toMatch(message);
     expect(error.message).not.toContain(key.replace(/"/g, '').slice(4, 20));
@@ -94,14 +94,14 @@ describe('vault', () => {
   it('rejects every single-byte flip and every truncation of a stored ciphertext', async () => {
     const { vault, secrets } = await setup();
     await vault.init(PASSPHRASE);
-    await vault.setSecret('openai', OPENAI_KEY);
+    await vault.setSecret('openai', OPENAI_KEY, 'https://api.example.com');
     const original = secrets.get('openai')?.ciphertext ?? new Uint8Array();
     let accepted = 0;
     const attempt = async (bytes: Uint8Array) => {
-      secrets.upsert('openai', bytes, 'x');
+      secrets.upsert('openai', bytes, 'x', 'https://api.example.com');
       vault.lock();
       await vault.unlock(PASSPHRASE);
-      const key = await vault.getKey('openai').catch(() => undefined);
+      const key = await vault.keyFor('openai', 'https://api.example.com').catch(() => undefined);
       if (key !== undefined) accepted += 1;
     };
     for (let i = 0; i < original.length; i += 1) {
@@ -120,27 +120,30 @@ describe('vault', () => {
   it('detects a ciphertext copied over another provider\'s row', async () => {
     const { vault, secrets } = await setup();
     await vault.init(PASSPHRASE);
-    await vault.setSecret('openai', OPENAI_KEY);
-    await vault.setSecret('anthropic', ANTHROPIC_KEY);
+    await vault.setSecret('openai', OPENAI_KEY, 'https://api.example.com');
+    await vault.setSecret('anthropic', ANTHROPIC_KEY, 'https://api.example.com');
     const openaiRow = secrets.get('openai');
-    secrets.upsert('anthropic', openaiRow?.ciphertext ?? new Uint8Array(), 'x');
+    secrets.upsert('anthropic', openaiRow?.ciphertext ?? new Uint8Array(), 'x', 'https://api.example.com');
     vault.lock();
     await vault.unlock(PASSPHRASE);
-    await expect(vault.getKey('anthropic')).rejects.toMatchObject({ code: 'storage', message: expect.stringMatching(/another row/) });
-    expect(await vault.getKey('openai')).toBe(OPENAI_KEY);
+    await expect(vault.keyFor('anthropic', 'https://api.example.com')).rejects.toMatchObject({ code: 'storage', message: expect.stringMatching(/another row/) });
+    expect(await vault.keyFor('openai', 'https://api.example.com')).toBe(OPENAI_KEY);
   });
 
-  it('reports a corrupt identity without any key material in the error', async () => {
+  it('refuses to unlock when the identity no longer matches the vault recipient, without any key material in the error', async () => {
     const { vault, meta, db } = await setup();
     await vault.init(PASSPHRASE);
-    await vault.setSecret('openai', OPENAI_KEY);
-    const bad = 'AGE-SECRET-KEY-1QPZRY9X8GF2TVDW0S3JN54KHCE6MUA7LQPZRY9X8GF2TVDW0S3JN54KHCE';
-    db.prepare('UPDATE vault_meta SET wrapped_identity = ? WHERE id = 1').run(Buffer.from(await encryptWithPassphrase(bad, PASSPHRASE, 10)));
+    await vault.setSecret('openai', OPENAI_KEY, 'https://api.example.com');
+    // A swapped-in identity, wrapped with the right passphrase and its checksum cleared: it opens,
+    // but new keys would be encrypted to a recipient it does not belong to.
+    const { identity: bad } = await newIdentity();
+    db.prepare('UPDATE vault_meta SET wrapped_identity = ?, wrapped_identity_sha256 = NULL WHERE id = 1').run(Buffer.from(await encryptWithPassphrase(bad, PASSPHRASE, 10)));
     vault.lock();
-    await vault.unlock(PASSPHRASE);
-    const error = (await vault.getKey('openai').catch((e: unknown) => e)) as Error;
-    expect(error).toBeInstanceOf(Error);
-    expect(`${error.message} ${String(error.cause ?? '')}`).not.toMatch(/AGE-SECRET-KEY|QPZRY9X8GF2T/);
+    const error = (await vault.unlock(PASSPHRASE).catch((e: unknown) => e)) as Error & { code: string };
+    expect(error.code).toBe('storage');
+    expect(error.message).toMatch(/no longer matches/);
+    expect(`${error.message} ${String(error.cause ?? '')}`).not.toMatch(/AGE-SECRET-KEY/);
+    expect(vault.status().state).toBe('locked');
     expect(meta.get()).toBeDefined();
   });
 
@@ -174,13 +177,13 @@ describe('vault', () => {
   it('changes the passphrase: the old one stops working, keys stay readable', async () => {
     const { vault } = await setup();
     await vault.init(PASSPHRASE);
-    await vault.setSecret('openai', OPENAI_KEY);
+    await vault.setSecret('openai', OPENAI_KEY, 'https://api.example.com');
     await expect(vault.changePassphrase('not it', 'new passphrase 2')).rejects.toMatchObject({ code: 'wrong_passphrase' });
     await vault.changePassphrase(PASSPHRASE, 'new passphrase 2');
     vault.lock();
     await expect(vault.unlock(PASSPHRASE)).rejects.toMatchObject({ code: 'wrong_passphrase' });
     await vault.unlock('new passphrase 2');
-    expect(await vault.getKey('openai')).toBe(OPENAI_KEY);
+    expect(await vault.keyFor('openai', 'https://api.example.com')).toBe(OPENAI_KEY);
   });
 
   it('keeps the old passphrase working when the change fails mid-way', async () => {
@@ -219,21 +222,21 @@ describe('interop with the reference age tool', () => {
   it('a stored secret decrypts with `age -d -i <identity file>`, and a file age encrypted decrypts in the vault', async () => {
     const { vault, secrets, meta, dir, db } = await setup();
     await vault.init(PASSPHRASE);
-    await vault.setSecret('openai', OPENAI_KEY);
+    await vault.setSecret('openai', OPENAI_KEY, 'https://api.example.com');
     const identity = new TextDecoder().decode(await decryptWith(meta.get()?.wrappedIdentity ?? new Uint8Array(), { passphrases: [PASSPHRASE] }));
     const identityFile = path.join(dir, 'identity.txt');
     const secretFile = path.join(dir, 'secret.age');
     await writeFile(identityFile, `${identity}\n`, { mode: 0o600 });
     await writeFile(secretFile, secrets.get('openai')?.ciphertext ?? new Uint8Array());
     const payload = JSON.parse(execFileSync('age', ['-d', '-i', identityFile, secretFile], { encoding: 'utf8' })) as { provider: string; secret: string };
-    expect(payload).toEqual({ v: 1, provider: 'openai', secret: OPENAI_KEY });
+    expect(payload).toEqual({ v: 2, provider: 'openai', secret: OPENAI_KEY, origin: 'https://api.example.com' });
 
     const recipient = meta.get()?.recipient ?? '';
     const plainFile = path.join(dir, 'plain.json');
-    await writeFile(plainFile, JSON.stringify({ v: 1, provider: 'anthropic', secret: ANTHROPIC_KEY }));
+    await writeFile(plainFile, JSON.stringify({ v: 2, provider: 'anthropic', secret: ANTHROPIC_KEY, origin: 'https://api.example.com' }));
     execFileSync('age', ['-r', recipient, '-o', path.join(dir, 'from-age.age'), plainFile]);
     const fromAge = await readFile(path.join(dir, 'from-age.age'));
     db.prepare("INSERT INTO secrets (provider, ciphertext, hint, updated_at) VALUES ('anthropic', ?, '…9876', '2026-01-01')").run(fromAge);
-    expect(await vault.getKey('anthropic')).toBe(ANTHROPIC_KEY);
+    expect(await vault.keyFor('anthropic', 'https://api.example.com')).toBe(ANTHROPIC_KEY);
   });
 });

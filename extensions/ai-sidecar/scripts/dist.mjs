@@ -2,8 +2,9 @@
 //   dist/sim-ai-desktop-<platform>_<arch>/
 //     sim-ai-desktop(.cmd)        launcher: starts the runtime on this folder
 //     neutralino-<platform>_<arch> the Neutralino runtime (when it could be had)
-//     neutralino.config.json       documentRoot /resources/, the sidecar run by the bundled Node
-//     resources/                   the built UI
+//     resources.neu                bundle mode: neutralino.config.json (documentRoot /resources/, the
+//                                  sidecar run by the bundled Node) and the built UI, as `neu build` packs
+//                                  them; the runtime serves nothing outside this archive
 //     extensions/ai-sidecar/       the sidecar bundle + node_modules of its two native addons only
 //     node/                        the Node runtime the sidecar runs on
 //     portable                     marker: all data goes to data/ beside it
@@ -14,6 +15,7 @@ import { chmodSync, cpSync, existsSync, mkdirSync, readFileSync, readdirSync, rm
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { buildSidecar } from './build.mjs';
+import { RESOURCES_FILE, writeResourcesBundle } from './resources-bundle.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 const PLATFORM = { linux: 'linux', darwin: 'mac', win32: 'win' }[process.platform];
@@ -76,14 +78,15 @@ function sizeOf(target) {
   return readdirSync(target).reduce((sum, entry) => sum + sizeOf(path.join(target, entry)), 0);
 }
 
-function writeConfig() {
+/** The portable folder's config, packed into resources.neu with the UI. */
+function portableConfig() {
   const config = JSON.parse(readFileSync(path.join(root, 'neutralino.config.json'), 'utf8'));
   config.documentRoot = '/resources/';
   config.cli = { ...config.cli, resourcesPath: '/resources/', extensionsPath: '/extensions/' };
   delete config.cli.frontendLibrary;
   // The bundled Node, by a path relative to the folder: the stick can be mounted anywhere.
   config.extensions = [{ id: 'ai.sidecar', command: `"\${NL_PATH}/node/node${exe}" "\${NL_PATH}/extensions/ai-sidecar/main.mjs" --app-dir "\${NL_PATH}"` }];
-  writeFileSync(path.join(outDir, 'neutralino.config.json'), `${JSON.stringify(config, null, 2)}\n`);
+  return config;
 }
 
 function writeLaunchers(runtimeName) {
@@ -95,11 +98,16 @@ if [ ! -x "./${runtimeName}" ]; then
   echo "The Neutralino runtime (${runtimeName}) is missing from $here. Copy it in from a neutralinojs 6.9 release." >&2
   exit 1
 fi
-exec "./${runtimeName}" --load-dir-res --path="$here" --enable-extensions=true
+# Without the archive the runtime falls back to serving files from the folder: refuse instead.
+if [ ! -f "./${RESOURCES_FILE}" ]; then
+  echo "${RESOURCES_FILE} is missing from $here: the folder is incomplete. Copy it again from the release." >&2
+  exit 1
+fi
+exec "./${runtimeName}" --path="$here" --enable-extensions=true
 `;
   writeFileSync(path.join(outDir, 'sim-ai-desktop'), sh);
   chmodSync(path.join(outDir, 'sim-ai-desktop'), 0o755);
-  writeFileSync(path.join(outDir, 'sim-ai-desktop.cmd'), `@echo off\r\ncd /d "%~dp0"\r\nstart "" "%~dp0${runtimeName}" --load-dir-res --path="%~dp0." --enable-extensions=true\r\n`);
+  writeFileSync(path.join(outDir, 'sim-ai-desktop.cmd'), `@echo off\r\ncd /d "%~dp0"\r\nif not exist "%~dp0${RESOURCES_FILE}" (echo ${RESOURCES_FILE} is missing: the folder is incomplete. & exit /b 1)\r\nstart "" "%~dp0${runtimeName}" --path="%~dp0." --enable-extensions=true\r\n`);
 }
 
 function runtimeBinary() {
@@ -130,7 +138,7 @@ function report() {
     ['better-sqlite3', path.join(sidecarDir, 'node_modules', 'better-sqlite3')],
     ['other sidecar dependencies', null],
     ['sidecar bundle', null],
-    ['UI (resources/)', path.join(outDir, 'resources')],
+    ['UI and config (resources.neu)', path.join(outDir, RESOURCES_FILE)],
     ['Neutralino runtime', null],
   ];
   const total = sizeOf(outDir);
@@ -154,7 +162,6 @@ export async function dist({ skipUi = false } = {}) {
     step('building the UI');
     run(process.execPath, [path.join(root, 'node_modules/vite/bin/vite.js'), 'build', '--logLevel', 'warn']);
   }
-  cpSync(path.join(root, 'resources', 'dist'), path.join(outDir, 'resources'), { recursive: true });
   step('bundling the sidecar');
   await buildSidecar({ outdir: sidecarDir, minify: true, sourcemap: false });
   step(`copying native addons for ${process.platform}-${process.arch} only`);
@@ -164,7 +171,8 @@ export async function dist({ skipUi = false } = {}) {
   step('adding the Node runtime');
   mkdirSync(path.join(outDir, 'node'), { recursive: true });
   cpSync(process.execPath, path.join(outDir, 'node', `node${exe}`));
-  writeConfig();
+  step(`packing the UI and config into ${RESOURCES_FILE}`);
+  await writeResourcesBundle({ config: portableConfig(), uiDir: path.join(root, 'resources', 'dist'), out: path.join(outDir, RESOURCES_FILE) });
   writeFileSync(path.join(outDir, 'portable'), 'All data is kept in ./data beside this file.\n');
   const runtime = runtimeBinary();
   writeLaunchers(runtime.name);

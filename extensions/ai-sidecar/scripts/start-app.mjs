@@ -1,10 +1,13 @@
 // `npm start` / `npm run dev`: makes sure the Neutralino runtime binary is present (downloading it
 // once with `neu update`), then opens the window on the built UI. `--dev` opens it on the Vite dev
 // server instead (neutralino.config.json `cli.frontendLibrary`), with hot reload.
+// `npm start` runs the runtime in bundle mode (resources.neu, see resources-bundle.mjs); dev mode is
+// the only one that serves files from a directory.
 import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { RESOURCES_FILE, writeResourcesBundle } from './resources-bundle.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 const dev = process.argv.includes('--dev');
@@ -36,8 +39,15 @@ The sidecar and UI are built already; \`npm run ask\` runs AI blocks headless in
 }
 
 // Dev: `neu run` sees `cli.frontendLibrary`, starts Vite (`npm run dev:ui`) and points the window at it.
-// Start: the runtime itself, loading the built UI from resources/dist and the built sidecar.
-const run = dev
-  ? neu(['run'])
-  : spawnSync(binary, ['--load-dir-res', `--path=${root}`], { cwd: root, stdio: 'inherit' });
+// Start: the runtime itself in bundle mode, the config and built UI packed into resources.neu.
+let run;
+if (dev) {
+  run = neu(['run']);
+} else {
+  const config = JSON.parse(readFileSync(path.join(root, 'neutralino.config.json'), 'utf8'));
+  const bundle = await writeResourcesBundle({ config, uiDir: path.join(root, 'resources', 'dist'), out: path.join(root, RESOURCES_FILE) });
+  // Without the archive the runtime would quietly fall back to directory mode.
+  if (!existsSync(bundle)) throw new Error(`${bundle} was not written`);
+  run = spawnSync(binary, [`--path=${root}`], { cwd: root, stdio: 'inherit' });
+}
 process.exit(run.status ?? 1);

@@ -5,7 +5,7 @@
  */
 import { AIManager } from './core/manager.js';
 import { AIError } from './core/errors.js';
-import type { KeySource } from './core/key-source.js';
+import type { OriginKeySource } from './core/origin.js';
 import { aiHandlers } from './channel/handlers/ai.js';
 import { historyHandlers, type HistoryService } from './channel/handlers/history.js';
 import { vaultHandlers, type VaultService } from './channel/handlers/vault.js';
@@ -13,7 +13,7 @@ import type { Handlers } from './channel/dispatcher.js';
 import type { EmitEvent } from './channel/run-streamer.js';
 import { log } from './log.js';
 import { EVENTS, PROTOCOL_VERSION } from './protocol/contract.js';
-import { MemoryProviderSettings, ProviderCatalog, type ProviderSettingsStore } from './providers/catalog.js';
+import { defaultOrigin, MemoryProviderSettings, ProviderCatalog, type ProviderSettingsStore } from './providers/catalog.js';
 import { LocalLlamaProvider } from './providers/local-llama.js';
 import { OllamaProvider } from './providers/ollama.js';
 import { modelHandlers } from './channel/handlers/models.js';
@@ -65,7 +65,15 @@ export function createSidecar(options: SidecarOptions): Sidecar {
   const paths = dataPaths(location.dataDir);
   const storage = openStorage(paths.database);
   const { db } = storage;
-  const vault = db ? new Vault(new VaultMetaRepository(db), new SecretsRepository(db), { onChange: (status) => options.emit(EVENTS.vault, status) }) : undefined;
+  let catalog: ProviderCatalog | undefined;
+  const vault = db
+    ? new Vault(new VaultMetaRepository(db), new SecretsRepository(db), {
+        onChange: (status) => options.emit(EVENTS.vault, status),
+        // Locking drops the SDK clients too: they hold the key they were built with.
+        onLock: () => catalog?.rebuild(),
+        legacyOrigin: defaultOrigin,
+      })
+    : undefined;
   const history = db ? new ExecutionsRepository(db) : undefined;
   const manager = new AIManager({
     onExecutionEnd: (record) => {
@@ -77,18 +85,19 @@ export function createSidecar(options: SidecarOptions): Sidecar {
     },
   });
   const settings: ProviderSettingsStore = db ? new ProviderSettingsRepository(db) : new MemoryProviderSettings();
-  const keys: KeySource = vault ?? { getKey: () => Promise.reject(new AIError('locked', `Keys are unavailable: ${storage.error ?? 'no storage'}`)) };
+  const keys: OriginKeySource = vault ?? { keyFor: () => Promise.reject(new AIError('locked', `Keys are unavailable: ${storage.error ?? 'no storage'}`)) };
   const local = new LocalLlamaProvider({
     modelsDir: paths.models,
     threadCacheFile: paths.threadCache,
     onLoadProgress: (model, progress) => options.emit(EVENTS.modelLoad, { model, progress }),
   });
-  const catalog = new ProviderCatalog(manager, settings, { keys, createLocal: () => local });
+  const providers = new ProviderCatalog(manager, settings, { keys, createLocal: () => local });
+  catalog = providers;
   const info = { dataDir: location.dataDir, readOnly: storage.readOnly, storageError: storage.error };
   const handlers: Handlers = {
     hello: () => ({ protocolVersion: PROTOCOL_VERSION, sidecarVersion: SIDECAR_VERSION, ...info }),
-    ...aiHandlers({ manager, catalog, emit: options.emit, ...(options.frameMs === undefined ? {} : { frameMs: options.frameMs }) }),
-    ...vaultHandlers(vault ?? unavailableVault(info.storageError), options.emit),
+    ...aiHandlers({ manager, catalog: providers, emit: options.emit, ...(options.frameMs === undefined ? {} : { frameMs: options.frameMs }) }),
+    ...vaultHandlers(vault ?? unavailableVault(info.storageError), options.emit, (provider) => providers.keyOrigin(provider)),
     ...historyHandlers(history ?? emptyHistory),
     ...modelHandlers({
       store: new ModelStore(paths.models),
@@ -126,6 +135,7 @@ function unavailableVault(reason: string | null): VaultService {
     changePassphrase: fail,
     setAutoLock: fail,
     setSecret: fail,
+    confirmOrigin: fail,
     deleteSecret: fail,
     listSecrets: () => [],
   };

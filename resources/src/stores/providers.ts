@@ -30,6 +30,29 @@ export const useProvidersStore = defineStore('providers', () => {
     }
   }
 
+  /** Settings and key hints only: nothing here makes the sidecar contact a provider. */
+  async function refreshSettings(): Promise<void> {
+    await guard(async () => {
+      const [p, s] = await Promise.all([client().invoke('list_providers', {}), client().invoke('list_secrets', {})]);
+      providers.value = p;
+      secrets.value = s;
+    });
+  }
+
+  const secretFor = (provider: string) => secrets.value.find((s) => s.provider === provider);
+
+  /**
+   * The new origin a stored key is not yet allowed to go to, when the provider's address moved
+   * away from the origin the key was entered for; undefined when the key may be used as it is.
+   */
+  function pendingOrigin(provider: string): string | undefined {
+    const keyOrigin = secretFor(provider)?.origin;
+    const baseURL = providers.value.find((p) => p.name === provider)?.baseURL;
+    if (keyOrigin == null || baseURL === undefined) return undefined;
+    const target = originOf(baseURL);
+    return target !== keyOrigin ? target : undefined;
+  }
+
   async function refresh(): Promise<void> {
     status.value = 'loading';
     await guard(async () => {
@@ -51,20 +74,30 @@ export const useProvidersStore = defineStore('providers', () => {
     byName,
     refresh,
     hasKey: (provider: string) => secrets.value.some((s) => s.provider === provider && s.present),
-    hint: (provider: string) => secrets.value.find((s) => s.provider === provider)?.hint ?? null,
+    hint: (provider: string) => secretFor(provider)?.hint ?? null,
+    keyOrigin: (provider: string) => secretFor(provider)?.origin ?? null,
+    pendingOrigin,
+    /** The user confirmed, with the vault passphrase, that the key may go to the new address. */
+    confirmOrigin: async (provider: string, passphrase: string) => {
+      const saved = await guard(() => client().invoke('confirm_key_origin', { provider, passphrase }));
+      if (saved) message.value = `The key for ${provider} may now be sent to ${saved.origin ?? ''}.`;
+      await refreshSettings();
+      return saved !== undefined;
+    },
     setSecret: async (provider: string, secret: string) => {
       const saved = await guard(() => client().invoke('set_secret', { provider, secret }));
-      if (saved) message.value = `Key for ${provider} stored (${saved.hint ?? ''}).`;
-      await refresh();
+      if (saved) message.value = `Key for ${provider} stored (${saved.hint ?? ''}), for ${saved.origin ?? ''} only.`;
+      await refreshSettings();
       return saved !== undefined;
     },
     deleteSecret: async (provider: string) => {
       await guard(() => client().invoke('delete_secret', { provider }));
-      await refresh();
+      await refreshSettings();
     },
     update: async (provider: string, patch: { baseURL?: string; enabled?: boolean; preset?: string; keepAlive?: string }) => {
+      // No model list after a change: the next request to the new address is the user's own.
       await guard(() => client().invoke('update_provider', { provider, ...patch }));
-      await refresh();
+      await refreshSettings();
     },
     test: async (provider: string) => {
       const result = await guard(() => client().invoke('test_connection', { provider }));
@@ -72,3 +105,11 @@ export const useProvidersStore = defineStore('providers', () => {
     },
   };
 });
+
+function originOf(url: string): string {
+  try {
+    return new URL(url).origin;
+  } catch {
+    return url;
+  }
+}

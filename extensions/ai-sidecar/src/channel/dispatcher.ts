@@ -6,6 +6,7 @@
 import { z } from 'zod';
 import { COMMANDS, isCommandName, requestEnvelopeSchema, type CommandName, type CommandParams, type CommandResult, type ReplyEnvelope } from '../protocol/contract.js';
 import { describeIssues } from '../protocol/issue-text.js';
+import { retainRedactions } from '../core/redact.js';
 import { ChannelError, toErrorData } from './errors.js';
 
 export type Handlers = {
@@ -29,11 +30,15 @@ export class Dispatcher {
       return;
     }
     const { id, command, params } = envelope.data;
+    // Keys retired while this command runs (a lock during a model list) stay redacted in its reply.
+    const release = retainRedactions();
     try {
       const result = await this.run(command, params);
       this.send({ id, ok: true, result });
     } catch (error) {
       this.send({ id, ok: false, error: toErrorData(error) });
+    } finally {
+      release();
     }
   }
 

@@ -101,6 +101,9 @@ export const providerInfoSchema = z.object({
   enabled: z.boolean(),
   keyRequired: z.boolean(),
   keepAlive: z.string().optional(),
+  // Issue 12: how traffic to `baseURL` travels; `unencrypted` is plain http to another computer
+  // (allowed for keyless servers only, and the UI says so).
+  transport: z.enum(['https', 'loopback', 'unencrypted']).optional(),
 });
 
 const vaultStatusSchema = z.object({
@@ -114,6 +117,8 @@ const secretInfoSchema = z.object({
   present: z.boolean(),
   hint: z.string().nullable(),
   updatedAt: z.string().nullable(),
+  // Issue 12: the origin (scheme://host:port) the key was entered for; it is sent nowhere else.
+  origin: z.string().nullable(),
 });
 
 const executionStatusSchema = z.enum(['completed', 'cancelled', 'failed', 'incomplete']);
@@ -202,6 +207,10 @@ export const COMMANDS = {
   set_secret: { params: z.object({ provider: providerName, secret: z.string().min(1).max(4096) }), result: secretInfoSchema },
   delete_secret: { params: z.object({ provider: providerName }), result: ok },
   list_secrets: { params: empty, result: z.array(secretInfoSchema) },
+  // ---- Issue 12: keys stay home. After a base-URL change to another origin, the stored key is
+  // sent there only once the user confirms the new address with the vault passphrase (a page
+  // script does not know it), or enters the key again.
+  confirm_key_origin: { params: z.object({ provider: providerName, passphrase: z.string().min(1).max(1024) }), result: secretInfoSchema },
   list_executions: {
     params: z.object({ limit: z.number().int().min(1).max(500).optional(), offset: z.number().int().min(0).optional() }),
     result: z.array(executionSummarySchema),

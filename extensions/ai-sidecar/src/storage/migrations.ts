@@ -40,6 +40,10 @@ const MIGRATIONS: readonly string[] = [
    CREATE INDEX executions_started ON executions (started_at DESC);`,
   // The user's Ollama keep-alive (e.g. "10m", "-1"), sent instead of Ollama's own default.
   `ALTER TABLE provider_settings ADD COLUMN keep_alive TEXT;`,
+  // Issue 12: the origin each key was entered for (display only: the binding itself is inside the
+  // ciphertext), and a checksum that tells a damaged wrapped identity from a wrong passphrase.
+  `ALTER TABLE secrets ADD COLUMN origin TEXT;
+   ALTER TABLE vault_meta ADD COLUMN wrapped_identity_sha256 TEXT;`,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -1,4 +1,5 @@
 /** Small typed repositories over the database's tables. Nothing here decrypts anything. */
+import { createHash } from 'node:crypto';
 import type { ExecutionRecord } from '../core/manager.js';
 import type { FinishReason } from '../core/types.js';
 import type { ProviderSetting } from '../providers/registry.js';
@@ -10,28 +11,40 @@ export interface VaultMetaRow {
   readonly recipient: string;
   readonly wrappedIdentity: Uint8Array;
   readonly autoLockMinutes: number | null;
+  /** SHA-256 (hex) of `wrappedIdentity` as written; null for vaults made before it was kept. */
+  readonly wrappedIdentitySha256: string | null;
 }
 
 export class VaultMetaRepository {
   constructor(private readonly db: SqliteDatabase) {}
 
   get(): VaultMetaRow | undefined {
-    const row = this.db.prepare('SELECT recipient, wrapped_identity, auto_lock_minutes FROM vault_meta WHERE id = 1').get() as
-      | { recipient: string; wrapped_identity: Buffer; auto_lock_minutes: number | null }
+    const row = this.db.prepare('SELECT recipient, wrapped_identity, auto_lock_minutes, wrapped_identity_sha256 FROM vault_meta WHERE id = 1').get() as
+      | { recipient: string; wrapped_identity: Buffer; auto_lock_minutes: number | null; wrapped_identity_sha256: string | null }
       | undefined;
-    return row && { recipient: row.recipient, wrappedIdentity: new Uint8Array(row.wrapped_identity), autoLockMinutes: row.auto_lock_minutes };
+    return row && { recipient: row.recipient, wrappedIdentity: new Uint8Array(row.wrapped_identity), autoLockMinutes: row.auto_lock_minutes, wrappedIdentitySha256: row.wrapped_identity_sha256 };
   }
 
-  create(meta: VaultMetaRow): void {
+  create(meta: Omit<VaultMetaRow, 'wrappedIdentitySha256'>): void {
     const now = new Date().toISOString();
     this.db
-      .prepare('INSERT INTO vault_meta (id, recipient, wrapped_identity, auto_lock_minutes, created_at, updated_at) VALUES (1, ?, ?, ?, ?, ?)')
-      .run(meta.recipient, Buffer.from(meta.wrappedIdentity), meta.autoLockMinutes, now, now);
+      .prepare('INSERT INTO vault_meta (id, recipient, wrapped_identity, wrapped_identity_sha256, auto_lock_minutes, created_at, updated_at) VALUES (1, ?, ?, ?, ?, ?, ?)')
+      .run(meta.recipient, Buffer.from(meta.wrappedIdentity), sha256(meta.wrappedIdentity), meta.autoLockMinutes, now, now);
   }
 
-  /** One UPDATE: the old wrapping or the new one is on disk, never neither. */
+  /**
+   * One UPDATE: the old wrapping or the new one is on disk, never neither. Then the WAL is
+   * checkpointed and truncated, and secure_delete has zeroed the old cell, so no copy of the old
+   * wrapping (still openable with the old passphrase) stays readable in the files.
+   */
   replaceWrappedIdentity(wrapped: Uint8Array): void {
-    this.db.prepare('UPDATE vault_meta SET wrapped_identity = ?, updated_at = ? WHERE id = 1').run(Buffer.from(wrapped), new Date().toISOString());
+    this.db.prepare('UPDATE vault_meta SET wrapped_identity = ?, wrapped_identity_sha256 = ?, updated_at = ? WHERE id = 1').run(Buffer.from(wrapped), sha256(wrapped), new Date().toISOString());
+    this.db.pragma('wal_checkpoint(TRUNCATE)');
+  }
+
+  /** Records the checksum of a wrapping that predates it (after it opened with the right passphrase). */
+  recordChecksum(wrapped: Uint8Array): void {
+    this.db.prepare('UPDATE vault_meta SET wrapped_identity_sha256 = ? WHERE id = 1 AND wrapped_identity_sha256 IS NULL').run(sha256(wrapped));
   }
 
   setAutoLock(minutes: number | null): void {
@@ -39,31 +52,37 @@ export class VaultMetaRepository {
   }
 }
 
+export function sha256(bytes: Uint8Array): string {
+  return createHash('sha256').update(bytes).digest('hex');
+}
+
 export interface SecretRow {
   readonly provider: string;
   readonly ciphertext: Uint8Array;
   readonly hint: string;
   readonly updatedAt: string;
+  /** The origin the key was entered for, as shown to the user; null for keys stored before it was kept. */
+  readonly origin: string | null;
 }
 
 export class SecretsRepository {
   constructor(private readonly db: SqliteDatabase) {}
 
   get(provider: string): SecretRow | undefined {
-    const row = this.db.prepare('SELECT provider, ciphertext, hint, updated_at FROM secrets WHERE provider = ?').get(provider) as RawSecret | undefined;
+    const row = this.db.prepare('SELECT provider, ciphertext, hint, updated_at, origin FROM secrets WHERE provider = ?').get(provider) as RawSecret | undefined;
     return row && toSecret(row);
   }
 
   list(): SecretRow[] {
-    return (this.db.prepare('SELECT provider, ciphertext, hint, updated_at FROM secrets ORDER BY provider').all() as RawSecret[]).map(toSecret);
+    return (this.db.prepare('SELECT provider, ciphertext, hint, updated_at, origin FROM secrets ORDER BY provider').all() as RawSecret[]).map(toSecret);
   }
 
-  upsert(provider: string, ciphertext: Uint8Array, hint: string): SecretRow {
+  upsert(provider: string, ciphertext: Uint8Array, hint: string, origin: string): SecretRow {
     const updatedAt = new Date().toISOString();
     this.db
-      .prepare('INSERT INTO secrets (provider, ciphertext, hint, updated_at) VALUES (?, ?, ?, ?) ON CONFLICT(provider) DO UPDATE SET ciphertext = excluded.ciphertext, hint = excluded.hint, updated_at = excluded.updated_at')
-      .run(provider, Buffer.from(ciphertext), hint, updatedAt);
-    return { provider, ciphertext, hint, updatedAt };
+      .prepare('INSERT INTO secrets (provider, ciphertext, hint, updated_at, origin) VALUES (?, ?, ?, ?, ?) ON CONFLICT(provider) DO UPDATE SET ciphertext = excluded.ciphertext, hint = excluded.hint, updated_at = excluded.updated_at, origin = excluded.origin')
+      .run(provider, Buffer.from(ciphertext), hint, updatedAt, origin);
+    return { provider, ciphertext, hint, updatedAt, origin };
   }
 
   delete(provider: string): boolean {
@@ -76,10 +95,11 @@ interface RawSecret {
   ciphertext: Buffer;
   hint: string;
   updated_at: string;
+  origin: string | null;
 }
 
 function toSecret(row: RawSecret): SecretRow {
-  return { provider: row.provider, ciphertext: new Uint8Array(row.ciphertext), hint: row.hint, updatedAt: row.updated_at };
+  return { provider: row.provider, ciphertext: new Uint8Array(row.ciphertext), hint: row.hint, updatedAt: row.updated_at, origin: row.origin };
 }
 
 export class ProviderSettingsRepository implements ProviderSettingsStore {

@@ -135,3 +135,18 @@ export async function newIdentity(): Promise<{ identity: string; recipient: stri
 function isArmored(file: Uint8Array): boolean {
   return new TextDecoder().decode(file.subarray(0, 128)).trimStart().startsWith('-----BEGIN AGE ENCRYPTED FILE-----');
 }
+
+/** The recipient (`age1...`) an identity decrypts for; throws on a malformed identity. */
+export function identityToRecipientOf(identity: string): Promise<string> {
+  return identityToRecipient(identity);
+}
+
+const NO_MATCH = "no identity matched any of the file's recipients";
+
+/**
+ * True when decryption failed only because the passphrase did not open the scrypt stanza; any
+ * other failure (a header that does not parse, a bad MAC, a broken payload) is damage.
+ */
+export function isPassphraseMismatch(error: unknown): boolean {
+  return error instanceof Error && error.message === NO_MATCH;
+}

@@ -3,6 +3,8 @@ import type { AIManager } from '../../core/manager.js';
 import type { ProviderCatalog } from '../../providers/catalog.js';
 import type { ProviderDescriptor } from '../../providers/registry.js';
 import type { AIRequest } from '../../core/types.js';
+import { originOf, transportOf, type Transport } from '../../core/origin.js';
+import { retainRedactions } from '../../core/redact.js';
 import type { AIRequestInput, CommandResult } from '../../protocol/contract.js';
 import { ChannelError } from '../errors.js';
 import type { Handlers } from '../dispatcher.js';
@@ -25,13 +27,22 @@ export function aiHandlers({ manager, catalog, emit, frameMs }: AIHandlerDeps): 
       if (descriptor === undefined || !descriptor.enabled) throw new ChannelError('not_found', `Provider "${provider}" is not available. Enable it under Providers.`);
       let streamer: RunStreamer | undefined;
       const buffered: Parameters<RunStreamer['onPart']>[0][] = [];
-      const execution = manager.execute(provider, toAIRequest(request), {
-        // Parts can arrive before we know the id only in theory (execute returns synchronously).
-        onPart: (part) => (streamer === undefined ? buffered.push(part) : streamer.onPart(part)),
-      });
+      // A key locked, deleted or replaced mid-run stays known to the redactor until this run's last
+      // event is sent and its History row written (the manager records it before `result` settles here).
+      const release = retainRedactions();
+      let execution: ReturnType<AIManager['execute']>;
+      try {
+        execution = manager.execute(provider, toAIRequest(request), {
+          // Parts can arrive before we know the id only in theory (execute returns synchronously).
+          onPart: (part) => (streamer === undefined ? buffered.push(part) : streamer.onPart(part)),
+        });
+      } catch (error) {
+        release();
+        throw error;
+      }
       streamer = new RunStreamer(execution.id, emit, frameMs);
       for (const part of buffered) streamer.onPart(part);
-      void execution.result.then((response) => streamer.finish(response));
+      void execution.result.then((response) => streamer.finish(response)).finally(release);
       return { executionId: execution.id };
     },
     cancel_execution: ({ executionId }) => {
@@ -57,7 +68,15 @@ export function aiHandlers({ manager, catalog, emit, frameMs }: AIHandlerDeps): 
 }
 
 function toProviderInfo(descriptor: ProviderDescriptor): CommandResult<'list_providers'>[number] {
-  return { ...descriptor };
+  return { ...descriptor, ...(descriptor.baseURL === undefined ? {} : { transport: transportOfURL(descriptor.baseURL) }) };
+}
+
+function transportOfURL(url: string): Transport | undefined {
+  try {
+    return transportOf(originOf(url));
+  } catch {
+    return undefined;
+  }
 }
 
 /** The contract's request minus transport-only fields, in the core's shape. */

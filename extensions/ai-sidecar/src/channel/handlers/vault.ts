@@ -17,14 +17,19 @@ export interface VaultService {
   lock(): unknown;
   changePassphrase(current: string, next: string): Promise<unknown>;
   setAutoLock(minutes: number | null): unknown;
-  setSecret(provider: string, secret: string): Promise<SecretInfoData> | SecretInfoData;
+  setSecret(provider: string, secret: string, origin: string): Promise<SecretInfoData> | SecretInfoData;
+  confirmOrigin(provider: string, passphrase: string, origin: string): Promise<SecretInfoData>;
   deleteSecret(provider: string): unknown;
   listSecrets(): SecretInfoData[];
 }
 
-type VaultHandlers = Pick<Handlers, 'vault_status' | 'vault_init' | 'vault_unlock' | 'vault_lock' | 'vault_change_passphrase' | 'vault_set_auto_lock' | 'set_secret' | 'delete_secret' | 'list_secrets'>;
+type VaultHandlers = Pick<Handlers, 'vault_status' | 'vault_init' | 'vault_unlock' | 'vault_lock' | 'vault_change_passphrase' | 'vault_set_auto_lock' | 'set_secret' | 'delete_secret' | 'list_secrets' | 'confirm_key_origin'>;
 
-export function vaultHandlers(vault: VaultService, emit: EmitEvent): VaultHandlers {
+/**
+ * `keyOrigin` names the origin of a provider's current address: a key is always bound to where
+ * the provider points when the key is entered or confirmed, never to an origin the page names.
+ */
+export function vaultHandlers(vault: VaultService, emit: EmitEvent, keyOrigin: (provider: string) => string): VaultHandlers {
   const changed = (): VaultStatusData => {
     const status = vault.status();
     emit(EVENTS.vault, status);
@@ -37,7 +42,8 @@ export function vaultHandlers(vault: VaultService, emit: EmitEvent): VaultHandle
     vault_lock: () => (vault.lock(), changed()),
     vault_change_passphrase: async ({ current, next }) => (await vault.changePassphrase(current, next), changed()),
     vault_set_auto_lock: ({ minutes }) => (vault.setAutoLock(minutes), changed()),
-    set_secret: ({ provider, secret }) => vault.setSecret(provider, secret),
+    set_secret: ({ provider, secret }) => vault.setSecret(provider, secret, keyOrigin(provider)),
+    confirm_key_origin: ({ provider, passphrase }) => vault.confirmOrigin(provider, passphrase, keyOrigin(provider)),
     delete_secret: ({ provider }) => (vault.deleteSecret(provider), { ok: true as const }),
     list_secrets: () => vault.listSecrets(),
   };
