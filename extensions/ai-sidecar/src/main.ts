@@ -14,10 +14,8 @@ import { log } from './log.js';
 import { EVENTS, PROTOCOL_VERSION, REPLY_EVENT, REQUEST_EVENT } from './protocol/contract.js';
 import { SIDECAR_VERSION } from './app.js';
 
-// llama.cpp's compute threads and libuv's pool compete on small machines (shared/models/README:
-// 2 llama threads went from ~80 to ~140 tok/s with a pool of 1). Two leaves one thread for file I/O
-// while scrypt runs. Takes effect because nothing has used the pool yet.
-process.env.UV_THREADPOOL_SIZE ??= '2';
+// libuv's pool is sized by src/boot/preload.cjs, which every launch command loads with `--require`:
+// by the time this module's first line runs, Node 20's loader has started the pool already.
 
 async function main(): Promise<void> {
   const { values } = parseArgs({ options: { 'app-dir': { type: 'string' } }, allowPositionals: true });
