@@ -5,12 +5,16 @@
  *
  *   npm run ask -- --provider local --model ../shared/models/stories260K.gguf "Once upon a time"
  */
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { EnvKeySource } from '../core/key-source.js';
 import { AIManager } from '../core/manager.js';
 import type { AIRequest, AIResponse, ChatMessage } from '../core/types.js';
 import { MemoryProviderSettings, ProviderCatalog } from '../providers/catalog.js';
 import { createLocalProvider } from '../providers/local-llama.js';
+import { dataPaths, resolveDataLocation } from '../storage/paths.js';
 
 const USAGE = `Usage: npm run ask -- --provider <name> --model <model> [options] "prompt"
   --system <text>        system prompt
@@ -58,6 +62,20 @@ function parse(argv: string[]): { provider: string; baseURL: string | undefined;
 
 class UsageError extends Error {}
 
+/**
+ * The app folder this runner belongs to (a `portable` marker there keeps data beside it): the nearest
+ * folder above it holding neutralino.config.json, whether it runs from source, dist/ or a portable copy.
+ */
+function appDir(): string {
+  let dir = path.dirname(fileURLToPath(import.meta.url));
+  while (!existsSync(path.join(dir, 'neutralino.config.json'))) {
+    const parent = path.dirname(dir);
+    if (parent === dir) return process.cwd();
+    dir = parent;
+  }
+  return dir;
+}
+
 function numberOption(raw: string | undefined, name: string): number | undefined {
   if (raw === undefined) return undefined;
   const value = Number(raw);
@@ -87,7 +105,11 @@ async function main(): Promise<number> {
   }
   const manager = new AIManager();
   const settings = new MemoryProviderSettings();
-  const catalog = new ProviderCatalog(manager, settings, { keys: new EnvKeySource(), createLocal: () => createLocalProvider() });
+  // The app's data folder (same rules: SIM_AI_DATA_DIR, else the per-user folder): bare model names
+  // find the app's imported models, and the thread choice measured by either is reused by the other.
+  const data = dataPaths(resolveDataLocation({ appDir: appDir() }).dataDir);
+  const createLocal = () => createLocalProvider({ modelsDir: data.models, threadCacheFile: data.threadCache });
+  const catalog = new ProviderCatalog(manager, settings, { keys: new EnvKeySource(), createLocal });
   if (options.baseURL !== undefined) catalog.update(options.provider, { baseURL: options.baseURL, enabled: true });
   else if (catalog.find(options.provider)?.enabled === false) catalog.update(options.provider, { enabled: true });
 
