@@ -6,8 +6,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { StreamPart } from '../../extensions/ai-sidecar/src/core/types.js';
 import { LocalLlamaProvider } from '../../extensions/ai-sidecar/src/providers/local-llama.js';
 
-// SIM_SHARED_MODELS: the shared models folder, for checkouts that do not sit beside it (worktrees).
-export const MODEL = path.join(process.env.SIM_SHARED_MODELS ?? path.resolve(__dirname, '../../../shared/models'), 'stories260K.gguf');
+import { MODEL } from './model-path.js';
+
+export { MODEL };
 const story = (maxTokens: number, extra = {}) => ({ model: MODEL, messages: [{ role: 'user' as const, content: 'Once upon a time' }], maxTokens, ...extra });
 
 let dir: string;

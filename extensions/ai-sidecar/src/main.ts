@@ -17,6 +17,8 @@ import { SIDECAR_VERSION } from './app.js';
 // libuv's pool is sized by src/boot/preload.cjs, which every launch command loads with `--require`:
 // by the time this module's first line runs, Node 20's loader has started the pool already.
 
+const WARM_UP_DELAY_MS = 1000;
+
 async function main(): Promise<void> {
   const { values } = parseArgs({ options: { 'app-dir': { type: 'string' } }, allowPositionals: true });
   const appDir = values['app-dir'] ?? path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
@@ -33,6 +35,14 @@ async function main(): Promise<void> {
   });
   send(EVENTS.ready, { protocolVersion: PROTOCOL_VERSION, sidecarVersion: SIDECAR_VERSION });
   log('info', `sidecar ready; data in ${sidecar.info.dataDir}${sidecar.info.readOnly ? ' (read-only)' : ''}`);
+  // Once the window has had its start-up second, get llama.cpp ready so a first local run waits only
+  // for its model file. A failure here is reported again by the run that needs the backend.
+  setTimeout(() => {
+    sidecar.warmUpLocal().then(
+      (warmed) => warmed && log('info', 'local model backend ready'),
+      (error: unknown) => log('warn', `local model backend did not start: ${error instanceof Error ? error.message : String(error)}`),
+    );
+  }, WARM_UP_DELAY_MS).unref();
 
   await link.closed;
   // Give the shutdown half a second at most, then leave regardless.

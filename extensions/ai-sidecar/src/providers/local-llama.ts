@@ -128,6 +128,15 @@ export class LocalLlamaProvider implements AIProvider {
     this.idleTimer.unref();
   }
 
+  /**
+   * Starts llama.cpp's backend ahead of the first run: loading the binding and its checks take about a
+   * second here, which a run would otherwise wait for before reading its model.
+   */
+  async warmUp(): Promise<void> {
+    if (this.disposed) return;
+    await this.getLlama();
+  }
+
   /** Frees the model (and its memory) now; the next request loads it again. */
   async unload(): Promise<void> {
     clearTimeout(this.idleTimer);
