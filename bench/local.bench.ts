@@ -16,7 +16,7 @@ import type { AIProvider, AIRequest } from '../extensions/ai-sidecar/src/core/ty
 import { startOpenAIServer } from '../tests/wire/openai-server.js';
 import { fmt, median, percentile, table } from './stats.js';
 
-const MODEL = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../shared/models/stories260K.gguf');
+const MODEL = path.join(process.env.SIM_SHARED_MODELS ?? path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../shared/models'), 'stories260K.gguf');
 const TOKENS = 300;
 const ROUNDS = 5;
 const PAIRED_ROUNDS = 12;

@@ -6,7 +6,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { StreamPart } from '../../extensions/ai-sidecar/src/core/types.js';
 import { LocalLlamaProvider } from '../../extensions/ai-sidecar/src/providers/local-llama.js';
 
-export const MODEL = path.resolve(__dirname, '../../../shared/models/stories260K.gguf');
+import { MODEL } from './model-path.js';
+
+export { MODEL };
 const story = (maxTokens: number, extra = {}) => ({ model: MODEL, messages: [{ role: 'user' as const, content: 'Once upon a time' }], maxTokens, ...extra });
 
 let dir: string;
@@ -29,11 +31,28 @@ describe('local llama.cpp provider', () => {
     expect(response.usage.inputTokens).toBeGreaterThan(0);
   });
 
-  it('measured a thread count for this machine and cached it', async () => {
+  it('measured a thread count on its first runs, cached it without any path, and a fresh provider reuses it', async () => {
+    await provider.chatCompletion(story(40)); // the measurement spans runs: 2 x 40 tokens cover it
     expect(provider.loadedThreads).toBeGreaterThanOrEqual(1);
     expect(provider.loadedThreads).toBeLessThanOrEqual(os.cpus().length);
-    const cache = JSON.parse(await readFile(path.join(dir, 'threads.json'), 'utf8')) as Record<string, number>;
-    expect(Object.values(cache)).toContain(provider.loadedThreads);
+    const raw = await readFile(path.join(dir, 'threads.json'), 'utf8');
+    expect(raw).not.toContain(path.sep + 'shared'); // the cache holds no path: runner and app share it
+    expect(raw).not.toContain(dir);
+    const entries = Object.values(JSON.parse(raw) as Record<string, { threads: number; rates: Record<string, number> }>);
+    expect(entries).toHaveLength(1);
+    expect(entries[0]?.threads).toBe(provider.loadedThreads);
+    for (const rate of Object.values(entries[0]?.rates ?? {})) expect(rate).toBeGreaterThan(0);
+    // A copy of the model under another name and folder is the same model to the cache.
+    const copy = path.join(dir, 'copy-of-stories.gguf');
+    await copyFile(MODEL, copy);
+    const fresh = new LocalLlamaProvider({ threadCacheFile: path.join(dir, 'threads.json') });
+    try {
+      await fresh.chatCompletion({ ...story(8), model: copy });
+      expect(fresh.loadedThreads).toBe(entries[0]?.threads);
+      expect(fresh.threadMeasurements).toBe(0);
+    } finally {
+      await fresh.dispose();
+    }
   });
 
   it('stops generating within 50 ms of an abort, keeping the partial text', async () => {

@@ -15,7 +15,7 @@ import { PageClient } from '../neutralino/page-client.js';
 import { startNeutralinoStandIn, type StandIn } from '../neutralino/runtime.js';
 
 const ROOT = path.resolve(__dirname, '../..');
-const MODEL = path.resolve(ROOT, '../shared/models/stories260K.gguf');
+const MODEL = path.join(process.env.SIM_SHARED_MODELS ?? path.resolve(ROOT, '../shared/models'), 'stories260K.gguf');
 let work: string;
 let folder: string;
 

@@ -2,11 +2,15 @@
 // an idle sidecar parses only the channel, the contract and the storage layer. Native addons stay
 // external: they are resolved from node_modules (or from the portable folder's copy) at run time.
 import { build } from 'esbuild';
+import { copyFileSync, mkdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(here, '..');
+
+/** Run with `node --require` before every entry point; sizes libuv's pool before Node starts it. */
+export const PRELOAD = 'preload.cjs';
 
 export const NATIVE_EXTERNALS = ['better-sqlite3', 'node-llama-cpp', '@node-llama-cpp/*'];
 
@@ -31,6 +35,8 @@ export async function buildSidecar({ outdir = path.join(root, 'dist'), minify = 
     banner: { js: "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);" },
     logLevel: 'warning',
   });
+  mkdirSync(outdir, { recursive: true });
+  copyFileSync(path.join(root, 'src/boot', PRELOAD), path.join(outdir, PRELOAD));
   return result;
 }
 

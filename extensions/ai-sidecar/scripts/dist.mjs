@@ -14,7 +14,7 @@ import { spawnSync } from 'node:child_process';
 import { chmodSync, cpSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { buildSidecar } from './build.mjs';
+import { PRELOAD, buildSidecar } from './build.mjs';
 import { RESOURCES_FILE, writeResourcesBundle } from './resources-bundle.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
@@ -84,8 +84,10 @@ function portableConfig() {
   config.documentRoot = '/resources/';
   config.cli = { ...config.cli, resourcesPath: '/resources/', extensionsPath: '/extensions/' };
   delete config.cli.frontendLibrary;
-  // The bundled Node, by a path relative to the folder: the stick can be mounted anywhere.
-  config.extensions = [{ id: 'ai.sidecar', command: `"\${NL_PATH}/node/node${exe}" "\${NL_PATH}/extensions/ai-sidecar/main.mjs" --app-dir "\${NL_PATH}"` }];
+  // The bundled Node, by a path relative to the folder: the stick can be mounted anywhere. The
+  // preload sizes libuv's pool before Node starts it (see src/boot/preload.cjs).
+  const sidecar = '${NL_PATH}/extensions/ai-sidecar';
+  config.extensions = [{ id: 'ai.sidecar', command: `"\${NL_PATH}/node/node${exe}" --require "${sidecar}/${PRELOAD}" "${sidecar}/main.mjs" --app-dir "\${NL_PATH}"` }];
   return config;
 }
 

@@ -39,6 +39,8 @@ export interface SidecarOptions {
 export interface Sidecar {
   readonly handlers: Handlers;
   readonly info: { dataDir: string; readOnly: boolean; storageError: string | null };
+  /** Warms llama.cpp's backend when local models are in use (see main.ts); says whether it did. */
+  warmUpLocal(): Promise<boolean>;
   dispose(): Promise<void>;
 }
 
@@ -112,6 +114,13 @@ export function createSidecar(options: SidecarOptions): Sidecar {
   return {
     handlers,
     info,
+    // Only for someone with local models: the backend keeps ~50 MiB resident, which an app used
+    // with cloud models alone should not carry while idle.
+    warmUpLocal: async () => {
+      if ((await local.listModels()).length === 0) return false;
+      await local.warmUp();
+      return true;
+    },
     dispose: async () => {
       await manager.dispose();
       vault?.dispose();

@@ -15,12 +15,12 @@ import { routeConsoleToLog } from './providers/sdk-logging.js';
 import { EVENTS, PROTOCOL_VERSION, REPLY_EVENT, REQUEST_EVENT } from './protocol/contract.js';
 import { SIDECAR_VERSION } from './app.js';
 
-// llama.cpp's compute threads and libuv's pool compete on small machines (shared/models/README:
-// 2 llama threads went from ~80 to ~140 tok/s with a pool of 1). Two leaves one thread for file I/O
-// while scrypt runs. Takes effect because nothing has used the pool yet.
-process.env.UV_THREADPOOL_SIZE ??= '2';
+// libuv's pool is sized by src/boot/preload.cjs, which every launch command loads with `--require`:
+// by the time this module's first line runs, Node 20's loader has started the pool already.
 // Libraries that print (the Ollama client) go through the redactor, never raw to the runtime's log.
 routeConsoleToLog();
+
+const WARM_UP_DELAY_MS = 1000;
 
 async function main(): Promise<void> {
   const { values } = parseArgs({ options: { 'app-dir': { type: 'string' } }, allowPositionals: true });
@@ -38,6 +38,14 @@ async function main(): Promise<void> {
   });
   send(EVENTS.ready, { protocolVersion: PROTOCOL_VERSION, sidecarVersion: SIDECAR_VERSION });
   log('info', `sidecar ready; data in ${sidecar.info.dataDir}${sidecar.info.readOnly ? ' (read-only)' : ''}`);
+  // Once the window has had its start-up second, get llama.cpp ready so a first local run waits only
+  // for its model file. A failure here is reported again by the run that needs the backend.
+  setTimeout(() => {
+    sidecar.warmUpLocal().then(
+      (warmed) => warmed && log('info', 'local model backend ready'),
+      (error: unknown) => log('warn', `local model backend did not start: ${error instanceof Error ? error.message : String(error)}`),
+    );
+  }, WARM_UP_DELAY_MS).unref();
 
   await link.closed;
   // Give the shutdown half a second at most, then leave regardless.

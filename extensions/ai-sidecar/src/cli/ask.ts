@@ -6,6 +6,9 @@
  *   npm run -s ask -- -p local -m ../shared/models/stories260K.gguf "Once upon a time"
  *   echo "Summarise this" | npm run -s ask -- -p openai -m gpt-4o-mini
  */
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { EnvKeySource } from '../core/key-source.js';
 import { AIManager } from '../core/manager.js';
@@ -14,6 +17,7 @@ import { aiRequestSchema, describeIssues } from '../protocol/contract.js';
 import { MemoryProviderSettings, ProviderCatalog } from '../providers/catalog.js';
 import { createLocalProvider } from '../providers/local-llama.js';
 import { routeConsoleToLog } from '../providers/sdk-logging.js';
+import { dataPaths, resolveDataLocation } from '../storage/paths.js';
 
 const EXIT = { ok: 0, providerError: 1, usage: 2, cancelled: 130 } as const;
 
@@ -113,6 +117,20 @@ function parseOptions(argv: string[]) {
   });
 }
 
+/**
+ * The app folder this runner belongs to (a `portable` marker there keeps data beside it): the nearest
+ * folder above it holding neutralino.config.json, whether it runs from source, dist/ or a portable copy.
+ */
+function appDir(): string {
+  let dir = path.dirname(fileURLToPath(import.meta.url));
+  while (!existsSync(path.join(dir, 'neutralino.config.json'))) {
+    const parent = path.dirname(dir);
+    if (parent === dir) return process.cwd();
+    dir = parent;
+  }
+  return dir;
+}
+
 function numberField<K extends string>(key: K, raw: string | undefined, flag: string): Partial<Record<K, number>> {
   if (raw === undefined) return {};
   const value = Number(raw);
@@ -183,7 +201,11 @@ async function main(): Promise<number> {
     return EXIT.usage;
   }
   const manager = new AIManager(options.idleTimeoutMs === undefined ? {} : { idleTimeoutMs: options.idleTimeoutMs });
-  const catalog = new ProviderCatalog(manager, new MemoryProviderSettings(), { keys, createLocal: () => createLocalProvider() });
+  // The app's data folder (same rules: SIM_AI_DATA_DIR, else the per-user folder): bare model names
+  // find the app's imported models, and the thread choice measured by either is reused by the other.
+  const data = dataPaths(resolveDataLocation({ appDir: appDir() }).dataDir);
+  const createLocal = () => createLocalProvider({ modelsDir: data.models, threadCacheFile: data.threadCache });
+  const catalog = new ProviderCatalog(manager, new MemoryProviderSettings(), { keys, createLocal });
   if (catalog.find(options.provider) === undefined) {
     process.stderr.write(`Unknown provider "${options.provider}". Run with --help for the list.\n`);
     return EXIT.usage;

@@ -14,7 +14,7 @@ import { fitToMemory, type MemoryEstimate } from './local/memory-fit.js';
 import { toChatHistory, toCompletionPrompt } from './local/prompt.js';
 import { PushStream } from './local/push-stream.js';
 import { RunQueue } from './local/run-queue.js';
-import { ThreadCache, machineKey, pickFastest, threadCandidates } from './local/thread-tuning.js';
+import { ThreadCache, ThreadTuner, modelKey, threadCandidates } from './local/thread-tuning.js';
 import { guardStream } from './stream-guard.js';
 
 type LlamaModule = typeof LlamaCpp;
@@ -22,7 +22,7 @@ type LlamaModule = typeof LlamaCpp;
 export interface LocalLlamaOptions {
   /** Folder in which bare model names (`foo.gguf`) are looked up. Default: none (paths only). */
   readonly modelsDir?: string;
-  /** Fixed thread count. Default: measured per model and machine, then cached. */
+  /** Fixed thread count. Default: measured per model and machine on real runs, cached, re-checked. */
   readonly threads?: number;
   /** JSON file caching measured thread counts. Default: memory only. */
   readonly threadCacheFile?: string;
@@ -46,11 +46,13 @@ interface LoadedModel {
   readonly path: string;
   readonly model: LlamaCpp.LlamaModel;
   readonly hasChatTemplate: boolean;
-  readonly threads: number;
+  /** Chooses the thread count for each decode; the context is made for the most it may choose. */
+  readonly tuner: ThreadTuner;
+  readonly contextThreads: number | { ideal: number; min: number };
+  /** The thread cache's key for this model file. */
+  readonly key: string;
   context: LlamaCpp.LlamaContext;
 }
-
-const CALIBRATION_TOKENS = 12;
 
 export class LocalLlamaProvider implements AIProvider {
   readonly providerName = 'local';
@@ -102,13 +104,18 @@ export class LocalLlamaProvider implements AIProvider {
   }
 
   status(): Promise<ProviderStatus> {
-    const loaded = this.loaded === undefined ? 'no model loaded' : `${path.basename(this.loaded.path)} loaded, ${this.loaded.threads} thread(s)`;
+    const loaded = this.loaded === undefined ? 'no model loaded' : `${path.basename(this.loaded.path)} loaded, ${this.loaded.tuner.threads} thread(s)`;
     return Promise.resolve({ state: 'ready', detail: loaded });
   }
 
   /** The thread count in use for the loaded model, if any (for benchmarks and the UI). */
   get loadedThreads(): number | undefined {
-    return this.loaded?.threads;
+    return this.loaded?.tuner.threads;
+  }
+
+  /** How many thread measurements the loaded model has needed so far (for tests and benchmarks). */
+  get threadMeasurements(): number | undefined {
+    return this.loaded?.tuner.measurements;
   }
 
   private armIdleTimer(): void {
@@ -119,6 +126,15 @@ export class LocalLlamaProvider implements AIProvider {
       void this.queue.acquire().then((release) => this.unload().finally(release));
     }, this.idleUnloadMs);
     this.idleTimer.unref();
+  }
+
+  /**
+   * Starts llama.cpp's backend ahead of the first run: loading the binding and its checks take about a
+   * second here, which a run would otherwise wait for before reading its model.
+   */
+  async warmUp(): Promise<void> {
+    if (this.disposed) return;
+    await this.getLlama();
   }
 
   /** Frees the model (and its memory) now; the next request loads it again. */
@@ -163,7 +179,12 @@ export class LocalLlamaProvider implements AIProvider {
 
   private async *run(loaded: LoadedModel, request: AIRequest, signal: AbortSignal | undefined): AsyncGenerator<StreamPart> {
     const llamaCpp = await this.loadBinding();
+    const llama = await this.getLlama();
     const sequence = loaded.context.getSequence();
+    // The tuner sets the thread count per decode through the Llama's thread budget, which
+    // node-llama-cpp applies to this (only) context before each batch.
+    loaded.tuner.startRun();
+    llama.maxThreads = loaded.tuner.threads;
     const parts = new PushStream<StreamPart>();
     let outputTokens = 0;
     const grammar = await this.grammarFor(request);
@@ -176,7 +197,10 @@ export class LocalLlamaProvider implements AIProvider {
       ...(grammar === undefined ? {} : { grammar }),
       ...(request.stop === undefined ? {} : { customStopTriggers: [...request.stop] }),
       onTextChunk: (text: string) => parts.push({ type: 'text-delta', text }),
-      onToken: (tokens: LlamaCpp.Token[]) => void (outputTokens += tokens.length),
+      onToken: (tokens: LlamaCpp.Token[]) => {
+        outputTokens += tokens.length;
+        llama.maxThreads = loaded.tuner.onToken(performance.now());
+      },
     };
     const inputTokens = loaded.model.tokenize(toCompletionPrompt(request.messages)).length;
     const done = loaded.hasChatTemplate
@@ -196,6 +220,8 @@ export class LocalLlamaProvider implements AIProvider {
       // Leaving early (the consumer broke off) must still stop the generation before the next run.
       await done.catch(() => undefined);
       sequence.dispose();
+      const change = loaded.tuner.takeChange();
+      if (change !== undefined) await this.threadCache.set(loaded.key, change);
     }
   }
 
@@ -223,7 +249,7 @@ export class LocalLlamaProvider implements AIProvider {
     if (current !== undefined && current.path === modelPath) {
       if (requestedContext === undefined || current.context.contextSize === requestedContext) return current;
       await current.context.dispose();
-      current.context = await current.model.createContext({ contextSize: requestedContext, threads: current.threads });
+      current.context = await current.model.createContext({ contextSize: requestedContext, threads: current.contextThreads });
       return current;
     }
     await this.unload();
@@ -238,11 +264,12 @@ export class LocalLlamaProvider implements AIProvider {
       ...(onProgress === undefined ? {} : { onLoadProgress: (p: number) => onProgress(path.basename(modelPath), p) }),
     });
     const hasChatTemplate = typeof model.fileInfo.metadata.tokenizer?.chat_template === 'string';
-    const threads = await this.chooseThreads(model, modelPath, hasChatTemplate);
-    const context = await model.createContext({ contextSize, threads });
+    const { tuner, key } = await this.threadTuner(llama, modelPath);
+    const contextThreads = this.options.threads ?? { ideal: Math.max(...threadCandidates(llama.cpuMathCores)), min: 1 };
+    const context = await model.createContext({ contextSize, threads: contextThreads });
     const pendingWarning: ProviderWarning | undefined =
       contextSize < wanted ? { code: 'context_reduced', message: `Free memory allows a ${contextSize}-token context, not the ${wanted} asked for: long conversations will be cut.` } : undefined;
-    this.loaded = { path: modelPath, model, hasChatTemplate, threads, context, pendingWarning };
+    this.loaded = { path: modelPath, model, hasChatTemplate, tuner, contextThreads, key, context, pendingWarning };
     return this.loaded;
   }
 
@@ -261,36 +288,10 @@ export class LocalLlamaProvider implements AIProvider {
     return { contextSize: fit.contextSize, wanted };
   }
 
-  private async chooseThreads(model: LlamaCpp.LlamaModel, modelPath: string, chat: boolean): Promise<number> {
-    if (this.options.threads !== undefined) return this.options.threads;
-    const file = await stat(modelPath);
-    const key = `${modelPath}:${file.size}:${Math.round(file.mtimeMs)}|${machineKey()}`;
-    const cached = await this.threadCache.get(key);
-    if (cached !== undefined) return cached;
-    const llama = await this.getLlama();
-    const { threads } = await pickFastest(threadCandidates(llama.cpuMathCores), (n) => this.measure(model, n, chat));
-    await this.threadCache.set(key, threads);
-    return threads;
-  }
-
-  /** Tokens per second of a short generation with `threads`, timed from the first token on. */
-  private async measure(model: LlamaCpp.LlamaModel, threads: number, chat: boolean): Promise<number> {
-    const { LlamaCompletion } = await this.loadBinding();
-    const context = await model.createContext({ contextSize: 256, threads });
-    try {
-      const completion = new LlamaCompletion({ contextSequence: context.getSequence() });
-      const times: number[] = [];
-      await completion.generateCompletion(chat ? 'Hello' : 'Once upon a time', {
-        maxTokens: CALIBRATION_TOKENS,
-        onToken: () => void times.push(performance.now()),
-      });
-      const first = times[0];
-      const last = times.at(-1);
-      if (first === undefined || last === undefined || times.length < 2) return 0;
-      return ((times.length - 1) / (last - first)) * 1000;
-    } finally {
-      await context.dispose();
-    }
+  private async threadTuner(llama: LlamaCpp.Llama, modelPath: string): Promise<{ tuner: ThreadTuner; key: string }> {
+    const key = await modelKey(modelPath);
+    if (this.options.threads !== undefined) return { tuner: new ThreadTuner([this.options.threads]), key };
+    return { tuner: new ThreadTuner(threadCandidates(llama.cpuMathCores), await this.threadCache.get(key)), key };
   }
 
   private loadBinding(): Promise<LlamaModule> {
