@@ -6,7 +6,8 @@
  * endpoint with Host/connect-token/extension-id checks; extensions spawned through a shell with the
  * auth JSON on stdin; native calls with the token and allow/block-list checks (`app.broadcast`,
  * `events.broadcast`, `extensions.getStats|dispatch|broadcast`, `app.exit`, `app.getConfig`,
- * `debug.log`, `window.*`); connect/disconnect events; no reply to malformed calls; the 32 MB cap;
+ * `debug.log`, `window.*`, `os.showOpenDialog` answered from `answerOpenDialog`, as a person picking
+ * files would); connect/disconnect events; no reply to malformed calls; the 32 MB cap;
  * a second connection with the same extension id replacing the first. Exit closes sockets and never
  * kills extensions (they must leave by themselves).
  */
@@ -27,6 +28,13 @@ export interface StandInOptions {
   readonly env?: NodeJS.ProcessEnv;
   /** Echo extension output to this process's stderr. Default false. */
   readonly echoExtensionOutput?: boolean;
+}
+
+/** What `os.showOpenDialog` was asked: the title and options the page passed. */
+export interface OpenDialogRequest {
+  readonly title?: string;
+  readonly filters?: readonly { name: string; extensions: string[] }[];
+  readonly multiSelections?: boolean;
 }
 
 interface ExtensionSpec {
@@ -73,6 +81,13 @@ export interface StandIn {
   readonly exited: Promise<number>;
   appClientCount(): number;
   extensionOutput(id: string): string;
+  /**
+   * The files the next `os.showOpenDialog` returns, as if a person picked them (an empty list is a
+   * cancelled dialog, which is also the answer when nothing was set). Used once, then cleared.
+   */
+  answerOpenDialog(paths: readonly string[]): void;
+  /** Every open dialog the page asked for, in order. */
+  readonly openDialogRequests: OpenDialogRequest[];
   /** Like closing the window: sockets and server close; extensions are not killed. */
   close(): Promise<number>;
   /** Test cleanup only: kill any extension that failed to leave. */
@@ -93,6 +108,8 @@ export async function startNeutralinoStandIn(options: StandInOptions): Promise<S
   const processes: ExtensionProcess[] = [];
   const nativeCallLog: NativeCall[] = [];
   let tokenHandedOut = false;
+  let openDialogAnswer: readonly string[] = [];
+  const openDialogRequests: OpenDialogRequest[] = [];
   let exitResolve!: (at: number) => void;
   const exited = new Promise<number>((resolve) => (exitResolve = resolve));
 
@@ -237,6 +254,13 @@ export async function startNeutralinoStandIn(options: StandInOptions): Promise<S
         return { value: config };
       case 'debug.log':
         return {};
+      case 'os.showOpenDialog': {
+        // The real runtime blocks until the person picks; here the test has picked already.
+        openDialogRequests.push(data as OpenDialogRequest);
+        const picked = openDialogAnswer;
+        openDialogAnswer = [];
+        return { value: [...picked] };
+      }
       default:
         if (method.startsWith('window.')) return {};
         return { error: { code: 'NE_RT_NATRTNF', message: `${method} is not supported by the test stand-in` } };
@@ -289,6 +313,8 @@ export async function startNeutralinoStandIn(options: StandInOptions): Promise<S
     exited,
     appClientCount: () => apps.size,
     extensionOutput: (id) => processes.filter((p) => p.id === id).map((p) => p.output).join(''),
+    answerOpenDialog: (paths) => void (openDialogAnswer = paths),
+    openDialogRequests,
     close,
     killAll: () => {
       for (const p of processes) {
