@@ -8,6 +8,7 @@ import { AIError } from './core/errors.js';
 import type { KeySource } from './core/key-source.js';
 import { aiHandlers } from './channel/handlers/ai.js';
 import { historyHandlers, type HistoryService } from './channel/handlers/history.js';
+import { conversationHandlers } from './channel/handlers/conversations.js';
 import { vaultHandlers, type VaultService } from './channel/handlers/vault.js';
 import type { Handlers } from './channel/dispatcher.js';
 import type { EmitEvent } from './channel/run-streamer.js';
@@ -90,6 +91,7 @@ export function createSidecar(options: SidecarOptions): Sidecar {
     ...aiHandlers({ manager, catalog, emit: options.emit, ...(options.frameMs === undefined ? {} : { frameMs: options.frameMs }) }),
     ...vaultHandlers(vault ?? unavailableVault(info.storageError), options.emit),
     ...historyHandlers(history ?? emptyHistory),
+    ...conversationHandlers(),
     ...modelHandlers({
       store: new ModelStore(paths.models),
       local,
