@@ -92,11 +92,12 @@ export class AIManager {
   execute(providerName: string, request: AIRequest, options: ExecuteOptions = {}): Execution {
     const provider = this.provider(providerName);
     const id = this.options.newId?.() ?? randomUUID();
+    // Before anything is registered: a caller that fails here leaves nothing running.
+    options.onStart?.(id);
     const controller = new AbortController();
     const unlink = linkAbort(options.signal, controller);
     this.running.set(id, controller);
     const startedAt = Date.now();
-    options.onStart?.(id);
     const result = this.run(provider, request, controller.signal, options.onPart ?? noop).finally(() => {
       unlink();
       this.running.delete(id);

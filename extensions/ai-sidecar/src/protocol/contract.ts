@@ -200,6 +200,7 @@ export const conversationSettingsSchema = z.object({
   contextSize: z.number().int().min(128).max(1_048_576).optional(),
 });
 export type ConversationSettings = z.output<typeof conversationSettingsSchema>;
+export type ConversationSettingsInput = z.input<typeof conversationSettingsSchema>;
 
 export const conversationSchema = z.object({
   id: z.string(),
@@ -294,6 +295,8 @@ const conversationRunSchema = z.object({
 });
 
 const conversationTitle = z.string().trim().min(1, 'a title').max(200);
+/** Kept exactly as typed (leading indentation may be code); only an all-blank message is refused. */
+const messageText = z.string().max(1_000_000).refine((text) => text.trim() !== '', 'a message');
 
 /**
  * What the first screen needs to know to open on something that works: local models present (the
@@ -350,12 +353,12 @@ export const CONVERSATION_COMMANDS = {
    * first, oldest turns dropped if they outgrow the context). Fails with `busy` while an answer in
    * this conversation is still streaming.
    */
-  send_message: { params: z.object({ conversationId, content: z.string().trim().min(1, 'a message').max(1_000_000) }), result: conversationRunSchema },
+  send_message: { params: z.object({ conversationId, content: messageText }), result: conversationRunSchema },
   /** Replaces the last answer with a new one from the same history (the old answer is removed). */
   regenerate: { params: z.object({ conversationId }), result: conversationRunSchema },
   /** Edits a user message, removes everything after it, and answers it again. */
   edit_and_resend: {
-    params: z.object({ conversationId, messageId: z.string().min(1).max(128), content: z.string().trim().min(1, 'a message').max(1_000_000) }),
+    params: z.object({ conversationId, messageId: z.string().min(1).max(128), content: messageText }),
     result: conversationRunSchema,
   },
   /** The file's text; the UI saves it. JSON is the format `import_conversation` takes back. */
