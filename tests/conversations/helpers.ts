@@ -2,6 +2,7 @@
  * The real sidecar (its composition root, `createSidecar`) in this process, driven through the
  * contract's dispatcher exactly as the channel drives it: every params and result is validated.
  */
+import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -9,7 +10,10 @@ import { createSidecar, type Sidecar } from '../../extensions/ai-sidecar/src/app
 import { Dispatcher } from '../../extensions/ai-sidecar/src/channel/dispatcher.js';
 import type { CommandName, CommandParams, CommandResult, ErrorData, ReplyEnvelope } from '../../extensions/ai-sidecar/src/protocol/contract.js';
 
-export const MODEL_FILE = path.resolve(__dirname, '../../../shared/models/stories260K.gguf');
+/** The tiny test model beside the project (`../shared`), also when the project is a worktree one level deeper. */
+export const MODEL_FILE =
+  ['../../../shared/models/stories260K.gguf', '../../../../shared/models/stories260K.gguf'].map((p) => path.resolve(__dirname, p)).find((p) => existsSync(p)) ??
+  path.resolve(__dirname, '../../../shared/models/stories260K.gguf');
 
 export interface SentEvent {
   readonly event: string;
