@@ -15,6 +15,8 @@ export interface ExecutionRecord {
   readonly startedAt: number;
   readonly request: AIRequest;
   readonly response: AIResponse;
+  /** The conversation the run belonged to, when it was started by one (the ledger links them). */
+  readonly conversationId?: string | undefined;
 }
 
 export interface AIManagerOptions {
@@ -37,6 +39,10 @@ export interface ExecuteOptions {
   readonly signal?: AbortSignal;
   /** Receives every part as it arrives, in order; the last is one `finish` or one `error`. */
   readonly onPart?: (part: StreamPart) => void;
+  /** Recorded with the run (see `ExecutionRecord.conversationId`). */
+  readonly conversationId?: string;
+  /** Called with the id before any part is emitted, so a caller can route parts by it. */
+  readonly onStart?: (executionId: string) => void;
 }
 
 export interface Execution {
@@ -86,6 +92,8 @@ export class AIManager {
   execute(providerName: string, request: AIRequest, options: ExecuteOptions = {}): Execution {
     const provider = this.provider(providerName);
     const id = this.options.newId?.() ?? randomUUID();
+    // Before anything is registered: a caller that fails here leaves nothing running.
+    options.onStart?.(id);
     const controller = new AbortController();
     const unlink = linkAbort(options.signal, controller);
     this.running.set(id, controller);
@@ -94,7 +102,7 @@ export class AIManager {
       unlink();
       this.running.delete(id);
     });
-    void result.then((response) => this.options.onExecutionEnd?.({ id, startedAt, request, response }));
+    void result.then((response) => this.options.onExecutionEnd?.({ id, startedAt, request, response, conversationId: options.conversationId }));
     return { id, result };
   }
 
