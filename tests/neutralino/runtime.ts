@@ -8,7 +8,8 @@
  * runtime's auth/permission.cpp makes them (`module.*` allows a whole module, anything else must be
  * named; a refused call gets `NE_RT_NATPRME` "Missing permission to execute the native method: <m>");
  * the methods `app.broadcast`, `events.broadcast`, `extensions.getStats|dispatch|broadcast`,
- * `app.exit`, `app.getConfig`, `debug.log`, and `NE_RT_NATNTIM` for a name the runtime does not
+ * `app.exit`, `app.getConfig`, `debug.log`, `os.showOpenDialog` (answered from `answerOpenDialog`, as a
+ * person picking files would), and `NE_RT_NATNTIM` for a name the runtime does not
  * have; connect/disconnect events; no reply to malformed calls; the 32 MB cap;
  * a second connection with the same extension id replacing the first. Exit closes sockets and never
  * kills extensions (they must leave by themselves).
@@ -36,6 +37,13 @@ export interface StandInOptions {
    * Default: on when the folder has a resources.neu and no neutralino.config.json (a portable folder).
    */
   readonly bundle?: boolean;
+}
+
+/** What `os.showOpenDialog` was asked: the title and options the page passed. */
+export interface OpenDialogRequest {
+  readonly title?: string;
+  readonly filters?: readonly { name: string; extensions: string[] }[];
+  readonly multiSelections?: boolean;
 }
 
 interface ExtensionSpec {
@@ -82,6 +90,13 @@ export interface StandIn {
   readonly exited: Promise<number>;
   appClientCount(): number;
   extensionOutput(id: string): string;
+  /**
+   * The files the next `os.showOpenDialog` returns, as if a person picked them (an empty list is a
+   * cancelled dialog, which is also the answer when nothing was set). Used once, then cleared.
+   */
+  answerOpenDialog(paths: readonly string[]): void;
+  /** Every open dialog the page asked for, in order. */
+  readonly openDialogRequests: OpenDialogRequest[];
   /** Like closing the window: sockets and server close; extensions are not killed. */
   close(): Promise<number>;
   /** Test cleanup only: kill any extension that failed to leave. */
@@ -106,6 +121,8 @@ export async function startNeutralinoStandIn(options: StandInOptions): Promise<S
   const processes: ExtensionProcess[] = [];
   const nativeCallLog: NativeCall[] = [];
   let tokenHandedOut = false;
+  let openDialogAnswer: readonly string[] = [];
+  const openDialogRequests: OpenDialogRequest[] = [];
   let exitResolve!: (at: number) => void;
   const exited = new Promise<number>((resolve) => (exitResolve = resolve));
 
@@ -258,6 +275,13 @@ export async function startNeutralinoStandIn(options: StandInOptions): Promise<S
         return { value: config };
       case 'debug.log':
         return {};
+      case 'os.showOpenDialog': {
+        // The real runtime blocks until the person picks; here the test has picked already.
+        openDialogRequests.push(data as OpenDialogRequest);
+        const picked = openDialogAnswer;
+        openDialogAnswer = [];
+        return { value: [...picked] };
+      }
       default:
         if (!KNOWN_METHODS.has(method)) return { error: { code: 'NE_RT_NATNTIM', message: `${method} is not implemented in the Neutralinojs server` } };
         return { error: { code: 'NE_RT_NATRTNF', message: `${method} is not supported by the test stand-in` } };
@@ -310,6 +334,8 @@ export async function startNeutralinoStandIn(options: StandInOptions): Promise<S
     exited,
     appClientCount: () => apps.size,
     extensionOutput: (id) => processes.filter((p) => p.id === id).map((p) => p.output).join(''),
+    answerOpenDialog: (paths) => void (openDialogAnswer = paths),
+    openDialogRequests,
     close,
     killAll: () => {
       for (const p of processes) {

@@ -8,6 +8,7 @@ import { AIError } from './core/errors.js';
 import type { OriginKeySource } from './core/origin.js';
 import { aiHandlers } from './channel/handlers/ai.js';
 import { historyHandlers, type HistoryService } from './channel/handlers/history.js';
+import { conversationHandlers } from './channel/handlers/conversations.js';
 import { vaultHandlers, type VaultService } from './channel/handlers/vault.js';
 import type { Handlers } from './channel/dispatcher.js';
 import type { EmitEvent } from './channel/run-streamer.js';
@@ -21,6 +22,8 @@ import { ModelStore } from './models/model-store.js';
 import { openDatabase, type SqliteDatabase } from './storage/database.js';
 import { dataPaths, resolveDataLocation } from './storage/paths.js';
 import { ExecutionsRepository, ProviderSettingsRepository, SecretsRepository, VaultMetaRepository } from './storage/repositories.js';
+import { ConversationsRepository, PresetsRepository } from './storage/conversations.js';
+import { ConversationService } from './conversations/service.js';
 import { VaultError } from './vault/errors.js';
 import { Vault } from './vault/vault.js';
 
@@ -96,11 +99,26 @@ export function createSidecar(options: SidecarOptions): Sidecar {
   const providers = new ProviderCatalog(manager, settings, { keys, createLocal: () => local });
   catalog = providers;
   const info = { dataDir: location.dataDir, readOnly: storage.readOnly, storageError: storage.error };
+  const conversations = db
+    ? new ConversationService({
+        repo: new ConversationsRepository(db),
+        presets: new PresetsRepository(db),
+        manager,
+        providerEnabled: (name) => catalog.find(name)?.enabled === true,
+        local,
+        emit: options.emit,
+        ...(options.frameMs === undefined ? {} : { frameMs: options.frameMs }),
+        localModels: async () => (await local.listModels()).map((m) => m.id),
+        keys: () => vault?.listSecrets().map((s) => s.provider) ?? [],
+        vaultState: () => vault?.status().state ?? 'uninitialised',
+      })
+    : undefined;
   const handlers: Handlers = {
     hello: () => ({ protocolVersion: PROTOCOL_VERSION, sidecarVersion: SIDECAR_VERSION, ...info }),
     ...aiHandlers({ manager, catalog: providers, emit: options.emit, ...(options.frameMs === undefined ? {} : { frameMs: options.frameMs }) }),
     ...vaultHandlers(vault ?? unavailableVault(info.storageError), options.emit, (provider) => providers.keyOrigin(provider)),
     ...historyHandlers(history ?? emptyHistory),
+    ...conversationHandlers(conversations, info.storageError),
     ...modelHandlers({
       store: new ModelStore(paths.models),
       local,

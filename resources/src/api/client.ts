@@ -120,6 +120,16 @@ export class SidecarClient {
   /** Starts an AI block run; chunks that arrive before the reply are kept and replayed in order. */
   async callAIProvider(provider: string, request: AIRequestInput): Promise<RunHandle> {
     const { executionId } = await this.invoke('call_ai_provider', { provider, request: { ...request, stream: true } });
+    return this.track(executionId);
+  }
+
+  /**
+   * A handle on a run some other command started (a conversation's send, regenerate, edit): its
+   * events, including any that arrived before this call, in order.
+   */
+  track(executionId: string): RunHandle {
+    const existing = this.runs.get(executionId);
+    if (existing !== undefined) return existing;
     const receiver = new RunReceiver(executionId, () => this.invoke('cancel_execution', { executionId }).then(() => undefined), () => this.runs.delete(executionId));
     this.runs.set(executionId, receiver);
     for (const event of (this.early.get(executionId) ?? []).sort((a, b) => a.payload.seq - b.payload.seq)) receiver.deliver(event);

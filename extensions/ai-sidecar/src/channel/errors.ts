@@ -13,7 +13,7 @@ export class ChannelError extends CodedError<ErrorCode> {
 }
 
 
-const PASS_THROUGH: readonly string[] = ['storage', 'read_only', 'validation', 'wrong_passphrase', 'vault_exists', 'vault_not_initialised', 'locked', 'not_found'];
+const PASS_THROUGH: readonly string[] = ['storage', 'read_only', 'validation', 'wrong_passphrase', 'vault_exists', 'vault_not_initialised', 'locked', 'not_found', 'busy'];
 /** Download failures the UI shows as they are (checksum, disk full, HTTP, size). */
 const AS_VALIDATION: readonly string[] = ['checksum', 'disk_full', 'http', 'size', 'cancelled'];
 

@@ -15,6 +15,8 @@ export interface ExecutionRecord {
   readonly startedAt: number;
   readonly request: AIRequest;
   readonly response: AIResponse;
+  /** The conversation the run belonged to, when it was started by one (the ledger links them). */
+  readonly conversationId?: string | undefined;
 }
 
 export interface AIManagerOptions {
@@ -44,6 +46,10 @@ export interface ExecuteOptions {
   readonly signal?: AbortSignal;
   /** Receives every part as it arrives, in order; the last is one `finish` or one `error`. */
   readonly onPart?: (part: StreamPart) => void;
+  /** Recorded with the run (see `ExecutionRecord.conversationId`). */
+  readonly conversationId?: string;
+  /** Called with the id before any part is emitted, so a caller can route parts by it. */
+  readonly onStart?: (executionId: string) => void;
 }
 
 export interface Execution {
@@ -93,6 +99,8 @@ export class AIManager {
   execute(providerName: string, request: AIRequest, options: ExecuteOptions = {}): Execution {
     const provider = this.provider(providerName);
     const id = this.options.newId?.() ?? randomUUID();
+    // Before anything is registered: a caller that fails here leaves nothing running.
+    options.onStart?.(id);
     const controller = new AbortController();
     const unlink = linkAbort(options.signal, controller);
     const startedAt = Date.now();
@@ -100,7 +108,7 @@ export class AIManager {
       .then((response) => {
         // Recorded before `result` settles, so whoever awaits a run (or `dispose`) finds it in History.
         try {
-          this.options.onExecutionEnd?.({ id, startedAt, request, response });
+          this.options.onExecutionEnd?.({ id, startedAt, request, response, conversationId: options.conversationId });
         } catch {
           // The recorder reports its own failures; a run's outcome must not depend on it.
         }

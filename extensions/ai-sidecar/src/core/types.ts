@@ -30,6 +30,12 @@ export interface AIRequest {
   readonly responseFormat?: ResponseFormat | undefined;
   /** Context window to request from local runtimes (Ollama `num_ctx`, llama.cpp context size). */
   readonly contextSize?: number | undefined;
+  /**
+   * Names the conversation a request continues (e.g. its id). Providers that keep state between
+   * turns (the in-process local model keeps its evaluated tokens) reuse it for requests with the same
+   * key; every other provider ignores it. Never sent anywhere.
+   */
+  readonly sessionKey?: string | undefined;
 }
 
 /**

@@ -134,10 +134,22 @@ export const executionSummarySchema = z.object({
   timeToFirstTokenMs: z.number().nullable(),
   totalMs: z.number(),
   errorCode: z.string().nullable(),
+  /** The conversation this run belonged to (issue 14); null for a bare AI block run. */
+  conversationId: z.string().nullable(),
+});
+/** What a run was sent: the request's messages and settings. Null for runs recorded before this was kept. */
+const executionRequestSchema = z.object({
+  messages: z.array(chatMessageSchema),
+  temperature: z.number().optional(),
+  maxTokens: z.number().optional(),
+  topP: z.number().optional(),
+  stop: z.array(z.string()).optional(),
+  contextSize: z.number().optional(),
 });
 export const executionDetailSchema = executionSummarySchema.extend({
   text: z.string(),
   errorMessage: z.string().nullable(),
+  request: executionRequestSchema.nullable(),
 });
 
 const localModelSchema = z.object({
@@ -168,6 +180,240 @@ const task = z.object({ taskId: z.string() });
 const passphrase = z.string().min(8, 'at least 8 characters').max(1024);
 const empty = z.object({}).strict();
 const ok = z.object({ ok: z.literal(true) });
+
+// ---- Conversations (issue 14) -----------------------------------------------------------------
+//
+// A conversation is a title, a provider and model, settings, and its messages, stored as they stream
+// (a kill loses at most the text of the last frame). The system prompt lives in the settings, never
+// among the messages, and is never trimmed. Runs are ordinary executions: `send_message`,
+// `regenerate` and `edit_and_resend` answer with the `executionId` whose `sim.chunk`/`sim.done`/
+// `sim.error` events stream the answer (stop it with `cancel_execution`), and `sim.conversation`
+// carries each stored change (title made from the first message, an answer's final status and stats).
+
+const conversationId = z.string().min(1).max(128);
+const isoTime = z.string();
+
+/** A conversation's (and a preset's) model settings. Absent = the provider's default. */
+export const conversationSettingsSchema = z.object({
+  /** Sent first on every turn; '' for none. Never dropped when the history is trimmed. */
+  systemPrompt: z.string().max(100_000).default(''),
+  temperature: z.number().min(0).max(2).optional(),
+  maxTokens: z.number().int().positive().max(1_000_000).optional(),
+  topP: z.number().gt(0).max(1).optional(),
+  stop: z.array(z.string().min(1)).max(16).optional(),
+  /** Local models only (llama.cpp context size, Ollama num_ctx). */
+  contextSize: z.number().int().min(128).max(1_048_576).optional(),
+});
+export type ConversationSettings = z.output<typeof conversationSettingsSchema>;
+export type ConversationSettingsInput = z.input<typeof conversationSettingsSchema>;
+
+export const conversationSchema = z.object({
+  id: z.string(),
+  title: z.string(),
+  provider: z.string(),
+  model: z.string(),
+  settings: conversationSettingsSchema,
+  /** The preset it was started from, if any (informational; editing the preset later changes nothing here). */
+  presetId: z.string().nullable(),
+  createdAt: isoTime,
+  /** Last change of any kind, including a new message: the list is ordered by this, newest first. */
+  updatedAt: isoTime,
+});
+export type ConversationData = z.output<typeof conversationSchema>;
+
+/** One row of the conversation list. `snippet` is the matching text when the list was searched. */
+export const conversationSummarySchema = conversationSchema.pick({ id: true, title: true, provider: true, model: true, createdAt: true, updatedAt: true }).extend({
+  messageCount: z.number().int(),
+  snippet: z.string().nullable(),
+});
+
+/**
+ * `streaming`: being written now (or the app stopped while it was; such answers are marked `failed`
+ * at the next start, their text kept). `cancelled`: the user pressed Stop (partial text kept).
+ */
+export const messageStatusSchema = z.enum(['streaming', 'complete', 'cancelled', 'failed']);
+
+/** What the app measured for one answer (assistant messages only, once it has ended). */
+export const messageStatsSchema = z.object({
+  timeToFirstTokenMs: z.number().nullable(),
+  tokensPerSecond: z.number(),
+  inputTokens: z.number(),
+  outputTokens: z.number(),
+  totalMs: z.number(),
+  finishReason: finishReasonSchema,
+});
+
+export const conversationMessageSchema = z.object({
+  id: z.string(),
+  conversationId: z.string(),
+  role: z.enum(['user', 'assistant']),
+  content: z.string(),
+  status: messageStatusSchema,
+  /** The run that wrote this answer (links to History); null for user messages. */
+  executionId: z.string().nullable(),
+  /** Which provider and model wrote this answer (a conversation may switch model); null for user messages. */
+  provider: z.string().nullable(),
+  model: z.string().nullable(),
+  stats: messageStatsSchema.nullable(),
+  /** Why the answer failed, in words; null unless status is `failed`. */
+  error: errorDataSchema.nullable(),
+  createdAt: isoTime,
+});
+export type ConversationMessageData = z.output<typeof conversationMessageSchema>;
+
+/**
+ * The history as the last run sent it: tokens used against the model's context, and how many of the
+ * oldest messages had to be left out. `estimated` is true when the count is an estimate (cloud
+ * models; local models are counted with their own tokenizer). Null before the first run.
+ */
+export const contextUsageSchema = z.object({
+  tokensUsed: z.number().int(),
+  contextSize: z.number().int().nullable(),
+  droppedMessages: z.number().int(),
+  estimated: z.boolean(),
+});
+
+export const conversationDetailSchema = conversationSchema.extend({
+  /** In order, oldest first. */
+  messages: z.array(conversationMessageSchema),
+  context: contextUsageSchema.nullable(),
+});
+
+export const presetSchema = z.object({
+  id: z.string(),
+  name: z.string(),
+  /** Null: the preset does not choose; the conversation keeps the provider/model it is given. */
+  provider: z.string().nullable(),
+  model: z.string().nullable(),
+  settings: conversationSettingsSchema,
+  /** Shipped with the app: can be used and copied, not deleted or overwritten. */
+  builtIn: z.boolean(),
+});
+
+/** A run started in a conversation: the messages as stored, so the UI can show them at once. */
+const conversationRunSchema = z.object({
+  executionId: z.string(),
+  /** The user message just stored (send, edit_and_resend); absent for regenerate. */
+  userMessage: conversationMessageSchema.optional(),
+  /** The answer, stored empty with status `streaming`; its text arrives as `sim.chunk` events. */
+  assistantMessage: conversationMessageSchema,
+});
+
+const conversationTitle = z.string().trim().min(1, 'a title').max(200);
+/** Kept exactly as typed (leading indentation may be code); only an all-blank message is refused. */
+const messageText = z.string().max(1_000_000).refine((text) => text.trim() !== '', 'a message');
+
+/**
+ * What the first screen needs to know to open on something that works: local models present (the
+ * first is the one a new conversation uses), keys present, and whether the vault exists (a key can
+ * only be saved into an existing vault: `set_secret` fails with `vault_not_initialised` otherwise).
+ */
+const firstLaunchStatusSchema = z.object({
+  localModels: z.array(z.string()),
+  keys: z.array(z.string()),
+  vault: vaultStatusSchema.shape.state,
+  conversations: z.number().int(),
+  /** The provider/model a new conversation would start on, or null when there is none yet. */
+  suggested: z.object({ provider: z.string(), model: z.string() }).nullable(),
+});
+
+export const CONVERSATION_COMMANDS = {
+  /** Newest first. `query` matches titles and message text (case-insensitive); deleted ones are left out. */
+  list_conversations: {
+    params: z.object({ query: z.string().max(500).optional(), limit: z.number().int().min(1).max(500).optional(), offset: z.number().int().min(0).optional() }),
+    result: z.array(conversationSummarySchema),
+  },
+  get_conversation: { params: z.object({ id: conversationId }), result: conversationDetailSchema },
+  /**
+   * Provider/model/settings come from the params, else from the preset, else from `suggested` of
+   * `first_launch_status`; none at all fails with `validation`. The title is made from the first
+   * message unless given.
+   */
+  create_conversation: {
+    params: z.object({
+      presetId: z.string().min(1).max(128).optional(),
+      title: conversationTitle.optional(),
+      provider: providerName.optional(),
+      model: z.string().min(1).max(4096).optional(),
+      settings: conversationSettingsSchema.optional(),
+    }),
+    result: conversationSchema,
+  },
+  /** Rename, switch provider/model, change settings. `settings` replaces the whole settings object. */
+  update_conversation: {
+    params: z.object({
+      id: conversationId,
+      title: conversationTitle.optional(),
+      provider: providerName.optional(),
+      model: z.string().min(1).max(4096).optional(),
+      settings: conversationSettingsSchema.optional(),
+    }),
+    result: conversationSchema,
+  },
+  /** Moves it aside (stops its run, if any); `restore_conversation` undoes. Purged after 7 days. */
+  delete_conversation: { params: z.object({ id: conversationId }), result: ok },
+  restore_conversation: { params: z.object({ id: conversationId }), result: conversationSchema },
+  /**
+   * Stores the user message, then runs the model with the conversation's history (system prompt
+   * first, oldest turns dropped if they outgrow the context). Fails with `busy` while an answer in
+   * this conversation is still streaming.
+   */
+  send_message: { params: z.object({ conversationId, content: messageText }), result: conversationRunSchema },
+  /** Replaces the last answer with a new one from the same history (the old answer is removed). */
+  regenerate: { params: z.object({ conversationId }), result: conversationRunSchema },
+  /** Edits a user message, removes everything after it, and answers it again. */
+  edit_and_resend: {
+    params: z.object({ conversationId, messageId: z.string().min(1).max(128), content: messageText }),
+    result: conversationRunSchema,
+  },
+  /** The file's text; the UI saves it. JSON is the format `import_conversation` takes back. */
+  export_conversation: {
+    params: z.object({ id: conversationId, format: z.enum(['markdown', 'json']) }),
+    result: z.object({ fileName: z.string(), mimeType: z.string(), content: z.string() }),
+  },
+  /** A JSON export (this app's); imported as a new conversation with new ids. */
+  import_conversation: { params: z.object({ content: z.string().min(2).max(20_000_000) }), result: conversationSchema },
+  list_presets: { params: empty, result: z.array(presetSchema) },
+  /** Without `id`: a new preset. With the id of a built-in one: `validation` (save a copy instead). */
+  save_preset: {
+    params: z.object({
+      id: z.string().min(1).max(128).optional(),
+      name: z.string().trim().min(1, 'a name').max(100),
+      provider: providerName.nullable().optional(),
+      model: z.string().min(1).max(4096).nullable().optional(),
+      settings: conversationSettingsSchema,
+    }),
+    result: presetSchema,
+  },
+  delete_preset: { params: z.object({ id: z.string().min(1).max(128) }), result: ok },
+  first_launch_status: { params: empty, result: firstLaunchStatusSchema },
+} as const;
+
+export const CONVERSATION_EVENTS = {
+  /** A stored change: a conversation's title or time, and/or one message's new state (final text, status, stats). */
+  conversation: 'sim.conversation',
+  /** Sent as each conversation run starts: tokens used against the context, and what was trimmed. */
+  context: 'sim.context',
+} as const;
+
+export const CONVERSATION_EVENT_SCHEMAS = {
+  [CONVERSATION_EVENTS.conversation]: z.object({
+    conversation: conversationSchema,
+    message: conversationMessageSchema.optional(),
+  }),
+  [CONVERSATION_EVENTS.context]: z.object({
+    conversationId: z.string(),
+    executionId: z.string(),
+    usage: contextUsageSchema,
+    /**
+     * Set when the history outgrew the context and the oldest messages were left out of this run
+     * (they stay in the conversation); in words, for the chat. The system prompt is never dropped.
+     */
+    trimmed: z.object({ droppedMessages: z.number().int().positive(), message: z.string() }).optional(),
+  }),
+} as const;
+
+// ---- End of Conversations ---------------------------------------------------------------------
 
 // ---- Commands ---------------------------------------------------------------------------------
 
@@ -212,7 +458,7 @@ export const COMMANDS = {
   // script does not know it), or enters the key again.
   confirm_key_origin: { params: z.object({ provider: providerName, passphrase: z.string().min(1).max(1024) }), result: secretInfoSchema },
   list_executions: {
-    params: z.object({ limit: z.number().int().min(1).max(500).optional(), offset: z.number().int().min(0).optional() }),
+    params: z.object({ limit: z.number().int().min(1).max(500).optional(), offset: z.number().int().min(0).optional(), conversationId: z.string().min(1).max(128).optional() }),
     result: z.array(executionSummarySchema),
   },
   get_execution: { params: z.object({ id: z.string().min(1).max(128) }), result: executionDetailSchema },
@@ -233,6 +479,7 @@ export const COMMANDS = {
   },
   ollama_pull: { params: z.object({ model: z.string().min(1).max(256) }), result: task },
   ollama_delete: { params: z.object({ model: z.string().min(1).max(256) }), result: ok },
+  ...CONVERSATION_COMMANDS,
 } as const;
 
 export type CommandName = keyof typeof COMMANDS;
@@ -265,6 +512,7 @@ export const EVENTS = {
   vault: 'sim.vault',
   task: 'sim.task',
   modelLoad: 'sim.model-load',
+  ...CONVERSATION_EVENTS,
 } as const;
 
 export const EVENT_SCHEMAS = {
@@ -284,6 +532,7 @@ export const EVENT_SCHEMAS = {
     message: z.string().optional(),
   }),
   [EVENTS.modelLoad]: z.object({ model: z.string(), progress: z.number().min(0).max(1) }),
+  ...CONVERSATION_EVENT_SCHEMAS,
 } as const;
 
 export type EventName = keyof typeof EVENT_SCHEMAS;

@@ -54,6 +54,24 @@ interface LoadedModel {
   context: LlamaCpp.LlamaContext;
 }
 
+/**
+ * The one context sequence, kept between runs: llama.cpp keeps the tokens it has evaluated in it, and
+ * node-llama-cpp reuses the prefix a new prompt shares with them. Kept for one conversation (`key`,
+ * the request's `sessionKey`); a run for another conversation, or for none, starts it afresh.
+ */
+interface KeptSequence {
+  key: string | undefined;
+  readonly sequence: LlamaCpp.LlamaContextSequence;
+}
+
+/** What the last run fed llama.cpp: for tests and benchmarks of sequence reuse. */
+export interface LocalEvaluation {
+  /** Tokens evaluated (prompt tokens not already in the sequence, plus generated ones fed back). */
+  readonly evaluatedTokens: number;
+  /** True when the run continued its conversation's kept sequence. */
+  readonly reused: boolean;
+}
+
 export class LocalLlamaProvider implements AIProvider {
   readonly providerName = 'local';
   readonly kind = 'local';
@@ -65,6 +83,8 @@ export class LocalLlamaProvider implements AIProvider {
   private disposed = false;
   private idleTimer: NodeJS.Timeout | undefined;
   private idleUnloadMs: number | null;
+  private kept: KeptSequence | undefined;
+  private evaluation: LocalEvaluation | undefined;
 
   constructor(private readonly options: LocalLlamaOptions = {}) {
     this.threadCache = new ThreadCache(options.threadCacheFile);
@@ -108,6 +128,35 @@ export class LocalLlamaProvider implements AIProvider {
     return Promise.resolve({ state: 'ready', detail: loaded });
   }
 
+  /** See `LocalEvaluation`. */
+  get lastEvaluation(): LocalEvaluation | undefined {
+    return this.evaluation;
+  }
+
+  /**
+   * The context a request for `model` will run with, and the model's own tokenizer, so a
+   * conversation can fit its history. Loads the model (in turn with runs) when it is not loaded.
+   */
+  async tokenCounter(model: string, contextSize?: number): Promise<{ contextSize: number; estimated: false; count(text: string): number }> {
+    const release = await this.queue.acquire();
+    clearTimeout(this.idleTimer);
+    try {
+      const loaded = await this.ensureLoaded(await this.resolveModel(model), contextSize);
+      const count = (text: string): number => {
+        try {
+          return loaded.model.tokenize(text).length;
+        } catch {
+          // Unloaded since (idle timer, another model): an estimate is good enough to fit a history.
+          return Math.ceil(text.length / 4);
+        }
+      };
+      return { contextSize: loaded.context.contextSize, estimated: false, count };
+    } finally {
+      this.armIdleTimer();
+      release();
+    }
+  }
+
   /** The thread count in use for the loaded model, if any (for benchmarks and the UI). */
   get loadedThreads(): number | undefined {
     return this.loaded?.tuner.threads;
@@ -143,6 +192,7 @@ export class LocalLlamaProvider implements AIProvider {
     const loaded = this.loaded;
     this.loaded = undefined;
     if (loaded === undefined) return;
+    this.forgetSequence();
     await loaded.context.dispose();
     await loaded.model.dispose();
   }
@@ -180,7 +230,8 @@ export class LocalLlamaProvider implements AIProvider {
   private async *run(loaded: LoadedModel, request: AIRequest, signal: AbortSignal | undefined): AsyncGenerator<StreamPart> {
     const llamaCpp = await this.loadBinding();
     const llama = await this.getLlama();
-    const sequence = loaded.context.getSequence();
+    const { sequence, reused } = await this.sequenceFor(loaded, request.sessionKey);
+    const evaluatedBefore = sequence.tokenMeter.usedInputTokens;
     // The tuner sets the thread count per decode through the Llama's thread budget, which
     // node-llama-cpp applies to this (only) context before each batch.
     loaded.tuner.startRun();
@@ -208,6 +259,7 @@ export class LocalLlamaProvider implements AIProvider {
       : new llamaCpp.LlamaCompletion({ contextSequence: sequence }).generateCompletionWithMeta(toCompletionPrompt(request.messages), common).then((r) => r.metadata.stopReason);
     done.then(
       (stopReason) => {
+        this.evaluation = { evaluatedTokens: sequence.tokenMeter.usedInputTokens - evaluatedBefore, reused };
         parts.push({ type: 'usage', usage: { inputTokens, outputTokens } });
         parts.push({ type: 'finish', finishReason: toFinishReason(stopReason, signal) });
         parts.end();
@@ -218,11 +270,32 @@ export class LocalLlamaProvider implements AIProvider {
       yield* parts;
     } finally {
       // Leaving early (the consumer broke off) must still stop the generation before the next run.
-      await done.catch(() => undefined);
-      sequence.dispose();
+      // A run that failed may leave the sequence anywhere: the next one starts it afresh.
+      if (await done.then(() => false, () => true)) this.forgetSequence();
       const change = loaded.tuner.takeChange();
       if (change !== undefined) await this.threadCache.set(loaded.key, change);
     }
+  }
+
+  /** The kept sequence, continued for the same conversation, cleared for any other; a new one after a context change. */
+  private async sequenceFor(loaded: LoadedModel, key: string | undefined): Promise<{ sequence: LlamaCpp.LlamaContextSequence; reused: boolean }> {
+    const kept = this.kept;
+    if (kept !== undefined && !kept.sequence.disposed && kept.sequence.context === loaded.context) {
+      const reused = key !== undefined && kept.key === key;
+      if (!reused) await kept.sequence.clearHistory();
+      kept.key = key;
+      return { sequence: kept.sequence, reused };
+    }
+    this.forgetSequence();
+    const sequence = loaded.context.getSequence();
+    this.kept = { key, sequence };
+    return { sequence, reused: false };
+  }
+
+  private forgetSequence(): void {
+    const kept = this.kept;
+    this.kept = undefined;
+    if (kept !== undefined && !kept.sequence.disposed) kept.sequence.dispose();
   }
 
   private async grammarFor(request: AIRequest): Promise<LlamaCpp.LlamaGrammar | undefined> {
@@ -248,6 +321,7 @@ export class LocalLlamaProvider implements AIProvider {
     const current = this.loaded;
     if (current !== undefined && current.path === modelPath) {
       if (requestedContext === undefined || current.context.contextSize === requestedContext) return current;
+      this.forgetSequence();
       await current.context.dispose();
       current.context = await current.model.createContext({ contextSize: requestedContext, threads: current.contextThreads });
       return current;

@@ -44,6 +44,48 @@ const MIGRATIONS: readonly string[] = [
   // ciphertext), and a checksum that tells a damaged wrapped identity from a wrong passphrase.
   `ALTER TABLE secrets ADD COLUMN origin TEXT;
    ALTER TABLE vault_meta ADD COLUMN wrapped_identity_sha256 TEXT;`,
+  // Conversations (issue 14): conversations, their messages as they stream, presets; and the ledger
+  // links a run to its conversation and keeps what was sent (the request as JSON), not only the answer.
+  `CREATE TABLE conversations (
+     id TEXT PRIMARY KEY,
+     title TEXT NOT NULL,
+     title_set INTEGER NOT NULL DEFAULT 0,
+     provider TEXT NOT NULL,
+     model TEXT NOT NULL,
+     settings TEXT NOT NULL,
+     preset_id TEXT,
+     context TEXT,
+     created_at TEXT NOT NULL,
+     updated_at TEXT NOT NULL,
+     deleted_at TEXT
+   );
+   CREATE INDEX conversations_updated ON conversations (updated_at DESC);
+   CREATE TABLE conversation_messages (
+     id TEXT PRIMARY KEY,
+     conversation_id TEXT NOT NULL REFERENCES conversations (id) ON DELETE CASCADE,
+     position INTEGER NOT NULL,
+     role TEXT NOT NULL CHECK (role IN ('user', 'assistant')),
+     content TEXT NOT NULL,
+     status TEXT NOT NULL CHECK (status IN ('streaming', 'complete', 'cancelled', 'failed')),
+     execution_id TEXT,
+     provider TEXT,
+     model TEXT,
+     stats TEXT,
+     error TEXT,
+     created_at TEXT NOT NULL,
+     UNIQUE (conversation_id, position)
+   );
+   CREATE TABLE presets (
+     id TEXT PRIMARY KEY,
+     name TEXT NOT NULL,
+     provider TEXT,
+     model TEXT,
+     settings TEXT NOT NULL,
+     created_at TEXT NOT NULL
+   );
+   ALTER TABLE executions ADD COLUMN conversation_id TEXT;
+   ALTER TABLE executions ADD COLUMN request TEXT;
+   CREATE INDEX executions_conversation ON executions (conversation_id);`,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

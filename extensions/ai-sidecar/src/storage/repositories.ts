@@ -151,16 +151,18 @@ interface RawExecution {
   error_code: string | null;
   error_message: string | null;
   output: string;
+  conversation_id: string | null;
+  request: string | null;
 }
 
 /** The executions log: one row per AI block run, written by the AI core as each run ends. */
 export class ExecutionsRepository implements HistoryService {
   constructor(private readonly db: SqliteDatabase) {}
 
-  record({ id, startedAt, response }: ExecutionRecord): void {
+  record({ id, startedAt, request, response, conversationId }: ExecutionRecord): void {
     this.db
-      .prepare(`INSERT OR REPLACE INTO executions (id, started_at, provider, model, status, finish_reason, input_tokens, output_tokens, ttft_ms, total_ms, error_code, error_message, output)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+      .prepare(`INSERT OR REPLACE INTO executions (id, started_at, provider, model, status, finish_reason, input_tokens, output_tokens, ttft_ms, total_ms, error_code, error_message, output, conversation_id, request)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
       .run(
         id,
         new Date(startedAt).toISOString(),
@@ -175,17 +177,23 @@ export class ExecutionsRepository implements HistoryService {
         response.error?.code ?? null,
         response.error?.message ?? null,
         response.text,
+        conversationId ?? null,
+        JSON.stringify(sentRequest(request)),
       );
   }
 
-  list(limit: number, offset: number): ExecutionSummaryData[] {
-    const rows = this.db.prepare('SELECT * FROM executions ORDER BY started_at DESC LIMIT ? OFFSET ?').all(limit, offset) as RawExecution[];
+  list(limit: number, offset: number, conversationId?: string): ExecutionSummaryData[] {
+    const rows = (
+      conversationId === undefined
+        ? this.db.prepare('SELECT * FROM executions ORDER BY started_at DESC LIMIT ? OFFSET ?').all(limit, offset)
+        : this.db.prepare('SELECT * FROM executions WHERE conversation_id = ? ORDER BY started_at DESC LIMIT ? OFFSET ?').all(conversationId, limit, offset)
+    ) as RawExecution[];
     return rows.map(toSummary);
   }
 
   get(id: string): ExecutionDetailData | undefined {
     const row = this.db.prepare('SELECT * FROM executions WHERE id = ?').get(id) as RawExecution | undefined;
-    return row && { ...toSummary(row), text: row.output, errorMessage: row.error_message };
+    return row && { ...toSummary(row), text: row.output, errorMessage: row.error_message, request: row.request === null ? null : (JSON.parse(row.request) as ExecutionDetailData['request']) };
   }
 }
 
@@ -202,5 +210,19 @@ function toSummary(row: RawExecution): ExecutionSummaryData {
     timeToFirstTokenMs: row.ttft_ms,
     totalMs: row.total_ms,
     errorCode: row.error_code,
+    conversationId: row.conversation_id,
+  };
+}
+
+/** What the ledger keeps of a request: the messages and the settings sent, not transport details. */
+function sentRequest(request: ExecutionRecord['request']): NonNullable<ExecutionDetailData['request']> {
+  const { messages, temperature, maxTokens, topP, stop, contextSize } = request;
+  return {
+    messages: messages.map(({ role, content }) => ({ role, content })),
+    ...(temperature === undefined ? {} : { temperature }),
+    ...(maxTokens === undefined ? {} : { maxTokens }),
+    ...(topP === undefined ? {} : { topP }),
+    ...(stop === undefined ? {} : { stop: [...stop] }),
+    ...(contextSize === undefined ? {} : { contextSize }),
   };
 }

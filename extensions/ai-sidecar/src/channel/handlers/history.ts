@@ -7,13 +7,13 @@ export type ExecutionSummaryData = CommandResult<'list_executions'>[number];
 export type ExecutionDetailData = CommandResult<'get_execution'>;
 
 export interface HistoryService {
-  list(limit: number, offset: number): ExecutionSummaryData[];
+  list(limit: number, offset: number, conversationId?: string): ExecutionSummaryData[];
   get(id: string): ExecutionDetailData | undefined;
 }
 
 export function historyHandlers(history: HistoryService): Pick<Handlers, 'list_executions' | 'get_execution'> {
   return {
-    list_executions: ({ limit, offset }) => history.list(limit ?? 50, offset ?? 0),
+    list_executions: ({ limit, offset, conversationId }) => history.list(limit ?? 50, offset ?? 0, conversationId),
     get_execution: ({ id }) => {
       const detail = history.get(id);
       if (detail === undefined) throw new ChannelError('not_found', `No execution "${id}" in the history.`);
