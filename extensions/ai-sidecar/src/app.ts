@@ -17,6 +17,8 @@ import { MemoryProviderSettings, ProviderCatalog, type ProviderSettingsStore } f
 import { LocalLlamaProvider } from './providers/local-llama.js';
 import { OllamaProvider } from './providers/ollama.js';
 import { modelHandlers } from './channel/handlers/models.js';
+import { workflowHandlers, type WorkflowService } from './channel/handlers/workflows.js';
+import { ChannelError } from './channel/errors.js';
 import { ModelStore } from './models/model-store.js';
 import { openDatabase, type SqliteDatabase } from './storage/database.js';
 import { dataPaths, resolveDataLocation } from './storage/paths.js';
@@ -85,6 +87,7 @@ export function createSidecar(options: SidecarOptions): Sidecar {
   });
   const catalog = new ProviderCatalog(manager, settings, { keys, createLocal: () => local });
   const info = { dataDir: location.dataDir, readOnly: storage.readOnly, storageError: storage.error };
+  const workflows = unavailableWorkflows;
   const handlers: Handlers = {
     hello: () => ({ protocolVersion: PROTOCOL_VERSION, sidecarVersion: SIDECAR_VERSION, ...info }),
     ...aiHandlers({ manager, catalog, emit: options.emit, ...(options.frameMs === undefined ? {} : { frameMs: options.frameMs }) }),
@@ -99,7 +102,11 @@ export function createSidecar(options: SidecarOptions): Sidecar {
       },
       emit: options.emit,
     }),
+    ...workflowHandlers(workflows),
   };
+  // One Stop for both kinds of run: a workflow execution id stops every block of it.
+  const cancelRun = handlers.cancel_execution;
+  handlers.cancel_execution = (params) => (workflows.cancel(params.executionId) ? { ok: true } : cancelRun(params));
   return {
     handlers,
     info,
@@ -130,3 +137,11 @@ function unavailableVault(reason: string | null): VaultService {
     listSecrets: () => [],
   };
 }
+
+/** Placeholder until the workflow service lands (same branch, next commits). */
+const unavailableWorkflows: WorkflowService = new Proxy({} as WorkflowService, {
+  get: (_target, key) => () => {
+    if (key === 'cancel') return false;
+    throw new ChannelError('internal', 'Workflows are not available in this build yet.');
+  },
+});
