@@ -3,7 +3,7 @@
  * writes them, which blocks can have run before a given block, and the references a prompt field may
  * offer there. No Vue, no I/O: the store owns the document, these only read it.
  */
-import type { WorkflowBlock, WorkflowDoc } from './workflow-types';
+import type { WorkflowBlock, WorkflowDoc, WorkflowProblem } from './workflow-types';
 
 /** A block's reference name: lower-cased, spaces and punctuation removed ("AI Assistant" → "aiassistant"). */
 export function referenceName(name: string): string {
@@ -85,4 +85,23 @@ export function uniqueName(doc: WorkflowDoc, base: string): string {
   const taken = new Set(doc.blocks.map((b) => referenceName(b.name)));
   if (!taken.has(referenceName(base))) return base;
   for (let n = 2; ; n += 1) if (!taken.has(referenceName(`${base} ${n}`))) return `${base} ${n}`;
+}
+
+/**
+ * What the editor can tell before asking the sidecar: blocks without a name or a model, and names that
+ * collide once lower-cased (references are by name). The sidecar checks references and the graph.
+ */
+export function localProblems(doc: WorkflowDoc): WorkflowProblem[] {
+  const problems: WorkflowProblem[] = [];
+  const seen = new Map<string, string>();
+  for (const block of doc.blocks) {
+    const ref = referenceName(block.name);
+    if (block.name.trim() === '') problems.push({ blockId: block.id, field: 'name', message: 'This block needs a name.' });
+    else if (seen.has(ref)) problems.push({ blockId: block.id, field: 'name', message: `Another block is also called "${seen.get(ref) ?? ''}"; references need different names.` });
+    else seen.set(ref, block.name);
+    if ((block.type === 'agent' || block.type === 'router') && (block.inputs.provider === '' || block.inputs.model === '')) {
+      problems.push({ blockId: block.id, field: 'model', message: 'Choose a provider and a model.' });
+    }
+  }
+  return problems;
 }

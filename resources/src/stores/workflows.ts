@@ -6,7 +6,7 @@ import { defineStore } from 'pinia';
 import { computed, ref, shallowRef } from 'vue';
 import type { WorkflowRunHandle } from '../api/client';
 import { useConnectionStore } from './connection';
-import { referenceOptions, uniqueName } from './workflow-graph';
+import { localProblems, referenceOptions, uniqueName } from './workflow-graph';
 import { emptyRun, foldRunEvent, type RunView } from './workflow-run';
 import type { BlockType, ImportReport, WorkflowBlock, WorkflowConnection, WorkflowDoc, WorkflowProblem, WorkflowSummary } from './workflow-types';
 
@@ -150,9 +150,7 @@ export const useWorkflowsStore = defineStore('workflows', () => {
     const current = doc.value;
     if (current === undefined) return false;
     const saved = await guard(saveState, async () => {
-      const check = await client().invoke('validate_workflow', { workflow: current });
-      problems.value = check.problems;
-      if (check.problems.length > 0) throw new Error(`Not saved: ${check.problems.length === 1 ? 'one problem' : `${check.problems.length} problems`} to fix (marked on the blocks).`);
+      await check(current, 'Not saved');
       return client().invoke('save_workflow', { workflow: current });
     });
     if (saved === undefined) return false;
@@ -161,6 +159,14 @@ export const useWorkflowsStore = defineStore('workflows', () => {
     selectedId.value = keep;
     await loadList();
     return true;
+  }
+
+  /** Finds the workflow's problems (here, then in the sidecar) and throws a summary when there are any. */
+  async function check(workflow: WorkflowDoc, what: string): Promise<void> {
+    const local = localProblems(workflow);
+    problems.value = local.length > 0 ? local : (await client().invoke('validate_workflow', { workflow })).problems;
+    const n = problems.value.length;
+    if (n > 0) throw new Error(`${what}: ${n === 1 ? 'one problem' : `${n} problems`} to fix (marked on the blocks).`);
   }
 
   function addBlock(type: BlockType, position = { x: 320, y: 120 }): WorkflowBlock | undefined {
@@ -239,7 +245,10 @@ export const useWorkflowsStore = defineStore('workflows', () => {
   async function start(input: string): Promise<void> {
     const workflow = doc.value;
     if (workflow === undefined || running.value) return;
-    await follow(input, () => client().invoke('run_workflow', { workflow, input }));
+    await follow(input, async () => {
+      await check(workflow, 'Not run');
+      return client().invoke('run_workflow', { workflow, input });
+    });
   }
 
   /** Runs the last execution again from `blockId`, reusing the stored outputs of the blocks before it. */
