@@ -169,15 +169,17 @@ export const useWorkflowsStore = defineStore('workflows', () => {
     if (n > 0) throw new Error(`${what}: ${n === 1 ? 'one problem' : `${n} problems`} to fix (marked on the blocks).`);
   }
 
-  function addBlock(type: BlockType, position = { x: 320, y: 120 }): WorkflowBlock | undefined {
+  /** Adds a block right of the selected one (or of the last one), selected so it can be configured. */
+  function addBlock(type: BlockType): WorkflowBlock | undefined {
     const d = doc.value;
     if (d === undefined) return undefined;
     if (type === 'starter' && d.blocks.some((b) => b.type === 'starter')) return undefined;
     const taken = new Set(d.blocks.map((b) => b.id));
     let n = d.blocks.length + 1;
     while (taken.has(`${type}-${n}`)) n += 1;
-    const offset = d.blocks.length * 24;
-    const block = newBlock(type, `${type}-${n}`, uniqueName(d, LABELS[type]), { x: position.x + offset, y: position.y + offset });
+    const anchor = d.blocks.find((b) => b.id === selectedId.value) ?? d.blocks.at(-1);
+    const position = anchor?.position ? { x: anchor.position.x + 260, y: anchor.position.y + (d.blocks.length % 2) * 40 } : { x: 40, y: 120 };
+    const block = newBlock(type, `${type}-${n}`, uniqueName(d, LABELS[type]), position);
     d.blocks.push(block);
     selectedId.value = block.id;
     return block;
