@@ -39,6 +39,8 @@ export interface ExecutionHandle {
   readonly id: string;
   /** Always resolves, with the whole trace; failures are in its status. */
   readonly result: Promise<WorkflowExecution>;
+  /** The trace so far (status `running` until it ends). */
+  snapshot(): WorkflowExecution;
   cancel(): void;
 }
 
@@ -57,7 +59,7 @@ export class WorkflowExecutor {
     if (problems.length > 0) throw new WorkflowError('validation', `This workflow cannot run yet. ${describeProblems(problems)}`, problems);
     const id = this.options.newId?.() ?? randomUUID();
     const execution = new Execution(id, graph, run, this.options.ai);
-    return { id, result: execution.run(), cancel: () => execution.cancel() };
+    return { id, result: execution.run(), snapshot: () => execution.snapshot(), cancel: () => execution.cancel() };
   }
 }
 
@@ -73,6 +75,7 @@ class Execution {
   private failure: BlockError | null = null;
   private response: { value: JsonValue; fromResponseBlock: boolean } | undefined;
   private resolveResult: ((execution: WorkflowExecution) => void) | undefined;
+  private final: WorkflowExecution | undefined;
   private readonly names = new Map<string, string>();
   private readonly context: Omit<BlockContext, 'onText'>;
 
@@ -108,6 +111,12 @@ class Execution {
   run(): Promise<WorkflowExecution> {
     const result = new Promise<WorkflowExecution>((resolve) => (this.resolveResult = resolve));
     if (this.options.signal?.aborted === true) this.controller.abort();
+    // Begin on the next turn, so whoever started it holds the id (and the UI its reply) before events.
+    setImmediate(() => this.begin());
+    return result;
+  }
+
+  private begin(): void {
     this.seedReused();
     for (const id of this.graph.order) {
       if (this.settled.has(id) || (this.graph.incoming.get(id)?.length ?? 0) > 0) continue;
@@ -116,11 +125,14 @@ class Execution {
       else this.skip(id, 'It is not connected to the Start block.');
     }
     this.maybeFinish();
-    return result;
   }
 
   cancel(): void {
     if (!this.controller.signal.aborted) this.controller.abort();
+  }
+
+  snapshot(): WorkflowExecution {
+    return this.final ?? this.trace.build('running', null, null);
   }
 
   private seedReused(): void {
@@ -259,6 +271,7 @@ class Execution {
     const error = this.failure ?? (status === 'cancelled' ? { code: 'cancelled', message: 'Stopped by the user.' } : null);
     const execution = this.trace.build(status, status === 'completed' ? (this.response?.value ?? null) : null, error);
     this.resolveResult = undefined;
+    this.final = execution;
     this.emit({ type: 'done', executionId: this.id, execution });
     resolve(execution);
   }
