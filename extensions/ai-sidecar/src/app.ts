@@ -17,8 +17,13 @@ import { MemoryProviderSettings, ProviderCatalog, type ProviderSettingsStore } f
 import { LocalLlamaProvider } from './providers/local-llama.js';
 import { OllamaProvider } from './providers/ollama.js';
 import { modelHandlers } from './channel/handlers/models.js';
-import { workflowHandlers, type WorkflowService } from './channel/handlers/workflows.js';
-import { ChannelError } from './channel/errors.js';
+import { workflowHandlers } from './channel/handlers/workflows.js';
+import { WorkflowEventRelay } from './channel/workflow-streamer.js';
+import { WorkflowRepository } from './storage/workflow-repository.js';
+import { managerAICall } from './workflow/ai-call.js';
+import { WorkflowExecutor } from './workflow/executor.js';
+import { WorkflowService } from './workflow/service.js';
+import { MemoryWorkflowStore } from './workflow/store.js';
 import { ModelStore } from './models/model-store.js';
 import { openDatabase, type SqliteDatabase } from './storage/database.js';
 import { dataPaths, resolveDataLocation } from './storage/paths.js';
@@ -87,7 +92,11 @@ export function createSidecar(options: SidecarOptions): Sidecar {
   });
   const catalog = new ProviderCatalog(manager, settings, { keys, createLocal: () => local });
   const info = { dataDir: location.dataDir, readOnly: storage.readOnly, storageError: storage.error };
-  const workflows = unavailableWorkflows;
+  const workflows = new WorkflowService({
+    store: db ? openWorkflowRepository(db) : new MemoryWorkflowStore(),
+    executor: new WorkflowExecutor({ ai: managerAICall(manager) }),
+    onEvent: new WorkflowEventRelay(options.emit, options.frameMs).onEvent,
+  });
   const handlers: Handlers = {
     hello: () => ({ protocolVersion: PROTOCOL_VERSION, sidecarVersion: SIDECAR_VERSION, ...info }),
     ...aiHandlers({ manager, catalog, emit: options.emit, ...(options.frameMs === undefined ? {} : { frameMs: options.frameMs }) }),
@@ -111,6 +120,7 @@ export function createSidecar(options: SidecarOptions): Sidecar {
     handlers,
     info,
     dispose: async () => {
+      workflows.cancelAll();
       await manager.dispose();
       vault?.dispose();
       db?.close();
@@ -138,10 +148,13 @@ function unavailableVault(reason: string | null): VaultService {
   };
 }
 
-/** Placeholder until the workflow service lands (same branch, next commits). */
-const unavailableWorkflows: WorkflowService = new Proxy({} as WorkflowService, {
-  get: (_target, key) => () => {
-    if (key === 'cancel') return false;
-    throw new ChannelError('internal', 'Workflows are not available in this build yet.');
-  },
-});
+/** The workflows table, with executions a previous process left running marked as interrupted. */
+function openWorkflowRepository(db: SqliteDatabase): WorkflowRepository {
+  const repository = new WorkflowRepository(db);
+  try {
+    repository.failInterrupted();
+  } catch (error) {
+    log('warn', `Could not mark interrupted workflow executions: ${error instanceof Error ? error.message : String(error)}`);
+  }
+  return repository;
+}
