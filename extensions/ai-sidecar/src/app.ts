@@ -18,6 +18,13 @@ import { defaultOrigin, MemoryProviderSettings, ProviderCatalog, type ProviderSe
 import { LocalLlamaProvider } from './providers/local-llama.js';
 import { OllamaProvider } from './providers/ollama.js';
 import { modelHandlers } from './channel/handlers/models.js';
+import { workflowHandlers } from './channel/handlers/workflows.js';
+import { WorkflowEventRelay } from './channel/workflow-streamer.js';
+import { WorkflowRepository } from './storage/workflow-repository.js';
+import { managerAICall } from './workflow/ai-call.js';
+import { WorkflowExecutor } from './workflow/executor.js';
+import { WorkflowService } from './workflow/service.js';
+import { MemoryWorkflowStore } from './workflow/store.js';
 import { ModelStore } from './models/model-store.js';
 import { openDatabase, type SqliteDatabase } from './storage/database.js';
 import { dataPaths, resolveDataLocation } from './storage/paths.js';
@@ -113,6 +120,11 @@ export function createSidecar(options: SidecarOptions): Sidecar {
         vaultState: () => vault?.status().state ?? 'uninitialised',
       })
     : undefined;
+  const workflows = new WorkflowService({
+    store: db ? openWorkflowRepository(db) : new MemoryWorkflowStore(),
+    executor: new WorkflowExecutor({ ai: managerAICall(manager) }),
+    onEvent: new WorkflowEventRelay(options.emit, options.frameMs).onEvent,
+  });
   const handlers: Handlers = {
     hello: () => ({ protocolVersion: PROTOCOL_VERSION, sidecarVersion: SIDECAR_VERSION, ...info }),
     ...aiHandlers({ manager, catalog: providers, emit: options.emit, ...(options.frameMs === undefined ? {} : { frameMs: options.frameMs }) }),
@@ -128,7 +140,11 @@ export function createSidecar(options: SidecarOptions): Sidecar {
       },
       emit: options.emit,
     }),
+    ...workflowHandlers(workflows),
   };
+  // One Stop for both kinds of run: a workflow execution id stops every block of it.
+  const cancelRun = handlers.cancel_execution;
+  handlers.cancel_execution = (params) => (workflows.cancel(params.executionId) ? { ok: true } : cancelRun(params));
   return {
     handlers,
     info,
@@ -140,6 +156,7 @@ export function createSidecar(options: SidecarOptions): Sidecar {
       return true;
     },
     dispose: async () => {
+      workflows.cancelAll();
       await manager.dispose();
       vault?.dispose();
       db?.close();
@@ -166,4 +183,15 @@ function unavailableVault(reason: string | null): VaultService {
     deleteSecret: fail,
     listSecrets: () => [],
   };
+}
+
+/** The workflows table, with executions a previous process left running marked as interrupted. */
+function openWorkflowRepository(db: SqliteDatabase): WorkflowRepository {
+  const repository = new WorkflowRepository(db);
+  try {
+    repository.failInterrupted();
+  } catch (error) {
+    log('warn', `Could not mark interrupted workflow executions: ${error instanceof Error ? error.message : String(error)}`);
+  }
+  return repository;
 }

@@ -11,6 +11,7 @@ import {
   REPLY_EVENT,
   describeIssues,
   replyEnvelopeSchema,
+  WORKFLOW_EVENTS,
   type AIRequestInput,
   type CommandName,
   type CommandParams,
@@ -49,6 +50,19 @@ type Done = EventPayload<typeof EVENTS.done>;
 type Failed = EventPayload<typeof EVENTS.error>;
 type RunEvent = { kind: 'chunk'; payload: Chunk } | { kind: 'done'; payload: Done } | { kind: 'error'; payload: Failed };
 
+type WorkflowEventName = (typeof WORKFLOW_EVENTS)[keyof typeof WORKFLOW_EVENTS];
+/** One workflow run event, by its contract name; `lost` when the channel went away before `done`. */
+export type WorkflowRunEvent =
+  | { [N in WorkflowEventName]: { name: N; payload: EventPayload<N> } }[WorkflowEventName]
+  | { name: 'lost'; error: ErrorData };
+
+export interface WorkflowRunHandle {
+  readonly executionId: string;
+  /** Every event of the execution once, in `seq` order, including those that came before this call. */
+  onEvent(handler: (event: WorkflowRunEvent) => void): WorkflowRunHandle;
+  cancel(): Promise<void>;
+}
+
 export interface RunHandle {
   readonly executionId: string;
   onChunk(handler: (text: string) => void): RunHandle;
@@ -75,6 +89,8 @@ export class SidecarClient {
   private readonly runs = new Map<string, RunReceiver>();
   /** Events for executions whose `call_ai_provider` reply has not arrived yet. */
   private readonly early = new Map<string, RunEvent[]>();
+  private readonly flows = new Map<string, WorkflowReceiver>();
+  private readonly earlyFlow = new Map<string, WorkflowRunEvent[]>();
   private readonly stateListeners = new Set<(state: ConnectionState) => void>();
   state: ConnectionState = 'connecting';
 
@@ -86,6 +102,7 @@ export class SidecarClient {
     transport.on(EVENTS.chunk, (data) => this.onRunEvent('chunk', data));
     transport.on(EVENTS.done, (data) => this.onRunEvent('done', data));
     transport.on(EVENTS.error, (data) => this.onRunEvent('error', data));
+    for (const name of Object.values(WORKFLOW_EVENTS)) transport.on(name, (data) => this.onWorkflowEvent(name, data));
     transport.onOffline(() => this.goOffline('offline'));
     transport.onSidecarStopped?.(() => this.goOffline('stopped'));
   }
@@ -135,6 +152,26 @@ export class SidecarClient {
     for (const event of (this.early.get(executionId) ?? []).sort((a, b) => a.payload.seq - b.payload.seq)) receiver.deliver(event);
     this.early.delete(executionId);
     return receiver;
+  }
+
+  /** Starts a workflow execution (`run_workflow` or `rerun_from_block`); events before the reply are kept. */
+  async runWorkflow(start: Promise<{ executionId: string }>): Promise<WorkflowRunHandle> {
+    const { executionId } = await start;
+    const receiver = new WorkflowReceiver(executionId, () => this.invoke('cancel_execution', { executionId }).then(() => undefined), () => this.flows.delete(executionId));
+    this.flows.set(executionId, receiver);
+    for (const event of this.earlyFlow.get(executionId) ?? []) receiver.deliver(event);
+    this.earlyFlow.delete(executionId);
+    return receiver;
+  }
+
+  private onWorkflowEvent(name: WorkflowEventName, data: unknown): void {
+    const parsed = EVENT_SCHEMAS[name].safeParse(data);
+    if (!parsed.success) return;
+    const event = { name, payload: parsed.data } as WorkflowRunEvent;
+    const id = parsed.data.executionId;
+    const receiver = this.flows.get(id);
+    if (receiver !== undefined) receiver.deliver(event);
+    else this.earlyFlow.set(id, [...(this.earlyFlow.get(id) ?? []), event]);
   }
 
   private onReply(data: unknown): void {
@@ -193,6 +230,52 @@ export class SidecarClient {
     for (const id of [...this.pending.keys()]) this.settle(id)?.reject(new ClientError(reason));
     for (const receiver of [...this.runs.values()]) receiver.fail(reason);
     for (const [executionId] of this.early) this.early.delete(executionId);
+    for (const receiver of [...this.flows.values()]) receiver.deliver({ name: 'lost', error: reason });
+  }
+}
+
+/** Orders one workflow execution's events by `seq` and hands each to the handlers once; `done` or `lost` ends it. */
+class WorkflowReceiver implements WorkflowRunHandle {
+  private next = 0;
+  private readonly held = new Map<number, WorkflowRunEvent>();
+  private readonly delivered: WorkflowRunEvent[] = [];
+  private readonly handlers: ((event: WorkflowRunEvent) => void)[] = [];
+  private finished = false;
+
+  constructor(
+    readonly executionId: string,
+    private readonly cancelRun: () => Promise<void>,
+    private readonly forget: () => void,
+  ) {}
+
+  onEvent(handler: (event: WorkflowRunEvent) => void): WorkflowRunHandle {
+    this.handlers.push(handler);
+    for (const event of this.delivered) handler(event);
+    return this;
+  }
+
+  cancel(): Promise<void> {
+    return this.finished ? Promise.resolve() : this.cancelRun();
+  }
+
+  deliver(event: WorkflowRunEvent): void {
+    if (event.name === 'lost') return this.dispatch(event);
+    this.held.set(event.payload.seq, event);
+    for (let ready = this.held.get(this.next); ready !== undefined; ready = this.held.get(this.next)) {
+      this.held.delete(this.next);
+      this.next += 1;
+      this.dispatch(ready);
+    }
+  }
+
+  private dispatch(event: WorkflowRunEvent): void {
+    if (this.finished) return;
+    this.delivered.push(event);
+    for (const handler of this.handlers) handler(event);
+    if (event.name === WORKFLOW_EVENTS.done || event.name === 'lost') {
+      this.finished = true;
+      this.forget();
+    }
   }
 }
 

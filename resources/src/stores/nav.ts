@@ -2,7 +2,7 @@
 import { defineStore } from 'pinia';
 import { ref } from 'vue';
 
-export type Area = 'chat' | 'history' | 'settings';
+export type Area = 'chat' | 'workflows' | 'history' | 'settings';
 export type SettingsTab = 'providers' | 'models' | 'vault' | 'run';
 
 export const useNavStore = defineStore('nav', () => {

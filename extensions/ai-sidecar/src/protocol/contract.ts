@@ -9,6 +9,7 @@
  */
 import { z } from 'zod';
 import { AI_ERROR_CODES } from '../core/errors.js';
+import type { ImportReport, Workflow, WorkflowExecution } from '../workflow/model.js';
 
 export const PROTOCOL_VERSION = 1;
 /** Neutralino extension ids allow letters, digits and dots only (protocol doc §1), so not `ai-sidecar`. */
@@ -415,6 +416,241 @@ export const CONVERSATION_EVENT_SCHEMAS = {
 
 // ---- End of Conversations ---------------------------------------------------------------------
 
+// ---- Workflows (issue 11) ---------------------------------------------------------------------
+// Schemas for the workflow model in ../workflow/model.ts (plain types the UI imports); the type
+// checks at the end of this block keep the two in step. Runs stream as the WORKFLOW_EVENTS below,
+// every one tagged with the execution and (but `done`) the block, `seq` counting up from 0 per
+// execution across all of them; block text is coalesced per block like `sim.chunk`.
+
+const blockId = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'letters, digits, "_" and "-" (at most 64)');
+const workflowId = z.string().min(1).max(128);
+const blockName = z.string().trim().min(1, 'a block needs a name').max(100);
+const promptText = z.string().max(400_000);
+const positionSchema = z.object({ x: z.number(), y: z.number() });
+const blockBase = {
+  id: blockId,
+  name: blockName,
+  description: z.string().max(2000).exactOptional(),
+  position: positionSchema.exactOptional(),
+};
+const jsonObjectSchema = z.record(z.string(), z.json());
+export const jsonSchemaFormatSchema = z.object({ name: z.string().min(1).max(64), schema: jsonObjectSchema });
+const modelChoice = { provider: providerName, model: z.string().min(1).max(4096) };
+
+export const workflowBlockSchema = z.discriminatedUnion('type', [
+  z.object({ ...blockBase, type: z.literal('starter'), inputs: z.object({}).strict() }),
+  z.object({
+    ...blockBase,
+    type: z.literal('agent'),
+    inputs: z.object({
+      systemPrompt: promptText.exactOptional(),
+      userPrompt: promptText,
+      ...modelChoice,
+      temperature: z.number().min(0).max(2).exactOptional(),
+      maxTokens: z.number().int().positive().max(1_000_000).exactOptional(),
+      responseFormat: jsonSchemaFormatSchema.exactOptional(),
+    }),
+  }),
+  z.object({
+    ...blockBase,
+    type: z.literal('condition'),
+    inputs: z.object({
+      branches: z
+        .array(z.object({ id: blockId, kind: z.enum(['if', 'else-if', 'else']), expression: z.string().max(10_000).exactOptional() }))
+        .min(1)
+        .max(32),
+    }),
+  }),
+  z.object({
+    ...blockBase,
+    type: z.literal('router'),
+    inputs: z.object({ prompt: promptText, ...modelChoice, temperature: z.number().min(0).max(2).exactOptional() }),
+  }),
+  z.object({ ...blockBase, type: z.literal('response'), inputs: z.object({ data: promptText }) }),
+]);
+
+export const connectionSchema = z.object({
+  source: blockId,
+  target: blockId,
+  kind: z.enum(['success', 'error', 'branch']),
+  branch: blockId.exactOptional(),
+});
+
+export const workflowSchema = z.object({
+  /** Empty for a new workflow. */
+  id: z.union([z.literal(''), workflowId]),
+  name: z.string().trim().min(1, 'a workflow needs a name').max(200),
+  description: z.string().max(4000).exactOptional(),
+  blocks: z.array(workflowBlockSchema).max(500),
+  connections: z.array(connectionSchema).max(5000),
+  variables: z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,63}$/, 'a variable name: letters, digits and "_"'), z.string().max(100_000)),
+  createdAt: z.string().exactOptional(),
+  updatedAt: z.string().exactOptional(),
+});
+
+const workflowSummarySchema = z.object({
+  id: z.string(),
+  name: z.string(),
+  description: z.string().exactOptional(),
+  blockCount: z.number(),
+  updatedAt: z.string(),
+});
+
+export const workflowProblemSchema = z.object({
+  blockId: z.string().exactOptional(),
+  field: z.string().exactOptional(),
+  reference: z.string().exactOptional(),
+  message: z.string(),
+});
+
+const blockTypeSchema = z.enum(['starter', 'agent', 'condition', 'router', 'response']);
+export const importReportSchema = z.object({
+  format: z.enum(['yaml', 'json']),
+  taken: z.array(z.object({ id: z.string(), name: z.string(), type: blockTypeSchema })),
+  notTaken: z.array(z.object({ id: z.string(), name: z.string(), type: z.string() })),
+  models: z.array(z.object({ blockId: z.string(), model: z.string(), provider: z.string() })),
+  ignored: z.array(z.object({ blockId: z.string(), field: z.string(), reason: z.string() })),
+  problems: z.array(workflowProblemSchema),
+});
+
+const blockErrorSchema = z.object({ code: z.string(), message: z.string() });
+const workflowExecutionStatusSchema = z.enum(['running', 'completed', 'failed', 'cancelled']);
+export const blockTraceSchema = z.object({
+  blockId: z.string(),
+  blockName: z.string(),
+  blockType: blockTypeSchema,
+  status: z.enum(['pending', 'running', 'completed', 'failed', 'skipped', 'cancelled']),
+  input: jsonObjectSchema.nullable(),
+  output: jsonObjectSchema.nullable(),
+  error: blockErrorSchema.nullable(),
+  skipReason: z.string().nullable(),
+  provider: z.string().nullable(),
+  model: z.string().nullable(),
+  startedAt: z.string().nullable(),
+  durationMs: z.number().nullable(),
+  timeToFirstTokenMs: z.number().nullable(),
+  inputTokens: z.number(),
+  outputTokens: z.number(),
+  reused: z.boolean(),
+});
+export const workflowExecutionSchema = z.object({
+  id: z.string(),
+  workflowId: z.string(),
+  workflowName: z.string(),
+  status: workflowExecutionStatusSchema,
+  input: z.string(),
+  startedAt: z.string(),
+  finishedAt: z.string().nullable(),
+  durationMs: z.number().nullable(),
+  response: z.json().nullable(),
+  error: blockErrorSchema.nullable(),
+  rerunOf: z.string().nullable(),
+  rerunFrom: z.string().nullable(),
+  blocks: z.array(blockTraceSchema),
+});
+const workflowExecutionSummarySchema = z.object({
+  id: z.string(),
+  workflowId: z.string(),
+  workflowName: z.string(),
+  status: workflowExecutionStatusSchema,
+  startedAt: z.string(),
+  durationMs: z.number().nullable(),
+  inputTokens: z.number(),
+  outputTokens: z.number(),
+});
+
+/** Points every agent and router of one run at one provider and model (a local GGUF included). */
+const modelOverrideSchema = z.object(modelChoice);
+
+const WORKFLOW_COMMANDS = {
+  list_workflows: { params: empty, result: z.array(workflowSummarySchema) },
+  get_workflow: { params: z.object({ id: workflowId }), result: workflowSchema },
+  /**
+   * Creates (empty id) or replaces a workflow. Refused with a `validation` error naming block and
+   * reference when a reference points at a block that cannot have run yet or a field its schema
+   * lacks, a connection names a missing block or branch, or the graph has a cycle.
+   */
+  save_workflow: { params: z.object({ workflow: workflowSchema }), result: workflowSchema },
+  /** The same checks as save, without saving: every problem, for the editor to mark. */
+  validate_workflow: { params: z.object({ workflow: workflowSchema }), result: z.object({ problems: z.array(workflowProblemSchema) }) },
+  /** References a block's inputs may use (offered as the user types), e.g. `<start.input>`. */
+  list_workflow_references: {
+    params: z.object({ workflow: workflowSchema, blockId }),
+    result: z.array(z.object({ reference: z.string(), blockId: z.string().exactOptional(), description: z.string() })),
+  },
+  delete_workflow: { params: z.object({ id: workflowId }), result: ok },
+  /** Sim YAML 1.0 or this app's JSON → a workflow (not saved yet) and what the import did. */
+  import_workflow: {
+    params: z.object({ text: z.string().min(1).max(5_000_000), format: z.enum(['auto', 'yaml', 'json']).exactOptional() }),
+    result: z.object({ workflow: workflowSchema, report: importReportSchema }),
+  },
+  export_workflow: {
+    params: z.object({ id: workflowId, format: z.enum(['yaml', 'json']) }),
+    result: z.object({ text: z.string(), fileName: z.string() }),
+  },
+  /**
+   * Starts an execution of a saved workflow (`workflowId`) or of the editor's unsaved one
+   * (`workflow`; the same checks as save apply). Stop it with `cancel_execution`.
+   */
+  run_workflow: {
+    params: z
+      .object({
+        workflowId: workflowId.exactOptional(),
+        workflow: workflowSchema.exactOptional(),
+        input: z.string().max(4_000_000),
+        override: modelOverrideSchema.exactOptional(),
+      })
+      .refine((p) => (p.workflowId === undefined) !== (p.workflow === undefined), 'give either workflowId or workflow'),
+    result: z.object({ executionId: z.string() }),
+  },
+  list_workflow_executions: {
+    params: z.object({ workflowId: workflowId.exactOptional(), limit: z.number().int().min(1).max(500).exactOptional(), offset: z.number().int().min(0).exactOptional() }),
+    result: z.array(workflowExecutionSummarySchema),
+  },
+  get_workflow_trace: { params: z.object({ executionId: z.string().min(1).max(128) }), result: workflowExecutionSchema },
+  /**
+   * Runs an earlier execution's workflow again from `blockId`: blocks before it keep their stored
+   * outputs (marked `reused`), it and everything after run anew. A new execution id.
+   */
+  rerun_from_block: {
+    params: z.object({ executionId: z.string().min(1).max(128), blockId, override: modelOverrideSchema.exactOptional() }),
+    result: z.object({ executionId: z.string() }),
+  },
+} as const;
+
+/** Workflow run events (sidecar → UI). */
+export const WORKFLOW_EVENTS = {
+  blockStarted: 'sim.workflow.block-started',
+  blockChunk: 'sim.workflow.block-chunk',
+  blockDone: 'sim.workflow.block-done',
+  blockSkipped: 'sim.workflow.block-skipped',
+  blockFailed: 'sim.workflow.block-failed',
+  done: 'sim.workflow.done',
+} as const;
+
+const tagged = { executionId: z.string(), seq: z.number().int().min(0), blockId: z.string() };
+const WORKFLOW_EVENT_SCHEMAS = {
+  [WORKFLOW_EVENTS.blockStarted]: z.object({ ...tagged, blockName: z.string(), blockType: blockTypeSchema, input: jsonObjectSchema }),
+  /** Text as it arrives, coalesced per block to at most one event per frame interval. */
+  [WORKFLOW_EVENTS.blockChunk]: z.object({ ...tagged, text: z.string() }),
+  [WORKFLOW_EVENTS.blockDone]: z.object({ ...tagged, trace: blockTraceSchema }),
+  [WORKFLOW_EVENTS.blockSkipped]: z.object({ ...tagged, reason: z.string() }),
+  /** A failed block; `handled` when its error connection takes over (the execution goes on). */
+  [WORKFLOW_EVENTS.blockFailed]: z.object({ ...tagged, error: blockErrorSchema, handled: z.boolean(), trace: blockTraceSchema }),
+  /** Exactly one per execution, last: the whole trace (status completed, failed or cancelled). */
+  [WORKFLOW_EVENTS.done]: z.object({ executionId: z.string(), seq: z.number().int().min(0), execution: workflowExecutionSchema }),
+} as const;
+
+// Keep the zod schemas and the plain model types in step (compile-time only).
+type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
+type DeepMutable<T> = T extends readonly (infer U)[] ? DeepMutable<U>[] : T extends object ? { -readonly [K in keyof T]: DeepMutable<T[K]> } : T;
+const modelInStep: [
+  Same<DeepMutable<Workflow>, DeepMutable<z.output<typeof workflowSchema>>>,
+  Same<DeepMutable<WorkflowExecution>, DeepMutable<z.output<typeof workflowExecutionSchema>>>,
+  Same<DeepMutable<ImportReport>, DeepMutable<z.output<typeof importReportSchema>>>,
+] = [true, true, true];
+void modelInStep;
+
 // ---- Commands ---------------------------------------------------------------------------------
 
 /** Every command: the params the UI sends and the result the sidecar answers with. */
@@ -480,6 +716,7 @@ export const COMMANDS = {
   ollama_pull: { params: z.object({ model: z.string().min(1).max(256) }), result: task },
   ollama_delete: { params: z.object({ model: z.string().min(1).max(256) }), result: ok },
   ...CONVERSATION_COMMANDS,
+  ...WORKFLOW_COMMANDS,
 } as const;
 
 export type CommandName = keyof typeof COMMANDS;
@@ -533,6 +770,7 @@ export const EVENT_SCHEMAS = {
   }),
   [EVENTS.modelLoad]: z.object({ model: z.string(), progress: z.number().min(0).max(1) }),
   ...CONVERSATION_EVENT_SCHEMAS,
+  ...WORKFLOW_EVENT_SCHEMAS,
 } as const;
 
 export type EventName = keyof typeof EVENT_SCHEMAS;

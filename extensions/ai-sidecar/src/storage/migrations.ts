@@ -86,6 +86,30 @@ const MIGRATIONS: readonly string[] = [
    ALTER TABLE executions ADD COLUMN conversation_id TEXT;
    ALTER TABLE executions ADD COLUMN request TEXT;
    CREATE INDEX executions_conversation ON executions (conversation_id);`,
+  // Workflows (issue 11): the definition as JSON; each execution keeps a snapshot of the workflow it
+  // ran and its per-block trace, so a trace stays readable and rerunnable after the workflow changes.
+  `CREATE TABLE workflows (
+     id TEXT PRIMARY KEY,
+     name TEXT NOT NULL,
+     definition TEXT NOT NULL,
+     created_at TEXT NOT NULL,
+     updated_at TEXT NOT NULL
+   );
+   CREATE TABLE workflow_executions (
+     id TEXT PRIMARY KEY,
+     workflow_id TEXT NOT NULL,
+     workflow_name TEXT NOT NULL,
+     workflow TEXT NOT NULL,
+     status TEXT NOT NULL CHECK (status IN ('running', 'completed', 'failed', 'cancelled')),
+     input TEXT NOT NULL,
+     started_at TEXT NOT NULL,
+     finished_at TEXT,
+     duration_ms REAL,
+     input_tokens INTEGER NOT NULL DEFAULT 0,
+     output_tokens INTEGER NOT NULL DEFAULT 0,
+     trace TEXT NOT NULL
+   );
+   CREATE INDEX workflow_executions_started ON workflow_executions (workflow_id, started_at DESC);`,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;
