@@ -37,12 +37,12 @@ export class ThreadCache {
   constructor(private readonly file?: string) {}
 
   async get(key: string): Promise<number | undefined> {
-    return (await this.load())[key];
+    return (await this.load())[portableKey(key)];
   }
 
   async set(key: string, threads: number): Promise<void> {
     const entries = await this.load();
-    entries[key] = threads;
+    entries[portableKey(key)] = threads;
     if (this.file === undefined) return;
     try {
       await mkdir(path.dirname(this.file), { recursive: true });
@@ -61,4 +61,16 @@ export class ThreadCache {
     }
     return this.entries;
   }
+}
+
+/**
+ * The cache file lives in the (possibly portable) data folder: it must not record where the user's
+ * files are, and a stick mounted elsewhere must still hit. The model's directory is dropped; its file
+ * name, size and mtime (the rest of the key) still tell one file from another.
+ */
+export function portableKey(key: string): string {
+  const bar = key.indexOf('|');
+  const file = bar < 0 ? key : key.slice(0, bar);
+  const rest = bar < 0 ? '' : key.slice(bar);
+  return `${file.slice(Math.max(file.lastIndexOf('/'), file.lastIndexOf('\\')) + 1)}${rest}`;
 }
