@@ -5,7 +5,7 @@
  * sidecar leaves no process behind.
  */
 import { execFileSync } from 'node:child_process';
-import { cpSync, existsSync, readdirSync, renameSync } from 'node:fs';
+import { chmodSync, cpSync, existsSync, readFileSync, readdirSync, renameSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -13,6 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EVENTS, type ReplyEnvelope } from '../../extensions/ai-sidecar/src/protocol/contract.js';
 import { PageClient } from '../neutralino/page-client.js';
 import { startNeutralinoStandIn, type StandIn } from '../neutralino/runtime.js';
+import { traceWrites, writesOutside } from './write-trace.js';
 
 const ROOT = path.resolve(__dirname, '../..');
 const MODEL = path.join(process.env.SIM_SHARED_MODELS ?? path.resolve(ROOT, '../shared/models'), 'stories260K.gguf');
@@ -99,6 +100,53 @@ describe('portable folder', () => {
     expect(readdirSync(home)).toEqual([]);
     expect(readdirSync(tmp)).toEqual([]);
     expect(readdirSync(path.join(folder, 'data')).sort()).toEqual(expect.arrayContaining(['models', 'sim-ai.db']));
+  }, 120_000);
+
+  it('started by its own launcher under strace, writes no file outside itself (stand-in runtime)', async () => {
+    // Where the real runtime binary would be, the stand-in as a program (bundled: no tsx cache writes).
+    const { build } = await import('esbuild');
+    await build({ entryPoints: [path.join(__dirname, 'standin-main.ts')], bundle: true, platform: 'node', format: 'esm', target: 'node20', outfile: path.join(folder, 'standin-runtime.mjs'), logLevel: 'error',
+      // `ws` is CommonJS and requires Node's built-ins.
+      banner: { js: "import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);" } });
+    const runtimeName = readdirSync(folder).find((f) => /^neutralino-linux_/.test(f)) ?? 'neutralino-linux_x64';
+    writeFileSync(path.join(folder, runtimeName), '#!/bin/sh\nexec "$(dirname "$0")/node/node" "$(dirname "$0")/standin-runtime.mjs" "$@"\n');
+    chmodSync(path.join(folder, runtimeName), 0o755);
+    const home = path.join(work, 'home-trace');
+    const tmp = path.join(work, 'tmp-trace');
+    execFileSync('mkdir', ['-p', home, tmp]);
+    const traced = traceWrites('./sim-ai-desktop', [], { cwd: folder, env: isolatedEnv(home, tmp), traceFile: path.join(work, 'writes.strace') });
+    try {
+      await expect.poll(() => /STANDIN_URL (\S+)/.exec(traced.stdout())?.[1], { timeout: 20_000, message: traced.stdout() }).toBeDefined();
+      const url = new URL(/STANDIN_URL (\S+)/.exec(traced.stdout())![1]!);
+      // As the page does: the token from the globals script, then the socket.
+      const globals = await (await fetch(new URL('/__neutralino_globals.js', url))).text();
+      const token = /var NL_TOKEN = "([^"]+)"/.exec(globals)?.[1] ?? '';
+      const page = await PageClient.connect({ port: Number(url.port), token } as StandIn);
+      await page.waitForSidecar(20_000);
+      ok(await page.request('vault_unlock', { passphrase: 'portable passphrase' }));
+      ok(await page.request('set_secret', { provider: 'groq', secret: 'gsk_TRACEtraceTRACEtrace1234567890' }));
+      const response = await runLocal(page, 'stories260K.gguf');
+      expect(response.finishReason).toBe('length');
+      page.close();
+    } finally {
+      // Like closing the window: the runtime goes; the sidecar must leave by itself.
+      const pid = Number(/STANDIN_URL \S+ (\d+)/.exec(traced.stdout())?.[1]);
+      if (pid > 0) process.kill(pid, 'SIGTERM');
+      else traced.child.kill('SIGTERM');
+    }
+    await traced.exited;
+    const writes = traced.writes();
+    // Control: the trace did see the app's own writes.
+    expect(writes.some((w) => w.startsWith(path.join(folder, 'data')))).toBe(true);
+    expect(writesOutside(writes, folder)).toEqual([]);
+    expect(readdirSync(home)).toEqual([]);
+    // The launcher made the runtime's cache, data and config folders inside the folder.
+    expect(readdirSync(path.join(folder, 'data', 'webview')).sort()).toEqual(['cache', 'config', 'share']);
+    // The thread-count cache names the model file, never where it is.
+    const threadCache = readFileSync(path.join(folder, 'data', 'thread-cache.json'), 'utf8');
+    expect(threadCache).toContain('stories260K.gguf');
+    expect(threadCache).not.toMatch(/"\//);
+    expect(threadCache).not.toContain(work);
   }, 120_000);
 
   it('starts from read-only media, says it cannot save, and still runs the local model', async () => {

@@ -105,6 +105,14 @@ if [ ! -f "./${RESOURCES_FILE}" ]; then
   echo "${RESOURCES_FILE} is missing from $here: the folder is incomplete. Copy it again from the release." >&2
   exit 1
 fi
+# Nothing outside this folder: WebKit keeps its cache and storage under XDG_CACHE_HOME and
+# XDG_DATA_HOME, Mesa its shader cache under XDG_CACHE_HOME (else the home from the user database,
+# whatever HOME says), GLib its settings in dconf (~/.cache/dconf) unless told to keep them in memory.
+for dir in data/webview/cache data/webview/share data/webview/config; do mkdir -p "$here/$dir" 2>/dev/null; done
+export XDG_CACHE_HOME="$here/data/webview/cache"
+export XDG_DATA_HOME="$here/data/webview/share"
+export XDG_CONFIG_HOME="$here/data/webview/config"
+export GSETTINGS_BACKEND=memory
 exec "./${runtimeName}" --path="$here" --enable-extensions=true
 `;
   writeFileSync(path.join(outDir, 'sim-ai-desktop'), sh);

@@ -219,12 +219,12 @@ export class ThreadCache {
   constructor(private readonly file?: string) {}
 
   async get(key: string): Promise<ThreadChoice | undefined> {
-    return (await this.load())[key];
+    return (await this.load())[portableKey(key)];
   }
 
   async set(key: string, choice: ThreadChoice): Promise<void> {
     const entries = await this.load();
-    entries[key] = choice;
+    entries[portableKey(key)] = choice;
     if (this.file === undefined) return;
     try {
       await mkdir(path.dirname(this.file), { recursive: true });
@@ -254,4 +254,16 @@ export class ThreadCache {
 
 function isChoice(value: unknown): value is ThreadChoice {
   return typeof value === 'object' && value !== null && typeof (value as ThreadChoice).threads === 'number' && typeof (value as ThreadChoice).rates === 'object';
+}
+
+/**
+ * The cache file lives in the (possibly portable) data folder: it must not record where the user's
+ * files are, and a stick mounted elsewhere must still hit. The model's directory is dropped; its file
+ * name, size and mtime (the rest of the key) still tell one file from another.
+ */
+export function portableKey(key: string): string {
+  const bar = key.indexOf('|');
+  const file = bar < 0 ? key : key.slice(0, bar);
+  const rest = bar < 0 ? '' : key.slice(bar);
+  return `${file.slice(Math.max(file.lastIndexOf('/'), file.lastIndexOf('\\')) + 1)}${rest}`;
 }
