@@ -102,7 +102,7 @@ class Execution {
         if (root === VARIABLE_ROOT) return variables;
         if (root === START_ROOT && !this.outputs.has(this.names.get(START_ROOT) ?? '')) return starterInput;
         const blockId = this.names.get(root);
-        return blockId === undefined ? undefined : this.outputs.get(blockId);
+        return blockId === undefined ? undefined : (this.outputs.get(blockId) ?? null);
       },
     };
     options.signal?.addEventListener('abort', () => this.cancel(), { once: true });
