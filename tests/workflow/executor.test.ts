@@ -62,6 +62,7 @@ describe('workflow executor', () => {
   it('runs independent branches at the same time and joins them after both finished', async () => {
     const sentA: number[] = [];
     openai.script({ kind: 'slow', intervalMs: 30, count: 5, sentAt: sentA });
+    const anthropicBefore = anthropic.requests.length;
     anthropic.script({ kind: 'ok', tokens: ['B1', 'B2'] });
     ollama.script({ kind: 'ok', tokens: ['joined'] });
     const wf = workflow(
@@ -73,8 +74,11 @@ describe('workflow executor', () => {
     const idx = (type: string, id: string) => events.findIndex((e) => e.type === type && (e.type === 'block-started' ? e.block.id : 'trace' in e ? e.trace.blockId : '') === id);
     // b started before a finished (concurrent), and the join started after both were done.
     expect(idx('block-started', 'b')).toBeLessThan(idx('block-done', 'a'));
-    expect(idx('block-done', 'b')).toBeLessThan(idx('block-done', 'a'));
     expect(idx('block-started', 'join')).toBeGreaterThan(idx('block-done', 'a'));
+    expect(idx('block-started', 'join')).toBeGreaterThan(idx('block-done', 'b'));
+    // Each branch called its provider once; a streamed all five of its tokens.
+    expect(anthropic.requests.length).toBe(anthropicBefore + 1);
+    expect(sentA.length).toBe(5);
     expect(traceOf(execution, 'join').input?.userPrompt).toBe('t0 t1 t2 t3 t4 |B1B2');
     expect(execution.response).toBe('joined');
   });
