@@ -120,6 +120,27 @@ describe('the Workflows view, end to end', () => {
     await shot('canvas');
   });
 
+  it('removes a connection with the Delete key and a block with its button', async () => {
+    await id('add-response').click();
+    await id('block-Response').waitFor();
+    await dragConnection(id('handle-Teller-success'), 'Response');
+    await expect.poll(() => page.locator('.vue-flow__edge').count()).toBe(2);
+    const middle = await page.locator('.vue-flow__edge').nth(1).locator('path.vue-flow__edge-path').evaluate((el) => {
+      const pathEl = el as SVGPathElement;
+      const point = pathEl.getPointAtLength(pathEl.getTotalLength() / 2);
+      const m = pathEl.getScreenCTM();
+      return m ? { x: point.x * m.a + m.e, y: point.y * m.d + m.f } : { x: 0, y: 0 };
+    });
+    await page.mouse.click(middle.x, middle.y);
+    await expect.poll(() => page.locator('.vue-flow__edge.selected').count()).toBe(1);
+    await page.keyboard.press('Delete');
+    await expect.poll(() => page.locator('.vue-flow__edge').count()).toBe(1);
+    await id('block-Response').click();
+    await id('delete-block').click();
+    await expect.poll(() => id('block-Response').count()).toBe(0);
+    expect(await id('block-Teller').count()).toBe(1);
+  });
+
   it('saves it, and it appears in the list', async () => {
     await id('save-workflow').click();
     await expect.poll(() => id('save-notice').textContent(), { timeout: 10_000 }).toBe('Saved.');

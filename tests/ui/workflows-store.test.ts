@@ -112,6 +112,19 @@ describe('workflow editing', () => {
   });
 });
 
+describe('workflow variables', () => {
+  it('sets and removes variables, refusing names a reference cannot use', () => {
+    sidecar({});
+    const { store } = twoBlocks();
+    expect(store.setVariable('tone', 'kind')).toBeUndefined();
+    expect(store.setVariable('2bad', 'x')).toMatch(/letters, digits/);
+    expect(store.setVariable('has space', 'x')).toMatch(/letters, digits/);
+    expect(store.doc?.variables).toEqual({ tone: 'kind' });
+    store.removeVariable('tone');
+    expect(store.doc?.variables).toEqual({});
+  });
+});
+
 describe('references offered as you type', () => {
   it('offers the start input, structured fields of blocks that run before, and variables; never a later block', () => {
     sidecar({});
@@ -248,6 +261,21 @@ describe('running a workflow', () => {
     expect(store.run.status).toBe('cancelled');
     expect(store.run.blocks.find((b) => b.blockId === writer.id)).toMatchObject({ status: 'cancelled', text: 'partial', note: 'Stopped.' });
     expect(store.run.blocks.find((b) => b.blockId === 'later')).toMatchObject({ status: 'skipped', note: 'the execution was stopped' });
+  });
+
+  it('runs again from one block of the last execution, with the same input', async () => {
+    const link = sidecar({ validate_workflow: () => ({ problems: [] }), run_workflow: () => ({ executionId: 'x1' }), rerun_from_block: () => ({ executionId: 'x9' }) });
+    const { store, writer } = twoBlocks();
+    await store.rerunFrom(writer.id);
+    expect(link.commands()).toEqual([]); // nothing ran yet: nothing to reuse
+    await store.start('same input');
+    link.emit(WORKFLOW_EVENTS.done, { executionId: 'x1', seq: 0, execution: execution('completed', [trace('start', 'Start'), trace(writer.id, 'Agent')]) });
+    await store.rerunFrom(writer.id);
+    expect(link.sent.at(-1)).toMatchObject({ command: 'rerun_from_block', params: { executionId: 'x1', blockId: writer.id } });
+    expect(store.run).toMatchObject({ status: 'running', executionId: 'x9', input: 'same input', blocks: [] });
+    const reused = trace('start', 'Start', { reused: true });
+    link.emit(WORKFLOW_EVENTS.done, { executionId: 'x9', seq: 0, execution: { ...execution('completed', [reused, trace(writer.id, 'Agent')]), id: 'x9', rerunOf: 'x1', rerunFrom: writer.id } });
+    expect(store.run.execution?.blocks[0]?.reused).toBe(true);
   });
 
   it('ends a run in words when the sidecar goes away, and shows a refused start', async () => {

@@ -76,7 +76,8 @@ export function foldRunEvent(run: RunView, event: WorkflowRunEvent): RunView {
       const execution = event.payload.execution;
       let blocks = run.blocks;
       for (const trace of execution.blocks) blocks = upsert(blocks, trace.blockId, (b) => fromTrace(trace, b));
-      return { ...run, status: execution.status, execution, blocks, ...(execution.error ? { error: execution.error.message } : {}) };
+      // The trace shows how it ended (execution.error), so `error` stays for failures outside it.
+      return { ...run, status: execution.status, execution, blocks };
     }
     case 'lost':
       return { ...run, status: 'failed', error: event.error.message, blocks: run.blocks.map((b) => (b.status === 'running' ? { ...b, status: 'cancelled' } : b)) };

@@ -9,6 +9,7 @@ export type WorkflowBlock = WorkflowDoc['blocks'][number];
 export type BlockType = WorkflowBlock['type'];
 export type WorkflowConnection = WorkflowDoc['connections'][number];
 export type ConnectionKind = WorkflowConnection['kind'];
+export type JsonObject = NonNullable<Extract<WorkflowBlock, { type: 'agent' }>['inputs']['responseFormat']>['schema'];
 export type ConditionBranch = Extract<WorkflowBlock, { type: 'condition' }>['inputs']['branches'][number];
 export type WorkflowSummary = CommandResult<'list_workflows'>[number];
 export type ImportReport = CommandResult<'import_workflow'>['report'];

@@ -243,6 +243,21 @@ export const useWorkflowsStore = defineStore('workflows', () => {
     d.connections = d.connections.filter((c) => !(c.source === blockId && c.kind === 'branch' && c.branch === branchId));
   }
 
+  /** Sets a workflow variable (`<variable.name>`); returns a plain-words reason when the name cannot be one. */
+  function setVariable(name: string, value: string): string | undefined {
+    const d = doc.value;
+    if (d === undefined) return 'No workflow is open.';
+    if (!/^[A-Za-z_][A-Za-z0-9_]{0,63}$/.test(name)) return 'A variable name uses letters, digits and "_", and does not start with a digit.';
+    d.variables = { ...d.variables, [name]: value };
+    return undefined;
+  }
+
+  function removeVariable(name: string): void {
+    const d = doc.value;
+    if (d === undefined) return;
+    d.variables = Object.fromEntries(Object.entries(d.variables).filter(([key]) => key !== name));
+  }
+
   /** Runs the open workflow (as edited, saved or not) on `input`, streaming each block into `run`. */
   async function start(input: string): Promise<void> {
     const workflow = doc.value;
@@ -281,7 +296,7 @@ export const useWorkflowsStore = defineStore('workflows', () => {
 
   return {
     list, listState, doc, selectedId, selected, selectedReferences, dirty, saveState, problems, issuesByBlock, importReport, run, running,
-    loadList, create, open, remove, importText, exportText, save, addBlock, moveBlock, removeBlock, connect, disconnect, addBranch, removeBranch, start, rerunFrom, stop,
+    loadList, create, open, remove, importText, exportText, save, addBlock, moveBlock, removeBlock, connect, disconnect, addBranch, removeBranch, setVariable, removeVariable, start, rerunFrom, stop,
     select: (id: string | undefined) => (selectedId.value = id),
     dismissReport: () => (importReport.value = undefined),
   };
