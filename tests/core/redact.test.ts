@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { forgetSecret, redact, registerSecret } from '../../extensions/ai-sidecar/src/core/redact.js';
+import { forgetSecret, redact, registerSecret, registeredSecretCount, retainRedactions } from '../../extensions/ai-sidecar/src/core/redact.js';
 import { AIError } from '../../extensions/ai-sidecar/src/core/errors.js';
 
 describe('redact', () => {
@@ -38,5 +38,59 @@ describe('redact', () => {
     const error = new AIError('auth', 'Incorrect API key provided: sk-proj-ab****wxyz');
     expect(error.message).not.toContain('wxyz');
     expect(JSON.stringify(error.toData())).not.toContain('wxyz');
+  });
+});
+
+describe('redact: encoded and changed forms, unknown shapes (issue 12)', () => {
+  const key = 'zq9mxv3kt7wr/np5+hs4d=x';
+  afterEach(() => forgetSecret(key));
+
+  it('scrubs the URL-encoded, double-encoded, case-changed and base64 (any alignment, URL-safe) forms of a registered key', () => {
+    registerSecret(key);
+    const leaks = [
+      encodeURIComponent(key),
+      encodeURIComponent(encodeURIComponent(key)),
+      encodeURIComponent(key).toLowerCase(),
+      key.toUpperCase(),
+      Buffer.from(key).toString('base64'),
+      Buffer.from(`user:${key}`).toString('base64'),
+      Buffer.from(`u:${key}`).toString('base64'),
+      Buffer.from(`us:${key}!`).toString('base64url'),
+    ];
+    for (const leak of leaks) {
+      const out = redact(`echo: ${leak} end`);
+      expect(out, leak).toContain('[REDACTED]');
+      // Nothing of the key survives: no 8-character run of any encoded form.
+      expect(out.includes(leak.slice(4, 12)), leak).toBe(false);
+    }
+    expect(redact('a plain sentence about keys')).toBe('a plain sentence about keys');
+  });
+
+  it('scrubs keys of shapes it does not know (24+ characters mixing cases and digits), not ordinary ids', () => {
+    expect(redact('token Xk29dLq0PzT7vBn4Rm8sWc1YhJ6u rejected')).toBe('token [REDACTED] rejected');
+    const ordinary = 'run 3f1c2b7e-8a9d-4c6b-b1e2-0f9a8b7c6d5e of llama-3.1-8b-instruct-q4_k_m finished';
+    expect(redact(ordinary)).toBe(ordinary);
+  });
+
+  it('keeps a key forgotten during a request until every request that was running has released it', () => {
+    const first = retainRedactions();
+    registerSecret(key);
+    const second = retainRedactions();
+    forgetSecret(key);
+    // A request started after the key was forgotten cannot have it, and does not keep it alive.
+    const later = retainRedactions();
+    expect(redact(key)).toBe('[REDACTED]');
+    first();
+    expect(redact(key)).toBe('[REDACTED]');
+    second();
+    expect(registeredSecretCount()).toBe(0);
+    expect(redact(`x ${key}`)).not.toBe('x [REDACTED]');
+    later();
+  });
+
+  it('forgets at once when nothing is running', () => {
+    registerSecret(key);
+    forgetSecret(key);
+    expect(registeredSecretCount()).toBe(0);
   });
 });
