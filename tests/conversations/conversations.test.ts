@@ -55,6 +55,8 @@ describe('a conversation', () => {
 
     const detail = await app.call('get_conversation', { id: conversation.id });
     expect(detail.title).toBe('What is the capital of France?');
+    const renamed = app.events.find((e) => e.event === 'sim.conversation' && (e.data as { conversation: { id: string } }).conversation.id === conversation.id);
+    expect(renamed?.data).toMatchObject({ conversation: { title: 'What is the capital of France?' } });
     expect(detail.messages.map((m) => [m.role, m.content, m.status])).toEqual([
       ['user', 'What is the capital of France?', 'complete'],
       ['assistant', 'Paris.', 'complete'],

@@ -138,6 +138,7 @@ export class ConversationService {
     const userMessage = this.deps.repo.appendMessage({ id: this.newId(), conversationId, role: 'user', content, status: 'complete' });
     if (!conversation.titleSet) {
       this.deps.repo.update(conversationId, { title: titleFrom(content), titleSet: true });
+      this.deps.emit(EVENTS.conversation, { conversation: publicConversation(this.require(conversationId)) });
     }
     return { userMessage, ...(await this.answer(conversationId)) };
   }
