@@ -265,6 +265,7 @@ describe('first launch', () => {
     const status = await fresh.call('first_launch_status', {});
     expect(status).toEqual({ localModels: [], keys: [], vault: 'uninitialised', conversations: 0, suggested: null });
     expect(await fresh.fail('create_conversation', {})).toMatchObject({ code: 'validation', message: expect.stringMatching(/Choose a provider/) });
+    expect(await fresh.fail('create_conversation', { provider: 'openai' })).toMatchObject({ code: 'validation', message: expect.stringMatching(/and a model/) });
     expect(await fresh.fail('set_secret', { provider: 'openai', secret: 'sk-proj-BEFOREvaultBEFOREvault1234' })).toEqual({
       code: 'vault_not_initialised',
       message: expect.stringMatching(/Create the vault first/),

@@ -83,9 +83,14 @@ export class ConversationService {
 
   async create(params: CommandParams<'create_conversation'>): Promise<CommandResult<'create_conversation'>> {
     const preset = params.presetId === undefined ? undefined : this.preset(params.presetId);
-    const suggested = params.provider === undefined || params.model === undefined ? (await this.firstLaunchStatus()).suggested : null;
-    const provider = params.provider ?? preset?.provider ?? suggested?.provider;
-    const model = params.model ?? preset?.model ?? suggested?.model;
+    let provider = params.provider ?? preset?.provider ?? undefined;
+    let model = params.model ?? preset?.model ?? undefined;
+    if (provider === undefined && model === undefined) {
+      // Nothing chosen: the first launch's suggestion (a model in the models folder).
+      const suggested = (await this.firstLaunchStatus()).suggested;
+      provider = suggested?.provider;
+      model = suggested?.model;
+    }
     if (provider === undefined || model === undefined) {
       throw new ConversationError('validation', 'Choose a provider and a model for this conversation (no local model is installed yet).');
     }
