@@ -228,6 +228,25 @@ describe('the conversation list', () => {
   });
 });
 
+describe('quitting mid-answer', () => {
+  let fresh: TestSidecar;
+  afterEach(async () => fresh?.close());
+
+  it('keeps the answer as stopped, with its text, when the app quits while it streams', async () => {
+    fresh = await startTestSidecar();
+    await useOpenAIStandIn(fresh, `${openai.url}/v1`);
+    const c = await fresh.call('create_conversation', { provider: 'openai', model: 'gpt-4o' });
+    openai.script({ kind: 'slow', intervalMs: 20, count: 1000 });
+    const run = await fresh.call('send_message', { conversationId: c.id, content: 'Go on and on' });
+    await expect.poll(() => fresh.events.filter((e) => e.event === 'sim.chunk' && (e.data as { executionId: string }).executionId === run.executionId).length, { timeout: 10_000 }).toBeGreaterThan(2);
+    await fresh.close({ keepData: true });
+    fresh = await startTestSidecar({ dataDir: fresh.dataDir });
+    const answer = (await fresh.call('get_conversation', { id: c.id })).messages[1];
+    expect(answer?.status).toBe('cancelled');
+    expect(answer?.content).toMatch(/^t0 t1 t2 /);
+  });
+});
+
 describe('presets', () => {
   it('ships a few, which cannot be deleted; a saved one starts a conversation with its settings', async () => {
     const presets = await app.call('list_presets', {});

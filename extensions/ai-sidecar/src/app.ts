@@ -123,6 +123,7 @@ export function createSidecar(options: SidecarOptions): Sidecar {
     info,
     dispose: async () => {
       await manager.dispose();
+      await conversations?.drain();
       vault?.dispose();
       db?.close();
     },
