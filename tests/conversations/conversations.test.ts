@@ -55,6 +55,8 @@ describe('a conversation', () => {
 
     const detail = await app.call('get_conversation', { id: conversation.id });
     expect(detail.title).toBe('What is the capital of France?');
+    const renamed = app.events.find((e) => e.event === 'sim.conversation' && (e.data as { conversation: { id: string } }).conversation.id === conversation.id);
+    expect(renamed?.data).toMatchObject({ conversation: { title: 'What is the capital of France?' } });
     expect(detail.messages.map((m) => [m.role, m.content, m.status])).toEqual([
       ['user', 'What is the capital of France?', 'complete'],
       ['assistant', 'Paris.', 'complete'],
@@ -226,6 +228,25 @@ describe('the conversation list', () => {
   });
 });
 
+describe('quitting mid-answer', () => {
+  let fresh: TestSidecar;
+  afterEach(async () => fresh?.close());
+
+  it('keeps the answer as stopped, with its text, when the app quits while it streams', async () => {
+    fresh = await startTestSidecar();
+    await useOpenAIStandIn(fresh, `${openai.url}/v1`);
+    const c = await fresh.call('create_conversation', { provider: 'openai', model: 'gpt-4o' });
+    openai.script({ kind: 'slow', intervalMs: 20, count: 1000 });
+    const run = await fresh.call('send_message', { conversationId: c.id, content: 'Go on and on' });
+    await expect.poll(() => fresh.events.filter((e) => e.event === 'sim.chunk' && (e.data as { executionId: string }).executionId === run.executionId).length, { timeout: 10_000 }).toBeGreaterThan(2);
+    await fresh.close({ keepData: true });
+    fresh = await startTestSidecar({ dataDir: fresh.dataDir });
+    const answer = (await fresh.call('get_conversation', { id: c.id })).messages[1];
+    expect(answer?.status).toBe('cancelled');
+    expect(answer?.content).toMatch(/^t0 t1 t2 /);
+  });
+});
+
 describe('presets', () => {
   it('ships a few, which cannot be deleted; a saved one starts a conversation with its settings', async () => {
     const presets = await app.call('list_presets', {});
@@ -263,6 +284,7 @@ describe('first launch', () => {
     const status = await fresh.call('first_launch_status', {});
     expect(status).toEqual({ localModels: [], keys: [], vault: 'uninitialised', conversations: 0, suggested: null });
     expect(await fresh.fail('create_conversation', {})).toMatchObject({ code: 'validation', message: expect.stringMatching(/Choose a provider/) });
+    expect(await fresh.fail('create_conversation', { provider: 'openai' })).toMatchObject({ code: 'validation', message: expect.stringMatching(/and a model/) });
     expect(await fresh.fail('set_secret', { provider: 'openai', secret: 'sk-proj-BEFOREvaultBEFOREvault1234' })).toEqual({
       code: 'vault_not_initialised',
       message: expect.stringMatching(/Create the vault first/),

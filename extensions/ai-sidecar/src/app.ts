@@ -158,6 +158,7 @@ export function createSidecar(options: SidecarOptions): Sidecar {
     dispose: async () => {
       workflows.cancelAll();
       await manager.dispose();
+      await conversations?.drain();
       vault?.dispose();
       db?.close();
     },

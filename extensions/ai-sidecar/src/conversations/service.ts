@@ -65,6 +65,8 @@ export class ConversationService {
   /** Conversation id → its running execution. One answer at a time per conversation. */
   private readonly running = new Map<string, string>();
   private readonly contextLengths = new Map<string, number | null>();
+  /** Answers whose end is still being written. */
+  private readonly ending = new Set<Promise<void>>();
 
   constructor(private readonly deps: ConversationServiceDeps) {
     const interrupted = deps.repo.markInterrupted(INTERRUPTED);
@@ -83,9 +85,14 @@ export class ConversationService {
 
   async create(params: CommandParams<'create_conversation'>): Promise<CommandResult<'create_conversation'>> {
     const preset = params.presetId === undefined ? undefined : this.preset(params.presetId);
-    const suggested = params.provider === undefined || params.model === undefined ? (await this.firstLaunchStatus()).suggested : null;
-    const provider = params.provider ?? preset?.provider ?? suggested?.provider;
-    const model = params.model ?? preset?.model ?? suggested?.model;
+    let provider = params.provider ?? preset?.provider ?? undefined;
+    let model = params.model ?? preset?.model ?? undefined;
+    if (provider === undefined && model === undefined) {
+      // Nothing chosen: the first launch's suggestion (a model in the models folder).
+      const suggested = (await this.firstLaunchStatus()).suggested;
+      provider = suggested?.provider;
+      model = suggested?.model;
+    }
     if (provider === undefined || model === undefined) {
       throw new ConversationError('validation', 'Choose a provider and a model for this conversation (no local model is installed yet).');
     }
@@ -138,6 +145,7 @@ export class ConversationService {
     const userMessage = this.deps.repo.appendMessage({ id: this.newId(), conversationId, role: 'user', content, status: 'complete' });
     if (!conversation.titleSet) {
       this.deps.repo.update(conversationId, { title: titleFrom(content), titleSet: true });
+      this.deps.emit(EVENTS.conversation, { conversation: publicConversation(this.require(conversationId)) });
     }
     return { userMessage, ...(await this.answer(conversationId)) };
   }
@@ -232,9 +240,13 @@ export class ConversationService {
     };
   }
 
-  /** Cancels nothing: the manager's dispose stops runs; their ends are still written. */
-  get runningConversations(): string[] {
-    return [...this.running.keys()];
+  /**
+   * At shutdown, after the manager has stopped the runs: waits (boundedly) until their ends are
+   * stored, so an answer stopped by quitting is kept as stopped, not found half-written next time.
+   */
+  async drain(timeoutMs = 2_000): Promise<void> {
+    const all = Promise.allSettled([...this.ending]);
+    await Promise.race([all, new Promise<void>((resolve) => setTimeout(resolve, timeoutMs).unref())]);
   }
 
   // ---- runs -------------------------------------------------------------------------------
@@ -272,7 +284,9 @@ export class ConversationService {
       this.running.set(conversationId, execution.id);
       this.deps.repo.setContext(conversationId, usage);
       this.emitContext(conversationId, execution.id, usage);
-      void execution.result.then((response) => this.finish(conversationId, assistantId, execution.id, response, streamer));
+      const ended = execution.result.then((response) => this.finish(conversationId, assistantId, execution.id, response, streamer));
+      this.ending.add(ended);
+      void ended.finally(() => this.ending.delete(ended));
       const assistantMessage = this.deps.repo.message(assistantId);
       if (assistantMessage === undefined) throw new Error('The answer could not be stored.');
       return { executionId: execution.id, assistantMessage };
