@@ -94,6 +94,7 @@ export async function startTestSidecar(options: { dataDir?: string; env?: NodeJS
 /** A vault with an OpenAI key, and the OpenAI provider pointed at the stand-in. */
 export async function useOpenAIStandIn(app: TestSidecar, baseURL: string): Promise<void> {
   await app.call('vault_init', { passphrase: 'correct horse battery' });
-  await app.call('set_secret', { provider: 'openai', secret: 'sk-proj-CONVERSATIONSconversations1414' });
+  // The address first: a key is sealed with the origin it is entered for (issue 12).
   await app.call('update_provider', { provider: 'openai', baseURL, enabled: true });
+  await app.call('set_secret', { provider: 'openai', secret: 'sk-proj-CONVERSATIONSconversations1414' });
 }
