@@ -40,6 +40,8 @@ const MIGRATIONS: readonly string[] = [
    CREATE INDEX executions_started ON executions (started_at DESC);`,
   // The user's Ollama keep-alive (e.g. "10m", "-1"), sent instead of Ollama's own default.
   `ALTER TABLE provider_settings ADD COLUMN keep_alive TEXT;`,
+  // Issue 10: seconds of silence between stream parts before a run fails with `timeout`; NULL is 60 s.
+  `ALTER TABLE provider_settings ADD COLUMN idle_timeout_s INTEGER;`,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;
