@@ -107,7 +107,8 @@ export class SidecarClient {
     return new Promise<CommandResult<C>>((resolve, reject) => {
       const timer = setTimeout(() => {
         this.pending.delete(id);
-        reject(new ClientError({ code: 'timeout', message: `The sidecar did not answer "${command}" within ${timeoutMs / 1000} s.`, retryable: true }));
+        // Plain words for the window; the command's name is for logs, not people.
+        reject(new ClientError({ code: 'timeout', message: `The app's engine did not answer within ${timeoutMs / 1000} s. It may be busy; if this keeps happening, restart the app.`, retryable: true }));
       }, timeoutMs);
       this.pending.set(id, { resolve: (r) => resolve(r as CommandResult<C>), reject, timer, command });
       this.transport.send({ v: PROTOCOL_VERSION, id, command, params }).catch((error: unknown) => {
