@@ -71,8 +71,13 @@ describe.each(VENDORS)('$name: every run ends, every failure is named', (vendor)
     expect(response.error).toMatchObject({ code: 'timeout', message: expect.stringMatching(/0\.3 s/) });
   });
 
-  it.each([true, false])('names a 200 web page (captive portal) as a web page instead of the API (streaming: %s)', async (streaming) => {
-    server.script({ kind: 'html_page', status: 200 });
+  it.each([
+    [true, false],
+    [false, false],
+    [true, true],
+    [false, true],
+  ])('names a 200 web page (captive portal) as a web page instead of the API (streaming: %s, no content type: %s)', async (streaming, untyped) => {
+    server.script({ kind: 'html_page', status: 200, untyped });
     const error = await failureOf(provider, vendor.model, streaming);
     expect(error).toMatchObject({ code: 'wrong_endpoint', retryable: false });
     expect(error.message).toMatch(/web page instead of the API/);

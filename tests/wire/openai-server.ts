@@ -74,7 +74,7 @@ async function chat(req: RecordedRequest, res: http.ServerResponse, scenario: Sc
     case 'model_not_found':
       return sendJson(res, 404, errorBody(`The model \`${model}\` does not exist or you do not have access to it.`, 'invalid_request_error', 'model_not_found'));
     case 'html_page':
-      return sendHtml(res, scenario.status);
+      return sendHtml(res, scenario.status, scenario.untyped);
     default:
       return body.stream === true ? stream(res, body, scenario) : complete(res, model, scenario);
   }
