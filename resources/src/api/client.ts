@@ -226,6 +226,22 @@ class RunReceiver implements RunHandle {
 
   deliver(event: RunEvent): void {
     this.held.set(event.payload.seq, event);
+    this.drain();
+    // The end arrived but something before it never did (dropped in transit): do not wait forever.
+    // After a grace period, deliver what is held in order, skipping the gap; the end carries the text.
+    if (event.kind !== 'chunk' && !this.finished) {
+      setTimeout(() => {
+        for (const seq of [...this.held.keys()].sort((a, b) => a - b)) {
+          const held = this.held.get(seq);
+          this.held.delete(seq);
+          this.next = seq + 1;
+          if (held !== undefined) this.dispatch(held);
+        }
+      }, GAP_GRACE_MS);
+    }
+  }
+
+  private drain(): void {
     for (let ready = this.held.get(this.next); ready !== undefined; ready = this.held.get(this.next)) {
       this.held.delete(this.next);
       this.next += 1;
@@ -253,6 +269,9 @@ class RunReceiver implements RunHandle {
     }
   }
 }
+
+/** How long a run's end waits for events missing before it. */
+const GAP_GRACE_MS = 1_000;
 
 function disconnected(state: 'offline' | 'stopped' = 'offline'): ErrorData {
   const message = state === 'stopped'
