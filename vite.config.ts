@@ -16,6 +16,8 @@ export default defineConfig({
   test: {
     root: import.meta.dirname,
     include: ['tests/**/*.test.ts'],
+    // The real-runtime checks run only through `npm run check:real` (tests/real/vitest.config.ts).
+    exclude: ['tests/real/**', '**/node_modules/**'],
     // Native addons (better-sqlite3, llama.cpp) and local servers: separate processes keep them apart.
     pool: 'forks',
     testTimeout: 30_000,

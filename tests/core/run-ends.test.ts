@@ -7,11 +7,13 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { createSidecar } from '../../extensions/ai-sidecar/src/app.js';
+import { Dispatcher } from '../../extensions/ai-sidecar/src/channel/dispatcher.js';
 import { RunStreamer } from '../../extensions/ai-sidecar/src/channel/run-streamer.js';
 import { AIManager } from '../../extensions/ai-sidecar/src/core/manager.js';
 import type { AIProvider, AIResponse, StreamPart, Usage } from '../../extensions/ai-sidecar/src/core/types.js';
 import { OpenAICompatibleProvider } from '../../extensions/ai-sidecar/src/providers/openai-compatible.js';
-import { EVENT_SCHEMAS, EVENTS } from '../../extensions/ai-sidecar/src/protocol/contract.js';
+import { EVENT_SCHEMAS, EVENTS, PROTOCOL_VERSION, type ReplyEnvelope } from '../../extensions/ai-sidecar/src/protocol/contract.js';
 import { openDatabase } from '../../extensions/ai-sidecar/src/storage/database.js';
 import { ExecutionsRepository } from '../../extensions/ai-sidecar/src/storage/repositories.js';
 import { staticKeys, userRequest } from '../providers/fixtures.js';
@@ -104,5 +106,36 @@ describe('a run always ends and is recorded', () => {
     expect(response.finishReason).toBe('stop');
     // Longer in total than the idle timeout: only silence between parts counts.
     expect(performance.now() - started).toBeGreaterThan(400);
+  });
+});
+
+describe('the idle timeout, set per provider in the app', () => {
+  it('update_provider takes idleTimeoutSeconds (kept in settings), a silent stream then ends on it; out of range is refused in words', async () => {
+    dir = await mkdtemp(path.join(os.tmpdir(), 'sim-idle-'));
+    const events: { event: string; payload: unknown }[] = [];
+    const sidecar = createSidecar({ appDir: dir, env: { SIM_AI_DATA_DIR: dir }, emit: (event, payload) => void events.push({ event, payload }), frameMs: 1 });
+    const replies: ReplyEnvelope[] = [];
+    const dispatcher = new Dispatcher(sidecar.handlers, (reply) => replies.push(reply));
+    const send = async (command: string, params: unknown): Promise<ReplyEnvelope> => {
+      await dispatcher.handle({ v: PROTOCOL_VERSION, id: `r${replies.length}`, command, params });
+      return replies.at(-1)!;
+    };
+    try {
+      await send('vault_init', { passphrase: 'idle timeout passphrase' });
+      await send('set_secret', { provider: 'openai', secret: 'sk-proj-IDLEidleIDLEidle12345678' });
+      expect(await send('update_provider', { provider: 'openai', idleTimeoutSeconds: 0 })).toMatchObject({ ok: false, error: { code: 'validation', message: 'Idle timeout (seconds) must be a whole number between 1 and 3600.' } });
+      expect(await send('update_provider', { provider: 'openai', baseURL: `${standIns.openai.url}/v1`, idleTimeoutSeconds: 1 })).toMatchObject({ ok: true, result: { idleTimeoutSeconds: 1 } });
+      expect(await send('list_providers', {})).toMatchObject({ ok: true, result: expect.arrayContaining([expect.objectContaining({ name: 'openai', idleTimeoutSeconds: 1 })]) });
+      standIns.openai.script({ kind: 'silent_after_tokens' });
+      const started = performance.now();
+      expect(await send('call_ai_provider', { provider: 'openai', request: { model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'hi' }] } })).toMatchObject({ ok: true });
+      await expect.poll(() => events.find((e) => e.event === EVENTS.error), { timeout: 10_000 }).toBeDefined();
+      const end = EVENT_SCHEMAS[EVENTS.error].parse(events.find((e) => e.event === EVENTS.error)?.payload);
+      expect(end.error).toMatchObject({ code: 'timeout', message: expect.stringMatching(/went silent for 1 s/) });
+      expect(end.response.text).toBe('Hello, world!');
+      expect(performance.now() - started).toBeLessThan(5_000);
+    } finally {
+      await sidecar.dispose();
+    }
   });
 });

@@ -14,7 +14,7 @@ import { OllamaProvider } from '../../extensions/ai-sidecar/src/providers/ollama
 import { EVENT_SCHEMAS, EVENTS } from '../../extensions/ai-sidecar/src/protocol/contract.js';
 import { DEFAULT_TOKENS } from '../wire/scenarios.js';
 import { startOllamaServer, type OllamaServer } from '../wire/ollama-server.js';
-import { TEST_KEY, VENDORS, userRequest, type VendorServer } from './fixtures.js';
+import { TEST_KEY, VENDORS, staticKeys, userRequest, type VendorServer } from './fixtures.js';
 
 async function drain(stream: AsyncIterable<StreamPart>): Promise<StreamPart[]> {
   const parts: StreamPart[] = [];
@@ -71,8 +71,13 @@ describe.each(VENDORS)('$name: every run ends, every failure is named', (vendor)
     expect(response.error).toMatchObject({ code: 'timeout', message: expect.stringMatching(/0\.3 s/) });
   });
 
-  it.each([true, false])('names a 200 web page (captive portal) as a web page instead of the API (streaming: %s)', async (streaming) => {
-    server.script({ kind: 'html_page', status: 200 });
+  it.each([
+    [true, false],
+    [false, false],
+    [true, true],
+    [false, true],
+  ])('names a 200 web page (captive portal) as a web page instead of the API (streaming: %s, no content type: %s)', async (streaming, untyped) => {
+    server.script({ kind: 'html_page', status: 200, untyped });
     const error = await failureOf(provider, vendor.model, streaming);
     expect(error).toMatchObject({ code: 'wrong_endpoint', retryable: false });
     expect(error.message).toMatch(/web page instead of the API/);
@@ -90,6 +95,15 @@ describe.each(VENDORS)('$name: every run ends, every failure is named', (vendor)
     server.script({ kind: 'model_not_found' });
     expect((await failureOf(provider, 'no-such-model', streaming)).code).toBe('model_not_found');
   });
+
+  if (vendor.name === 'openai') {
+    it.each([true, false])("a base URL without /v1 (OpenAI's own JSON 404) is a wrong endpoint, not a missing model (streaming: %s)", async (streaming) => {
+      const { OpenAICompatibleProvider } = await import('../../extensions/ai-sidecar/src/providers/openai-compatible.js');
+      const error = await failureOf(new OpenAICompatibleProvider({ providerName: 'openai', baseURL: server.url }, staticKeys()), vendor.model, streaming);
+      expect(error).toMatchObject({ code: 'wrong_endpoint', status: 404 });
+      expect(error.message).toMatch(/Unknown request URL/);
+    });
+  }
 
   if (vendor.name !== 'ollama') {
     it('treats a `: ping` comment after the final event as a complete stream', async () => {

@@ -138,4 +138,22 @@ describe('SidecarClient', () => {
     await expect(handle.cancel()).resolves.toBeUndefined();
     await expect(client.invoke('vault_status', {})).rejects.toMatchObject({ code: 'disconnected' });
   });
+
+  it('ends a run whose end arrived after a gap (an event lost in transit) after a short grace, not never', async () => {
+    const { transport, sent, emit } = memoryTransport();
+    const client = new SidecarClient(transport);
+    const started = client.callAIProvider('openai', { model: 'm', messages: [{ role: 'user', content: 'hi' }] });
+    await Promise.resolve();
+    emit(REPLY_EVENT, { id: sent[0]?.id, ok: true, result: { executionId: 'e4' } });
+    const handle = await started;
+    const seen: string[] = [];
+    let done: string | undefined;
+    handle.onChunk((t) => seen.push(t)).onDone(({ response }) => (done = response.text));
+    emit(EVENTS.chunk, { executionId: 'e4', seq: 0, text: 'a' });
+    emit(EVENTS.chunk, { executionId: 'e4', seq: 2, text: 'c' });
+    emit(EVENTS.done, { executionId: 'e4', seq: 3, response: { ...response, text: 'abc' } });
+    expect(done).toBeUndefined();
+    await expect.poll(() => done, { timeout: 3_000 }).toBe('abc');
+    expect(seen).toEqual(['a', 'c']);
+  });
 });

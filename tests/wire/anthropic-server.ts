@@ -63,7 +63,7 @@ async function messages(req: RecordedRequest, res: http.ServerResponse, scenario
     case 'model_not_found':
       return sendJson(res, 404, errorBody('not_found_error', `model: ${model}`));
     case 'html_page':
-      return sendHtml(res, scenario.status);
+      return sendHtml(res, scenario.status, scenario.untyped);
     default:
       return body.stream === true ? stream(res, model, scenario) : complete(res, model, scenario);
   }

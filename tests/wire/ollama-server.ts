@@ -97,7 +97,7 @@ async function chat(req: RecordedRequest, res: http.ServerResponse, scenario: Sc
   }
   if (scenario.kind === 'server_error' || scenario.kind === 'overloaded') return sendJson(res, scenario.kind === 'overloaded' ? 503 : 500, { error: 'server busy' });
   if (scenario.kind === 'rate_limited') return sendJson(res, 503, { error: 'server busy, please try again. maximum pending requests exceeded' }, { 'retry-after': String(scenario.retryAfterSeconds ?? 1) });
-  if (scenario.kind === 'html_page') return sendHtml(res, scenario.status);
+  if (scenario.kind === 'html_page') return sendHtml(res, scenario.status, scenario.untyped);
   if (scenario.kind === 'error_object' && scenario.inStream !== true) return sendJson(res, 500, { error: { message: 'llama runner process has terminated: signal: killed', type: 'runner_error' } });
   const tokens = scenario.kind === 'split_utf8' ? (scenario.tokens ?? UTF8_TOKENS) : 'tokens' in scenario && scenario.tokens !== undefined ? scenario.tokens : DEFAULT_TOKENS;
   if (body.stream === false) {

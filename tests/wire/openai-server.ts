@@ -23,11 +23,12 @@ export async function startOpenAIServer(options: OpenAIServerOptions = {}): Prom
   const scenarios = new ScenarioQueue();
   const models = options.models ?? ['gpt-4o-mini', 'gpt-4o'];
   const harness = await startHarness(async (req, res) => {
-    if (req.method === 'GET' && req.path.endsWith('/models')) {
+    // As the real API: only under /v1 (a base URL without it gets OpenAI's JSON "Unknown request URL").
+    if (req.method === 'GET' && req.path === '/v1/models') {
       sendJson(res, 200, { object: 'list', data: models.map((id) => ({ id, object: 'model', created: 1_700_000_000, owned_by: 'system' })) });
       return;
     }
-    if (req.method === 'POST' && req.path.endsWith('/chat/completions')) {
+    if (req.method === 'POST' && req.path === '/v1/chat/completions') {
       await chat(req, res, scenarios.next());
       return;
     }
@@ -74,7 +75,7 @@ async function chat(req: RecordedRequest, res: http.ServerResponse, scenario: Sc
     case 'model_not_found':
       return sendJson(res, 404, errorBody(`The model \`${model}\` does not exist or you do not have access to it.`, 'invalid_request_error', 'model_not_found'));
     case 'html_page':
-      return sendHtml(res, scenario.status);
+      return sendHtml(res, scenario.status, scenario.untyped);
     default:
       return body.stream === true ? stream(res, body, scenario) : complete(res, model, scenario);
   }

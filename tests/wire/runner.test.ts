@@ -128,6 +128,18 @@ describe('the headless runner', () => {
     }
   });
 
+  it.each(['openai', 'anthropic'])('%s: the SDK debug log variable does not undo the redactor: no key, no body printed', async (provider) => {
+    const env = provider === 'openai'
+      ? { ...openaiEnv(), OPENAI_LOG: 'debug' }
+      : { ANTHROPIC_API_KEY: 'sk-ant-api03-DEBUGdebugDEBUG-0042', ANTHROPIC_BASE_URL: standIns.anthropic.url, ANTHROPIC_LOG: 'debug' };
+    const run = await ask(['-p', provider, '-m', provider === 'openai' ? 'gpt-4o-mini' : 'claude-test-1', 'PROMPT-BODY-MARKER'], { env });
+    expect(run.code).toBe(0);
+    expect(run.stdout).toBe('Hello, world!\n');
+    expect(run.stderr).not.toContain('PROMPT-BODY-MARKER');
+    expect(run.stderr).not.toMatch(/"messages"|content_block_delta|chat\.completion\.chunk/);
+    expect(run.stderr).not.toMatch(/RUNNERrunner|DEBUGdebug/);
+  });
+
   it('Ctrl-C stops the run, keeps the text, reports the tokens received and exits 130', async () => {
     standIns.anthropic.script({ kind: 'slow', intervalMs: 30, count: 1000 });
     const run = await ask(['-p', 'anthropic', '-m', 'claude-test-1', 'Go on'], {

@@ -19,7 +19,7 @@ export type Scenario =
   /** The first tokens, then silence with the socket open (a stalled upstream or proxy). */
   | { readonly kind: 'silent_after_tokens'; readonly tokens?: readonly string[] }
   /** An HTML page instead of the API: a captive portal (200) or a base URL missing `/v1` (404). */
-  | { readonly kind: 'html_page'; readonly status: 200 | 404 }
+  | { readonly kind: 'html_page'; readonly status: 200 | 404; /** Sent without a content type, as some portals do. */ readonly untyped?: boolean }
   /** A complete stream followed by a legal SSE comment (`: ping`) after the final event. */
   | { readonly kind: 'comment_after_done' }
   /** Ollama: an error whose `error` field is an object, as an HTTP error or as a line in a 200 stream. */
@@ -49,7 +49,7 @@ export function htmlPage(status: 200 | 404): string {
   return `<!DOCTYPE html><html><head><title>${title}</title></head><body><h1>${title}</h1><form action="/login"><input name="room"></form><script>var secret_session="abc";</script></body></html>`;
 }
 
-export function sendHtml(res: import('node:http').ServerResponse, status: number): void {
-  res.writeHead(status, { 'content-type': 'text/html; charset=utf-8' });
+export function sendHtml(res: import('node:http').ServerResponse, status: number, untyped = false): void {
+  res.writeHead(status, untyped ? {} : { 'content-type': 'text/html; charset=utf-8' });
   res.end(htmlPage(status === 404 ? 404 : 200));
 }

@@ -126,7 +126,8 @@ function runtimeBinary() {
   let source = path.join(root, 'bin', name);
   if (!existsSync(source)) {
     step('fetching the Neutralino runtime once (neu update)');
-    spawnSync(process.execPath, [path.join(root, 'node_modules/@neutralinojs/neu/bin/neu.js'), 'update'], { cwd: root, stdio: 'inherit' });
+    // Output captured: offline, neu ends in a stack trace; the message below says what to do.
+    spawnSync(process.execPath, [path.join(root, 'node_modules/@neutralinojs/neu/bin/neu.js'), 'update'], { cwd: root, stdio: 'pipe' });
   }
   if (existsSync(source)) {
     cpSync(source, path.join(outDir, name));

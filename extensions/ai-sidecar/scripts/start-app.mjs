@@ -16,24 +16,26 @@ const PLATFORM = { linux: 'linux', darwin: 'mac', win32: 'win' }[process.platfor
 const ARCH = { x64: 'x64', arm64: 'arm64', arm: 'armhf' }[process.arch];
 const binary = path.join(root, 'bin', `neutralino-${PLATFORM}_${ARCH}${process.platform === 'win32' ? '.exe' : ''}`);
 
-function neu(args) {
+function neu(args, stdio = 'inherit') {
   const cli = path.join(root, 'node_modules', '@neutralinojs', 'neu', 'bin', 'neu.js');
-  return spawnSync(process.execPath, [cli, ...args], { cwd: root, stdio: 'inherit' });
+  return spawnSync(process.execPath, [cli, ...args], { cwd: root, stdio, encoding: 'utf8' });
 }
 
 if (!existsSync(binary)) {
   console.log('The Neutralino runtime is not in ./bin yet: fetching it once with `neu update`...');
-  const update = neu(['update']);
+  // Captured: offline, neu dies with a stack trace that would bury the instructions below.
+  const update = neu(['update'], ['inherit', 'pipe', 'pipe']);
   if (update.status !== 0 || !existsSync(binary)) {
+    const reason = `${update.stdout ?? ''}\n${update.stderr ?? ''}`.match(/^\w*Error: (.+)$/m)?.[1];
     console.error(`
-Could not download the Neutralino runtime (this machine may have no internet access).
-What to do:
+Could not download the Neutralino runtime${reason ? ` (${reason})` : ''}.`);
+    console.error(`This machine may have no internet access. What to do:
   1. On a machine with internet, run \`npx neu update\` in a copy of this project, or download
      neutralinojs-v6.9.0.zip from the neutralinojs releases page.
-  2. Copy ${path.basename(binary)} into ${path.join(root, 'bin')}${path.sep} and
-     resources/js/neutralino.js is not needed (the UI bundles @neutralinojs/lib).
+  2. Copy ${path.basename(binary)} into ${path.join(root, 'bin')}${path.sep} (nothing else is needed:
+     the UI bundles the client library).
   3. Run \`npm start\` again.
-The sidecar and UI are built already; \`npm run ask\` runs AI blocks headless in the meantime.`);
+The sidecar and UI are built already; \`npm run -s ask -- --help\` shows how to run AI blocks headless meanwhile.`);
     process.exit(1);
   }
 }

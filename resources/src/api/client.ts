@@ -124,7 +124,8 @@ export class SidecarClient {
     return new Promise<CommandResult<C>>((resolve, reject) => {
       const timer = setTimeout(() => {
         this.pending.delete(id);
-        reject(new ClientError({ code: 'timeout', message: `The sidecar did not answer "${command}" within ${timeoutMs / 1000} s.`, retryable: true }));
+        // Plain words for the window; the command's name is for logs, not people.
+        reject(new ClientError({ code: 'timeout', message: `The app's engine did not answer within ${timeoutMs / 1000} s. It may be busy; if this keeps happening, restart the app.`, retryable: true }));
       }, timeoutMs);
       this.pending.set(id, { resolve: (r) => resolve(r as CommandResult<C>), reject, timer, command });
       this.transport.send({ v: PROTOCOL_VERSION, id, command, params }).catch((error: unknown) => {
@@ -318,6 +319,22 @@ class RunReceiver implements RunHandle {
 
   deliver(event: RunEvent): void {
     this.held.set(event.payload.seq, event);
+    this.drain();
+    // The end arrived but something before it never did (dropped in transit): do not wait forever.
+    // After a grace period, deliver what is held in order, skipping the gap; the end carries the text.
+    if (event.kind !== 'chunk' && !this.finished) {
+      setTimeout(() => {
+        for (const seq of [...this.held.keys()].sort((a, b) => a - b)) {
+          const held = this.held.get(seq);
+          this.held.delete(seq);
+          this.next = seq + 1;
+          if (held !== undefined) this.dispatch(held);
+        }
+      }, GAP_GRACE_MS);
+    }
+  }
+
+  private drain(): void {
     for (let ready = this.held.get(this.next); ready !== undefined; ready = this.held.get(this.next)) {
       this.held.delete(this.next);
       this.next += 1;
@@ -345,6 +362,9 @@ class RunReceiver implements RunHandle {
     }
   }
 }
+
+/** How long a run's end waits for events missing before it. */
+const GAP_GRACE_MS = 1_000;
 
 function disconnected(state: 'offline' | 'stopped' = 'offline'): ErrorData {
   const message = state === 'stopped'

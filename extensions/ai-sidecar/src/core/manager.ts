@@ -224,29 +224,35 @@ export class AIManager {
 
   /**
    * Ends a remote stream that goes silent: before its first part after `firstByteTimeoutMs`, then
-   * after `idleTimeoutMs` without a part. Re-armed on every part, so only silence trips it.
+   * after `idleTimeoutMs` without a part. A part only stamps the time (this is on every token's
+   * path); the one timer, when it comes due, sleeps again for whatever silence is left.
    */
   private startWatchdog(provider: AIProvider, controller: AbortController): Watchdog {
     const name = provider.providerName;
     const firstMs = this.options.firstByteTimeoutMs ?? DEFAULT_TIMEOUT_MS;
     const idleMs = this.options.idleTimeoutsMs?.[name] ?? provider.idleTimeoutMs ?? this.options.idleTimeoutMs ?? DEFAULT_TIMEOUT_MS;
-    const state = { fired: false, started: false, timer: undefined as NodeJS.Timeout | undefined };
-    const arm = (ms: number): void => {
-      clearTimeout(state.timer);
-      if (provider.kind === 'local') return;
-      state.timer = setTimeout(() => {
-        state.fired = true;
-        controller.abort(new AIError('timeout', `${name} went silent.`, { provider: name }));
-      }, ms);
+    const state = { fired: false, started: false, lastPartAt: 0, timer: undefined as NodeJS.Timeout | undefined };
+    const check = (): void => {
+      const silentFor = state.started ? performance.now() - state.lastPartAt : Infinity;
+      if (silentFor < idleMs) {
+        state.timer = setTimeout(check, idleMs - silentFor);
+        return;
+      }
+      state.fired = true;
+      controller.abort(new AIError('timeout', `${name} went silent.`, { provider: name }));
     };
-    arm(firstMs);
+    if (provider.kind !== 'local') state.timer = setTimeout(check, firstMs);
     return {
       get fired() {
         return state.fired;
       },
       rearm: () => {
+        state.lastPartAt = performance.now();
+        if (state.started || state.timer === undefined) return;
+        // First part: from now on only the idle limit applies.
         state.started = true;
-        if (!state.fired) arm(idleMs);
+        clearTimeout(state.timer);
+        state.timer = setTimeout(check, idleMs);
       },
       disarm: () => clearTimeout(state.timer),
       error: (textLength) => {

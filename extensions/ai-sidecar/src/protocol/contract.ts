@@ -105,6 +105,8 @@ export const providerInfoSchema = z.object({
   // Issue 12: how traffic to `baseURL` travels; `unencrypted` is plain http to another computer
   // (allowed for keyless servers only, and the UI says so).
   transport: z.enum(['https', 'loopback', 'unencrypted']).optional(),
+  /** Issue 10: silence between stream parts before a run fails with `timeout`; absent is 60 s. */
+  idleTimeoutSeconds: z.number().optional(),
 });
 
 const vaultStatusSchema = z.object({
@@ -677,6 +679,8 @@ export const COMMANDS = {
       preset: z.string().max(64).optional(),
       enabled: z.boolean().optional(),
       keepAlive: z.string().regex(/^(-1|0|\d+(ms|s|m|h)?)$/, 'a duration such as 10m, 1h or -1').optional(),
+      // Issue 10: per provider idle timeout.
+      idleTimeoutSeconds: z.number().int().min(1).max(3600).optional(),
     }),
     result: providerInfoSchema,
   },

@@ -10,6 +10,7 @@ type Issue = z.core.$ZodIssue;
 /** Names people read; anything else is its key split into words. */
 const LABELS: Readonly<Record<string, string>> = {
   maxTokens: 'Max tokens',
+  idleTimeoutSeconds: 'Idle timeout (seconds)',
   topP: 'Top P',
   baseURL: 'Base URL',
   contextSize: 'Context size',

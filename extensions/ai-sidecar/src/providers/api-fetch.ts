@@ -37,12 +37,24 @@ export function apiFetch(base: typeof fetch | undefined, options: ApiFetchOption
       throw webPageError(response.status, response.headers, options);
     }
     if (!response.ok && (options.allErrors === true || !/json/i.test(type))) throw await errorFromBody(response, options);
+    if (response.ok && !/json|event-stream/i.test(type) && response.body !== null) return sniffed(response, options);
     if (options.flattenStreamErrors === true && response.body !== null && /ndjson/i.test(type)) {
       const { status, statusText, headers } = response;
       return new Response(flattenErrors(response.body), { status, statusText, headers });
     }
     return response;
   };
+}
+
+/**
+ * A 2xx that does not say it is JSON or a stream (no content type, text/plain): some portals and
+ * proxies send their page that way. Such answers are small; read it, and pass it on unless it is markup.
+ */
+async function sniffed(response: Response, options: ApiFetchOptions): Promise<Response> {
+  const text = await response.text();
+  if (/^\s*</.test(text)) throw webPageError(response.status, response.headers, options);
+  const { status, statusText, headers } = response;
+  return new Response(text, { status, statusText, headers });
 }
 
 /** The AIError this module threw, wherever an SDK wrapped it. */

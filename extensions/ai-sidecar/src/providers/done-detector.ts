@@ -11,13 +11,16 @@ export const TRACKER_HEADER = 'x-sim-done-tracker';
 
 /** `[DONE]`, then only blank lines and SSE comments (`: ping` keep-alives are legal after it). */
 const TERMINATOR = /(^|\n)data: ?\[DONE\][ \t]*\r?\n?(\s*\n:[^\n]*)*\s*$/;
-/** Room for the terminator and a few keep-alive comments after it. */
-const TAIL_BYTES = 256;
+/** Room for the terminator and a keep-alive comment written with it. */
+const TAIL_BYTES = 64;
+const COLON = 0x3a;
 
 export class DoneTracker {
   private tail = new Uint8Array(0);
 
   observe(chunk: Uint8Array): void {
+    // A read that is only SSE comments (`: ping` keep-alives) changes nothing about completeness.
+    if (chunk[0] === COLON && isOnlyComments(chunk)) return;
     if (chunk.length >= TAIL_BYTES) {
       this.tail = chunk.slice(chunk.length - TAIL_BYTES);
       return;
@@ -32,6 +35,10 @@ export class DoneTracker {
   sawDone(): boolean {
     return TERMINATOR.test(`\n${new TextDecoder().decode(this.tail)}`);
   }
+}
+
+function isOnlyComments(chunk: Uint8Array): boolean {
+  return /^(:[^\n]*\n+)*(:[^\n]*)?$/.test(new TextDecoder().decode(chunk));
 }
 
 export interface DoneDetectingFetch {

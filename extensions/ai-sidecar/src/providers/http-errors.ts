@@ -15,6 +15,7 @@ export interface HttpFailure {
 }
 
 const QUOTA_HINT = /insufficient_quota|billing|credit balance|quota|payment required/i;
+const WRONG_URL_HINT = /unknown_url|unknown request url|no such (route|endpoint)|invalid url/i;
 const CONTEXT_HINT = /context_length_exceeded|context length|context window|prompt is too long|too many tokens|maximum context/i;
 
 export function httpFailureToAIError(failure: HttpFailure): AIError {
@@ -49,6 +50,8 @@ function classify({ status, message, vendorCodes = [] }: HttpFailure): AIErrorCo
   if (status === 402 || (QUOTA_HINT.test(hints) && (status === 429 || status === 400))) return 'quota';
   if (status === 429) return 'rate_limited';
   if (status === 529 || status === 503 || /overloaded/i.test(hints)) return 'overloaded';
+  // OpenAI answers a base URL missing /v1 with a JSON 404 of its own: a wrong address, not a model.
+  if (status === 404 && WRONG_URL_HINT.test(hints)) return 'wrong_endpoint';
   if (status === 404) return 'model_not_found';
   if (status === 408) return 'timeout';
   if (CONTEXT_HINT.test(hints)) return 'context_length';

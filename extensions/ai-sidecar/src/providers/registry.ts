@@ -17,6 +17,8 @@ export interface ProviderSetting {
   readonly enabled?: boolean | undefined;
   /** Ollama only: the keep-alive to send (e.g. `10m`, `-1`); unset leaves Ollama's own. */
   readonly keepAlive?: string | undefined;
+  /** Seconds of silence between stream parts before a run fails with `timeout`. Unset: 60 s. */
+  readonly idleTimeoutSeconds?: number | undefined;
 }
 
 export interface ProviderDescriptor {
@@ -28,6 +30,7 @@ export interface ProviderDescriptor {
   readonly baseURL?: string;
   readonly preset?: string;
   readonly keepAlive?: string;
+  readonly idleTimeoutSeconds?: number;
 }
 
 /** Local servers are off until the user turns them on, so an idle app probes no ports. */
@@ -67,6 +70,7 @@ function applySetting(builtIn: ProviderDescriptor, setting: ProviderSetting | un
     ...(baseURL === undefined ? {} : { baseURL }),
     ...(setting.preset === undefined ? {} : { preset: setting.preset }),
     ...(setting.keepAlive === undefined || builtIn.kind !== 'ollama' ? {} : { keepAlive: setting.keepAlive }),
+    ...(setting.idleTimeoutSeconds === undefined ? {} : { idleTimeoutSeconds: setting.idleTimeoutSeconds }),
   };
 }
 
@@ -87,19 +91,25 @@ export function createProvider(descriptor: ProviderDescriptor, deps: ProviderFac
           keyRequired: descriptor.keyRequired,
           maxTokensField: preset?.maxTokensField ?? 'max_tokens',
           supportsJsonSchema: preset?.supportsJsonSchema ?? true,
+          ...idleTimeout(descriptor),
         },
         deps.keys,
       );
     }
     case 'anthropic':
-      return new AnthropicProvider({ providerName: descriptor.name, ...(descriptor.baseURL === undefined ? {} : { baseURL: descriptor.baseURL }) }, deps.keys);
+      return new AnthropicProvider({ providerName: descriptor.name, ...(descriptor.baseURL === undefined ? {} : { baseURL: descriptor.baseURL }), ...idleTimeout(descriptor) }, deps.keys);
     case 'ollama':
       return new OllamaProvider({
         providerName: descriptor.name,
         ...(descriptor.baseURL === undefined ? {} : { host: descriptor.baseURL }),
         ...(descriptor.keepAlive === undefined ? {} : { keepAlive: descriptor.keepAlive }),
+        ...idleTimeout(descriptor),
       });
     case 'local':
       return deps.createLocal();
   }
+}
+
+function idleTimeout(descriptor: ProviderDescriptor): { idleTimeoutMs?: number } {
+  return descriptor.idleTimeoutSeconds === undefined ? {} : { idleTimeoutMs: descriptor.idleTimeoutSeconds * 1000 };
 }

@@ -110,6 +110,8 @@ const MIGRATIONS: readonly string[] = [
      trace TEXT NOT NULL
    );
    CREATE INDEX workflow_executions_started ON workflow_executions (workflow_id, started_at DESC);`,
+  // Issue 10: seconds of silence between stream parts before a run fails with `timeout`; NULL is 60 s.
+  `ALTER TABLE provider_settings ADD COLUMN idle_timeout_s INTEGER;`,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -106,12 +106,13 @@ export class ProviderSettingsRepository implements ProviderSettingsStore {
   constructor(private readonly db: SqliteDatabase) {}
 
   list(): ProviderSetting[] {
-    const rows = this.db.prepare('SELECT provider, base_url, preset, enabled, keep_alive FROM provider_settings').all() as {
+    const rows = this.db.prepare('SELECT provider, base_url, preset, enabled, keep_alive, idle_timeout_s FROM provider_settings').all() as {
       provider: string;
       base_url: string | null;
       preset: string | null;
       enabled: number | null;
       keep_alive: string | null;
+      idle_timeout_s: number | null;
     }[];
     return rows.map((r) => ({
       provider: r.provider,
@@ -119,13 +120,14 @@ export class ProviderSettingsRepository implements ProviderSettingsStore {
       ...(r.keep_alive === null ? {} : { keepAlive: r.keep_alive }),
       ...(r.preset === null ? {} : { preset: r.preset }),
       ...(r.enabled === null ? {} : { enabled: r.enabled === 1 }),
+      ...(r.idle_timeout_s === null ? {} : { idleTimeoutSeconds: r.idle_timeout_s }),
     }));
   }
 
   save(setting: ProviderSetting): void {
     this.db
-      .prepare('INSERT INTO provider_settings (provider, base_url, preset, enabled, keep_alive) VALUES (?, ?, ?, ?, ?) ON CONFLICT(provider) DO UPDATE SET base_url = excluded.base_url, preset = excluded.preset, enabled = excluded.enabled, keep_alive = excluded.keep_alive')
-      .run(setting.provider, setting.baseURL ?? null, setting.preset ?? null, setting.enabled === undefined ? null : Number(setting.enabled), setting.keepAlive ?? null);
+      .prepare('INSERT INTO provider_settings (provider, base_url, preset, enabled, keep_alive, idle_timeout_s) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(provider) DO UPDATE SET base_url = excluded.base_url, preset = excluded.preset, enabled = excluded.enabled, keep_alive = excluded.keep_alive, idle_timeout_s = excluded.idle_timeout_s')
+      .run(setting.provider, setting.baseURL ?? null, setting.preset ?? null, setting.enabled === undefined ? null : Number(setting.enabled), setting.keepAlive ?? null, setting.idleTimeoutSeconds ?? null);
   }
 }
 
