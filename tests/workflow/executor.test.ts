@@ -233,3 +233,31 @@ describe('workflow executor', () => {
     expect(traceOf(execution, 'a').error?.message).toContain('Unknown provider "nope"');
   });
 });
+
+describe('workflow executor robustness', () => {
+  it('a block whose model run is cancelled on its own (by its AI execution id) stops the execution instead of hanging', async () => {
+    openai.script({ kind: 'slow', intervalMs: 20, count: 500 });
+    const manager = managerWith(new OpenAICompatibleProvider({ providerName: 'openai', baseURL: `${openai.url}/v1` }, staticKeys()));
+    const wf = workflow([start(), agent('a', { provider: 'openai' }), agent('b', { provider: 'openai' })], [edge('start', 'a'), edge('a', 'b')]);
+    let cancelled = false;
+    const { execution } = await run(executorFor(manager), wf, 'x', {
+      onEvent: (e) => {
+        if (e.type === 'block-text' && !cancelled) cancelled = manager.cancel(manager.runningExecutions()[0] ?? '');
+      },
+    });
+    expect(cancelled).toBe(true);
+    expect(execution.status).toBe('cancelled');
+    expect(traceOf(execution, 'b').status).toBe('skipped');
+  });
+
+  it('a listener that throws does not break the execution', async () => {
+    openai.script({ kind: 'ok', tokens: ['fine'] });
+    const wf = workflow([start(), agent('a', { provider: 'openai' })], [edge('start', 'a')]);
+    const { execution } = await run(executor(), wf, 'x', {
+      onEvent: () => {
+        throw new Error('listener bug');
+      },
+    });
+    expect(execution).toMatchObject({ status: 'completed', response: 'fine' });
+  });
+});

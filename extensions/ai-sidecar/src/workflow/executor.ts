@@ -193,6 +193,9 @@ class Execution {
     if (failure.code === 'cancelled') {
       const trace = this.trace.finish(block.id, 'cancelled', { error, ai: failure.ai });
       this.emit({ type: 'block-failed', executionId: this.id, trace, handled: false });
+      // A block stopped on its own (its model run cancelled by id, the app shutting down) stops the
+      // execution too: what depends on it cannot run, and a half-run workflow must not hang.
+      this.cancel();
       return;
     }
     const handled = (this.graph.outgoing.get(block.id) ?? []).some((c) => c.kind === 'error');
@@ -277,7 +280,11 @@ class Execution {
   }
 
   private emit(event: WorkflowEvent): void {
-    this.options.onEvent?.(event);
+    try {
+      this.options.onEvent?.(event);
+    } catch {
+      // A listener's bug must not break the execution or leave it hanging.
+    }
   }
 }
 
