@@ -120,7 +120,7 @@ export function createSidecar(options: SidecarOptions): Sidecar {
     handlers,
     info,
     dispose: async () => {
-      workflows.cancelAll();
+      await workflows.shutdown();
       await manager.dispose();
       vault?.dispose();
       db?.close();

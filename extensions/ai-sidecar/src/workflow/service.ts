@@ -24,6 +24,8 @@ export interface WorkflowServiceDeps {
 
 export class WorkflowService implements Service {
   private readonly running = new Map<string, ExecutionHandle>();
+  /** Each running execution's last write, for shutdown to wait on. */
+  private readonly recorded = new Set<Promise<void>>();
 
   constructor(private readonly deps: WorkflowServiceDeps) {}
 
@@ -99,9 +101,16 @@ export class WorkflowService implements Service {
     return this.start(workflow, { input: execution.input, override, reuse: { from: execution, blocks, fromBlock: blockId } });
   }
 
-  /** Stops every running execution (shutdown). */
-  cancelAll(): void {
+  /**
+   * Stops every running execution and waits (at most `timeoutMs`) until each has been recorded as
+   * stopped, so a clean shutdown leaves no execution marked running.
+   */
+  async shutdown(timeoutMs = 3000): Promise<void> {
     for (const handle of this.running.values()) handle.cancel();
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<void>((resolve) => (timer = setTimeout(resolve, timeoutMs)));
+    await Promise.race([Promise.all(this.recorded), timeout]);
+    clearTimeout(timer);
   }
 
   private start(workflow: Workflow, options: { input: string; override: ModelOverride | undefined; reuse?: Parameters<WorkflowExecutor['start']>[0]['reuse'] }): string {
@@ -109,10 +118,12 @@ export class WorkflowService implements Service {
     const handle = this.deps.executor.start({ workflow, ...options, onEvent: this.deps.onEvent });
     this.running.set(handle.id, handle);
     this.record(handle.snapshot(), workflow);
-    void handle.result.then((execution) => {
+    const recorded = handle.result.then((execution) => {
       this.running.delete(handle.id);
       this.record(execution, workflow);
     });
+    this.recorded.add(recorded);
+    void recorded.finally(() => this.recorded.delete(recorded));
     return handle.id;
   }
 
