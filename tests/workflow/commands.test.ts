@@ -87,6 +87,20 @@ describe('workflow commands', () => {
     expect(await ok<unknown[]>(request('list_workflows', {}))).toEqual([]);
   });
 
+  it('a workflow carrying a key is neither saved nor run, and the key reaches no server', async () => {
+    const key = 'sk-proj-LEAKabcdefghijklmnopqrstuvwxyz0123456789';
+    const leaky = workflow([start(), agent('a', { provider: 'ollama', model: 'llama3.2:latest', userPrompt: `key ${key}` })], [edge('start', 'a')]);
+    const before = ollama.requests.length;
+    const saved = await request('save_workflow', { workflow: leaky });
+    const ran = await request('run_workflow', { workflow: leaky, input: 'x' });
+    for (const reply of [saved, ran]) {
+      expect(reply).toMatchObject({ ok: false, error: { code: 'validation', message: expect.stringContaining('looks like an API key') } });
+      expect(JSON.stringify(reply)).not.toContain('LEAKabcdef');
+    }
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(ollama.requests.length).toBe(before);
+  });
+
   it('saves, lists, gets, exports and deletes', async () => {
     const saved = await ok<Workflow>(request('save_workflow', { workflow: { ...chain(), id: '' } }));
     expect(saved.id).not.toBe('');
