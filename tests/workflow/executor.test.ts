@@ -261,3 +261,28 @@ describe('workflow executor robustness', () => {
     expect(execution).toMatchObject({ status: 'completed', response: 'fine' });
   });
 });
+
+describe('structured answers on each vendor', () => {
+  const schema = { type: 'object', properties: { verdict: { type: 'string' }, score: { type: 'number' } }, required: ['verdict', 'score'] };
+  it.each([
+    { provider: 'openai', model: 'gpt-4o-mini', server: () => openai, path: '/chat/completions', sent: (b: Record<string, unknown>) => (b.response_format as { json_schema: { schema: unknown } }).json_schema.schema },
+    { provider: 'anthropic', model: 'claude-test-1', server: () => anthropic, path: '/v1/messages', sent: (b: Record<string, unknown>) => (b.output_config as { format: { schema: unknown } }).format.schema },
+    { provider: 'ollama', model: 'llama3.2:latest', server: () => ollama, path: '/api/chat', sent: (b: Record<string, unknown>) => b.format },
+  ])('$provider: the schema goes on the wire and the answer\'s fields are referenceable', async ({ provider, model, server, path, sent }) => {
+    server().script({ kind: 'ok', tokens: ['{"verdict": "ok", ', '"score": 3}'] }, { kind: 'ok', tokens: ['next'] });
+    const before = server().requests.length;
+    const wf = workflow(
+      [
+        start(),
+        { id: 'judge', name: 'Judge', type: 'agent', inputs: { provider, model, userPrompt: '<start.input>', responseFormat: { name: 'verdict', schema } } },
+        agent('next', { provider, model, userPrompt: 'verdict=<judge.verdict> score=<judge.score>' }),
+      ],
+      [edge('start', 'judge'), edge('judge', 'next')],
+    );
+    const { execution } = await run(executor(), wf, 'rate this');
+    expect(execution.status).toBe('completed');
+    const calls = server().requests.slice(before).filter((r) => r.path.endsWith(path));
+    expect(sent(calls[0]?.body as Record<string, unknown>)).toEqual(schema);
+    expect(traceOf(execution, 'next').input?.userPrompt).toBe('verdict=ok score=3');
+  });
+});
