@@ -12,7 +12,10 @@ import type { ImportReport, Workflow, WorkflowExecution, WorkflowExecutionSummar
 import { reusableBlocks } from './rerun.js';
 import type { WorkflowStore } from './store.js';
 import { describeProblems, referenceOptions, validateWorkflow } from './validate.js';
-import { exportWorkflow, importWorkflow } from './yaml.js';
+import { lazyModule } from '../core/lazy-module.js';
+
+/** The YAML library is loaded on the first import or export, not at every start. */
+const formats = lazyModule(() => import('./yaml.js'));
 
 export interface WorkflowServiceDeps {
   readonly store: WorkflowStore;
@@ -58,14 +61,14 @@ export class WorkflowService implements Service {
     if (!this.deps.store.delete(id)) throw new WorkflowError('not_found', `There is no workflow "${id}" (it may have been deleted).`);
   }
 
-  import(text: string, format: 'auto' | 'yaml' | 'json'): { workflow: Workflow; report: ImportReport } {
-    return importWorkflow(text, format);
+  async import(text: string, format: 'auto' | 'yaml' | 'json'): Promise<{ workflow: Workflow; report: ImportReport }> {
+    return (await formats.load()).importWorkflow(text, format);
   }
 
-  export(id: string, format: 'yaml' | 'json'): { text: string; fileName: string } {
+  async export(id: string, format: 'yaml' | 'json'): Promise<{ text: string; fileName: string }> {
     const workflow = this.get(id);
     const base = workflow.name.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '') || 'workflow';
-    return { text: exportWorkflow(workflow, format), fileName: `${base}.${format === 'yaml' ? 'sim.yaml' : 'json'}` };
+    return { text: (await formats.load()).exportWorkflow(workflow, format), fileName: `${base}.${format === 'yaml' ? 'sim.yaml' : 'json'}` };
   }
 
   run(source: { workflowId: string } | { workflow: Workflow }, input: string, override?: ModelOverride): string {
