@@ -59,6 +59,15 @@ describe('workflow executor', () => {
     expect(events.at(-1)?.type).toBe('done');
   });
 
+  it('a Start block with its own name answers to both <start.input> and <itsname.input>', async () => {
+    openai.script({ kind: 'ok', tokens: ['fine'] });
+    const before = openai.requests.length;
+    const wf = workflow([start('Ticket In'), agent('a', { provider: 'openai', userPrompt: '<start.input>/<ticketin.input>' })], [edge('start', 'a')]);
+    const { execution } = await run(executor(), wf, 'hi');
+    expect(execution.status).toBe('completed');
+    expect((openai.requests[before]?.body as { messages: { content: string }[] }).messages.at(-1)?.content).toBe('hi/hi');
+  });
+
   it('runs independent branches at the same time and joins them after both finished', async () => {
     const sentA: number[] = [];
     openai.script({ kind: 'slow', intervalMs: 30, count: 5, sentAt: sentA });
