@@ -156,7 +156,7 @@ export function createSidecar(options: SidecarOptions): Sidecar {
       return true;
     },
     dispose: async () => {
-      workflows.cancelAll();
+      await workflows.shutdown();
       await manager.dispose();
       await conversations?.drain();
       vault?.dispose();
