@@ -111,7 +111,7 @@ describe('the Workflows view, end to end', () => {
     const prompt = id('user-prompt');
     await prompt.fill('');
     await prompt.pressSequentially('Once upon a time <st');
-    await expect.poll(() => id('user-prompt-suggestions').textContent()).toMatch(/<start\.input>.*the workflow input/);
+    await expect.poll(() => id('user-prompt-suggestions').textContent()).toMatch(/<start\.input>.*the text the workflow was run with/);
     await shot('references');
     await prompt.press('Enter');
     expect(await prompt.inputValue()).toBe('Once upon a time <start.input>');

@@ -58,8 +58,12 @@ export const useWorkflowsStore = defineStore('workflows', () => {
   /** The document as last loaded or saved, to tell whether it has unsaved edits. */
   const savedSnapshot = ref('');
   const saveState = ref<OpState>({ status: 'idle' });
-  /** Problems the last save or check found, each pointing at its block where it can. */
-  const problems = ref<WorkflowProblem[]>([]);
+  /**
+   * Once a save or run was tried (or a file imported), the workflow's problems follow every edit, so
+   * a fix clears its mark at once. Each points at its block where it can.
+   */
+  const checked = ref(false);
+  const problems = computed<WorkflowProblem[]>(() => (checked.value && doc.value ? localProblems(doc.value) : []));
   const importReport = ref<ImportReport>();
   /** Replaced whole on every event (never mutated), so a shallow ref is enough. */
   const run = shallowRef<RunView>(emptyRun());
@@ -82,7 +86,7 @@ export const useWorkflowsStore = defineStore('workflows', () => {
     doc.value = next;
     savedSnapshot.value = saved && next ? JSON.stringify(next) : '';
     selectedId.value = undefined;
-    problems.value = [];
+    checked.value = false;
   }
 
   async function guard<T>(state: typeof listState, action: () => Promise<T>): Promise<T | undefined> {
@@ -130,7 +134,7 @@ export const useWorkflowsStore = defineStore('workflows', () => {
     run.value = emptyRun();
     setDoc(result.workflow, false);
     importReport.value = result.report;
-    problems.value = result.report.problems;
+    checked.value = true;
   }
 
   async function exportText(format: 'yaml' | 'json'): Promise<{ text: string; fileName: string } | undefined> {
@@ -150,7 +154,7 @@ export const useWorkflowsStore = defineStore('workflows', () => {
     const current = doc.value;
     if (current === undefined) return false;
     const saved = await guard(saveState, async () => {
-      await check(current, 'Not saved');
+      check('Not saved');
       return client().invoke('save_workflow', { workflow: current });
     });
     if (saved === undefined) return false;
@@ -161,10 +165,9 @@ export const useWorkflowsStore = defineStore('workflows', () => {
     return true;
   }
 
-  /** Finds the workflow's problems (here, then in the sidecar) and throws a summary when there are any. */
-  async function check(workflow: WorkflowDoc, what: string): Promise<void> {
-    const local = localProblems(workflow);
-    problems.value = local.length > 0 ? local : (await client().invoke('validate_workflow', { workflow })).problems;
+  /** Shows the workflow's problems from now on and throws a summary when there are any (the sidecar checks again). */
+  function check(what: string): void {
+    checked.value = true;
     const n = problems.value.length;
     if (n > 0) throw new Error(`${what}: ${n === 1 ? 'one problem' : `${n} problems`} to fix (marked on the blocks).`);
   }
@@ -182,7 +185,7 @@ export const useWorkflowsStore = defineStore('workflows', () => {
     const block = newBlock(type, `${type}-${n}`, uniqueName(d, LABELS[type]), position);
     d.blocks.push(block);
     selectedId.value = block.id;
-    return block;
+    return d.blocks.at(-1); // the reactive one, so edits through it are seen
   }
 
   function moveBlock(id: string, position: { x: number; y: number }): void {
@@ -195,7 +198,6 @@ export const useWorkflowsStore = defineStore('workflows', () => {
     if (d === undefined) return;
     d.blocks = d.blocks.filter((b) => b.id !== id);
     d.connections = d.connections.filter((c) => c.source !== id && c.target !== id);
-    problems.value = problems.value.filter((p) => p.blockId !== id);
     if (selectedId.value === id) selectedId.value = undefined;
   }
 
@@ -263,7 +265,7 @@ export const useWorkflowsStore = defineStore('workflows', () => {
     const workflow = doc.value;
     if (workflow === undefined || running.value) return;
     await follow(input, async () => {
-      await check(workflow, 'Not run');
+      check('Not run');
       return client().invoke('run_workflow', { workflow, input });
     });
   }
