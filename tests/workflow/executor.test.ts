@@ -62,6 +62,7 @@ describe('workflow executor', () => {
   it('runs independent branches at the same time and joins them after both finished', async () => {
     const sentA: number[] = [];
     openai.script({ kind: 'slow', intervalMs: 30, count: 5, sentAt: sentA });
+    const anthropicBefore = anthropic.requests.length;
     anthropic.script({ kind: 'ok', tokens: ['B1', 'B2'] });
     ollama.script({ kind: 'ok', tokens: ['joined'] });
     const wf = workflow(
@@ -73,8 +74,11 @@ describe('workflow executor', () => {
     const idx = (type: string, id: string) => events.findIndex((e) => e.type === type && (e.type === 'block-started' ? e.block.id : 'trace' in e ? e.trace.blockId : '') === id);
     // b started before a finished (concurrent), and the join started after both were done.
     expect(idx('block-started', 'b')).toBeLessThan(idx('block-done', 'a'));
-    expect(idx('block-done', 'b')).toBeLessThan(idx('block-done', 'a'));
     expect(idx('block-started', 'join')).toBeGreaterThan(idx('block-done', 'a'));
+    expect(idx('block-started', 'join')).toBeGreaterThan(idx('block-done', 'b'));
+    // Each branch called its provider once; a streamed all five of its tokens.
+    expect(anthropic.requests.length).toBe(anthropicBefore + 1);
+    expect(sentA.length).toBe(5);
     expect(traceOf(execution, 'join').input?.userPrompt).toBe('t0 t1 t2 t3 t4 |B1B2');
     expect(execution.response).toBe('joined');
   });
@@ -227,5 +231,33 @@ describe('workflow executor', () => {
     const { execution } = await run(executor(), wf, 'x');
     expect(execution.status).toBe('failed');
     expect(traceOf(execution, 'a').error?.message).toContain('Unknown provider "nope"');
+  });
+});
+
+describe('workflow executor robustness', () => {
+  it('a block whose model run is cancelled on its own (by its AI execution id) stops the execution instead of hanging', async () => {
+    openai.script({ kind: 'slow', intervalMs: 20, count: 500 });
+    const manager = managerWith(new OpenAICompatibleProvider({ providerName: 'openai', baseURL: `${openai.url}/v1` }, staticKeys()));
+    const wf = workflow([start(), agent('a', { provider: 'openai' }), agent('b', { provider: 'openai' })], [edge('start', 'a'), edge('a', 'b')]);
+    let cancelled = false;
+    const { execution } = await run(executorFor(manager), wf, 'x', {
+      onEvent: (e) => {
+        if (e.type === 'block-text' && !cancelled) cancelled = manager.cancel(manager.runningExecutions()[0] ?? '');
+      },
+    });
+    expect(cancelled).toBe(true);
+    expect(execution.status).toBe('cancelled');
+    expect(traceOf(execution, 'b').status).toBe('skipped');
+  });
+
+  it('a listener that throws does not break the execution', async () => {
+    openai.script({ kind: 'ok', tokens: ['fine'] });
+    const wf = workflow([start(), agent('a', { provider: 'openai' })], [edge('start', 'a')]);
+    const { execution } = await run(executor(), wf, 'x', {
+      onEvent: () => {
+        throw new Error('listener bug');
+      },
+    });
+    expect(execution).toMatchObject({ status: 'completed', response: 'fine' });
   });
 });

@@ -102,7 +102,7 @@ class Execution {
         if (root === VARIABLE_ROOT) return variables;
         if (root === START_ROOT && !this.outputs.has(this.names.get(START_ROOT) ?? '')) return starterInput;
         const blockId = this.names.get(root);
-        return blockId === undefined ? undefined : this.outputs.get(blockId);
+        return blockId === undefined ? undefined : (this.outputs.get(blockId) ?? null);
       },
     };
     options.signal?.addEventListener('abort', () => this.cancel(), { once: true });
@@ -139,18 +139,18 @@ class Execution {
     const reuse = this.options.reuse;
     if (reuse === undefined) return;
     const stored = new Map(reuse.from.blocks.map((t) => [t.blockId, t]));
-    for (const id of this.graph.order) {
-      const trace = stored.get(id);
-      if (!reuse.blocks.has(id) || trace === undefined) continue;
-      this.settled.add(id);
-      const copy = this.trace.reuse(trace);
+    const seeded = this.graph.order.filter((id) => reuse.blocks.has(id) && stored.has(id));
+    // Every reused block is settled before any edge is, so none of them is started as newly ready.
+    for (const id of seeded) this.settled.add(id);
+    for (const id of seeded) {
+      const copy = this.trace.reuse(stored.get(id) as BlockTrace);
       if (copy.status === 'completed' && copy.output !== null) {
         this.outputs.set(id, copy.output);
         this.noteResponse(this.graph.block(id), copy.output);
       }
       this.emit({ type: copy.status === 'skipped' ? 'block-skipped' : 'block-done', executionId: this.id, trace: copy });
-      this.settleEdges(id, copy.status === 'completed' ? copy.output : null);
     }
+    for (const id of seeded) this.settleEdges(id, this.trace.get(id).status === 'completed' ? this.trace.get(id).output : null);
   }
 
   private launch(block: WorkflowBlock): void {
@@ -193,6 +193,9 @@ class Execution {
     if (failure.code === 'cancelled') {
       const trace = this.trace.finish(block.id, 'cancelled', { error, ai: failure.ai });
       this.emit({ type: 'block-failed', executionId: this.id, trace, handled: false });
+      // A block stopped on its own (its model run cancelled by id, the app shutting down) stops the
+      // execution too: what depends on it cannot run, and a half-run workflow must not hang.
+      this.cancel();
       return;
     }
     const handled = (this.graph.outgoing.get(block.id) ?? []).some((c) => c.kind === 'error');
@@ -277,7 +280,11 @@ class Execution {
   }
 
   private emit(event: WorkflowEvent): void {
-    this.options.onEvent?.(event);
+    try {
+      this.options.onEvent?.(event);
+    } catch {
+      // A listener's bug must not break the execution or leave it hanging.
+    }
   }
 }
 

@@ -188,10 +188,10 @@ function call(node: jsep.CallExpression, at: (n: Node) => Value, evaluating: boo
   }
   if (callee.type === 'MemberExpression' && !(callee as jsep.MemberExpression).computed) {
     const target = callee as jsep.MemberExpression;
+    const self = at(target.object);
     const name = (target.property as jsep.Identifier).name;
     const method = Object.hasOwn(METHODS, name) ? METHODS[name] : undefined;
     if (method === undefined) throw new ExpressionError(`".${name}()" cannot be called in a condition. Allowed: ${Object.keys(METHODS).join(', ')}.`);
-    const self = at(target.object);
     const values = args();
     return evaluating ? method(self, values) : undefined;
   }

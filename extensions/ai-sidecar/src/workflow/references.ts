@@ -53,8 +53,12 @@ export function referencingFields(block: WorkflowBlock): [field: string, text: s
   }
 }
 
-/** Looks a reference root up: a finished block's output, the start input, or the variables. */
-export type ReferenceScope = (root: string) => JsonObject | undefined;
+/**
+ * Looks a reference root up: a finished block's output, the start input, or the variables; `null`
+ * for a block of the workflow that did not run in this execution (a branch not taken), which reads
+ * as empty, as in Sim; undefined for a name nothing answers to.
+ */
+export type ReferenceScope = (root: string) => JsonObject | null | undefined;
 
 export class UnresolvedReferenceError extends Error {
   override readonly name = 'UnresolvedReferenceError';
@@ -66,7 +70,8 @@ export class UnresolvedReferenceError extends Error {
 /** The value a reference points at; throws UnresolvedReferenceError when it points at nothing. */
 export function resolveReference(ref: Reference, scope: ReferenceScope): JsonValue {
   const root = scope(ref.root);
-  if (root === undefined) throw new UnresolvedReferenceError(ref.raw, 'points at a block that did not run in this execution.');
+  if (root === null) return null;
+  if (root === undefined) throw new UnresolvedReferenceError(ref.raw, 'points at no block of this workflow.');
   let value: JsonValue | undefined = root;
   for (const key of ref.path) {
     value = isObject(value) && Object.hasOwn(value, key) ? value[key] : undefined;
@@ -97,8 +102,9 @@ export function resolveText(text: string, scope: ReferenceScope, refs: Reference
   return out + text.slice(at);
 }
 
+/** How a value reads inside text: strings as they are, nothing (a branch not taken) as empty, the rest as JSON. */
 export function asText(value: JsonValue): string {
-  return typeof value === 'string' ? value : JSON.stringify(value);
+  return typeof value === 'string' ? value : value === null ? '' : JSON.stringify(value);
 }
 
 function isObject(value: JsonValue | undefined): value is JsonObject {

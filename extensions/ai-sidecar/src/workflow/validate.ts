@@ -96,6 +96,11 @@ function connectionProblems(workflow: Workflow, graph: WorkflowGraph): WorkflowP
     }
     if (graph.blocks.get(c.target)?.type === 'starter') problems.push({ blockId: c.target, message: `Nothing can lead into the Start block (from "${source.name}").` });
   }
+  for (const block of workflow.blocks) {
+    if (block.type === 'router' && !graph.outgoing.get(block.id)?.some((c) => c.kind === 'success')) {
+      problems.push({ blockId: block.id, message: `Router "${block.name}" needs at least one block to choose from: connect it to them.` });
+    }
+  }
   if (graph.cycle !== undefined) {
     problems.push({ blockId: graph.cycle[0] ?? '', message: `The blocks ${graph.cycle.map((id) => `"${nameOf(id)}"`).join(' → ')} form a loop; a workflow must run forward only.` });
   }

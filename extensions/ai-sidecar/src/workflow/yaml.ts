@@ -120,7 +120,10 @@ function importSim(doc: unknown, format: 'yaml' | 'json'): { workflow: Workflow;
   return { workflow, report: { format, taken: state.taken, notTaken: state.notTaken, models: state.models, ignored: state.ignored, problems: validateWorkflow(workflow) } };
 }
 
+const TAKEN_TYPES = new Set(['starter', 'start', 'agent', 'router', 'condition', 'response']);
+
 function convertBlock(id: string, name: string, type: string, rawInputs: Raw, raw: Raw, state: ImportState): WorkflowBlock | undefined {
+  if (!TAKEN_TYPES.has(type)) return undefined;
   const inputs = withoutSecrets(id, rawInputs, state);
   const base = { id, name, ...(typeof raw.description === 'string' ? { description: raw.description } : {}), ...(isPosition(raw.position) ? { position: raw.position } : {}) };
   switch (type) {
