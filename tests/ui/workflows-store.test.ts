@@ -13,7 +13,7 @@ import { REPLY_EVENT, WORKFLOW_EVENTS, type RequestEnvelope } from '../../extens
 
 type Answer = (params: Record<string, unknown>) => unknown;
 
-/** Answers each command from `answers` (an Error answer becomes an error reply); records what was sent. */
+/** Answers each command from `answers` (an Error answer becomes an error reply, as does a command it lacks); records what was sent. */
 function sidecar(answers: Record<string, Answer>) {
   const handlers = new Map<string, ((data: unknown) => void)[]>();
   const offline: (() => void)[] = [];
@@ -24,8 +24,7 @@ function sidecar(answers: Record<string, Answer>) {
       sent.push(envelope);
       const answer = answers[envelope.command];
       queueMicrotask(() => {
-        if (answer === undefined) return;
-        const result = answer(envelope.params as Record<string, unknown>);
+        const result = answer ? answer(envelope.params as Record<string, unknown>) : new Error(`unknown command ${envelope.command}`);
         if (result instanceof Error) emit(REPLY_EVENT, { id: envelope.id, ok: false, error: { code: 'validation', message: result.message, retryable: false } });
         else emit(REPLY_EVENT, { id: envelope.id, ok: true, result });
       });
@@ -177,7 +176,7 @@ describe('saving and importing', () => {
     writer.inputs.userPrompt = 'Use <start.input>';
     expect(store.issuesByBlock[writer.id]).toBeUndefined();
     expect(await store.save()).toBe(true);
-    expect(link.commands()).toEqual(['save_workflow', 'list_workflows']);
+    expect(link.commands()).toEqual(['save_workflow', 'list_workflows', 'list_workflow_executions']);
   });
 
   it('finds a missing model and colliding names itself, and neither saves nor runs', async () => {
@@ -288,6 +287,19 @@ describe('running a workflow', () => {
     const reused = trace('start', 'Start', { reused: true });
     link.emit(WORKFLOW_EVENTS.done, { executionId: 'x9', seq: 0, execution: { ...execution('completed', [reused, trace(writer.id, 'Agent')]), id: 'x9', rerunOf: 'x1', rerunFrom: writer.id } });
     expect(store.run.execution?.blocks[0]?.reused).toBe(true);
+  });
+
+  it('lists the saved workflow runs and opens the stored trace of one', async () => {
+    const saved = { id: 'w1', name: 'Saved', blocks: [{ id: 'start', type: 'starter', name: 'Start', inputs: {} }], connections: [], variables: {} };
+    const summary = { id: 'x1', workflowId: 'w1', workflowName: 'Saved', status: 'completed', startedAt: '2026-01-01T00:00:00.000Z', durationMs: 20, inputTokens: 4, outputTokens: 5 };
+    const link = sidecar({ get_workflow: () => saved, list_workflow_executions: () => [summary], get_workflow_trace: () => execution('completed', [trace('start', 'Start')]) });
+    const store = useWorkflowsStore();
+    await store.open('w1');
+    expect(link.sent.find((e) => e.command === 'list_workflow_executions')?.params).toEqual({ workflowId: 'w1', limit: 20 });
+    expect(store.pastRuns.map((r) => r.id)).toEqual(['x1']);
+    await store.showPastRun('x1');
+    expect(store.run).toMatchObject({ status: 'completed', executionId: 'x1', input: 'hi', blocks: [{ blockId: 'start', status: 'completed' }] });
+    expect(store.run.execution?.response).toBe('the end');
   });
 
   it('ends a run in words when the sidecar goes away, and shows a refused start', async () => {

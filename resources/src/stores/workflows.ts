@@ -7,8 +7,8 @@ import { computed, ref, shallowRef } from 'vue';
 import type { WorkflowRunHandle } from '../api/client';
 import { useConnectionStore } from './connection';
 import { localProblems, referenceOptions, uniqueName } from './workflow-graph';
-import { emptyRun, foldRunEvent, type RunView } from './workflow-run';
-import type { BlockType, ImportReport, WorkflowBlock, WorkflowConnection, WorkflowDoc, WorkflowProblem, WorkflowSummary } from './workflow-types';
+import { emptyRun, foldRunEvent, runFromExecution, type RunView } from './workflow-run';
+import type { BlockType, ImportReport, WorkflowBlock, WorkflowConnection, WorkflowDoc, WorkflowExecutionSummary, WorkflowProblem, WorkflowSummary } from './workflow-types';
 
 /** One status per operation, with the plain-words message when it failed. */
 export interface OpState {
@@ -67,6 +67,8 @@ export const useWorkflowsStore = defineStore('workflows', () => {
   const importReport = ref<ImportReport>();
   /** Replaced whole on every event (never mutated), so a shallow ref is enough. */
   const run = shallowRef<RunView>(emptyRun());
+  /** Earlier executions of the open (saved) workflow, newest first. */
+  const pastRuns = ref<WorkflowExecutionSummary[]>([]);
   let handle: WorkflowRunHandle | undefined;
 
   const selected = computed(() => doc.value?.blocks.find((b) => b.id === selectedId.value));
@@ -118,6 +120,23 @@ export const useWorkflowsStore = defineStore('workflows', () => {
     importReport.value = undefined;
     run.value = emptyRun();
     setDoc(workflow);
+    await loadPastRuns();
+  }
+
+  /** The list is a convenience beside the run panel: when it cannot load, the panel simply has none. */
+  async function loadPastRuns(): Promise<void> {
+    const workflowId = doc.value?.id;
+    pastRuns.value = workflowId ? await client().invoke('list_workflow_executions', { workflowId, limit: 20 }).catch(() => []) : [];
+  }
+
+  /** Shows a stored execution's trace in the run panel. */
+  async function showPastRun(executionId: string): Promise<void> {
+    if (running.value) return;
+    try {
+      run.value = runFromExecution(await client().invoke('get_workflow_trace', { executionId }));
+    } catch (e) {
+      run.value = { ...emptyRun(), status: 'failed', error: message(e) };
+    }
   }
 
   async function remove(id: string): Promise<void> {
@@ -161,7 +180,7 @@ export const useWorkflowsStore = defineStore('workflows', () => {
     const keep = selectedId.value;
     setDoc(saved);
     selectedId.value = keep;
-    await loadList();
+    await Promise.all([loadList(), loadPastRuns()]);
     return true;
   }
 
@@ -284,7 +303,9 @@ export const useWorkflowsStore = defineStore('workflows', () => {
       run.value = { ...run.value, executionId: handle.executionId, status: 'running' };
       handle.onEvent((event) => {
         run.value = foldRunEvent(run.value, event);
-        if (!running.value) handle = undefined;
+        if (running.value) return;
+        handle = undefined;
+        void loadPastRuns();
       });
     } catch (e) {
       run.value = { ...run.value, status: 'failed', error: message(e) };
@@ -297,8 +318,8 @@ export const useWorkflowsStore = defineStore('workflows', () => {
   }
 
   return {
-    list, listState, doc, selectedId, selected, selectedReferences, dirty, saveState, problems, issuesByBlock, importReport, run, running,
-    loadList, create, open, remove, importText, exportText, save, addBlock, moveBlock, removeBlock, connect, disconnect, addBranch, removeBranch, setVariable, removeVariable, start, rerunFrom, stop,
+    list, listState, pastRuns, doc, selectedId, selected, selectedReferences, dirty, saveState, problems, issuesByBlock, importReport, run, running,
+    loadList, create, open, remove, importText, exportText, save, addBlock, moveBlock, removeBlock, connect, disconnect, addBranch, removeBranch, setVariable, removeVariable, start, rerunFrom, stop, showPastRun,
     select: (id: string | undefined) => (selectedId.value = id),
     dismissReport: () => (importReport.value = undefined),
   };
