@@ -274,6 +274,18 @@ describe('running a workflow', () => {
     expect(store.run.blocks.find((b) => b.blockId === 'later')).toMatchObject({ status: 'skipped', note: 'the execution was stopped' });
   });
 
+  it('lets a run go on in the sidecar when another workflow is opened, without mixing its events into the panel', async () => {
+    const link = sidecar({ run_workflow: () => ({ executionId: 'x5' }) });
+    const { store, writer } = twoBlocks();
+    await store.start('go');
+    link.emit(WORKFLOW_EVENTS.blockStarted, { executionId: 'x5', seq: 0, blockId: writer.id, blockName: 'Agent', blockType: 'agent', input: {} });
+    store.create('Other');
+    link.emit(WORKFLOW_EVENTS.blockChunk, { executionId: 'x5', seq: 1, blockId: writer.id, text: 'late' });
+    expect(store.run).toEqual({ status: 'idle', input: '', blocks: [] });
+    await store.stop();
+    expect(link.commands()).not.toContain('cancel_execution');
+  });
+
   it('runs again from one block of the last execution, with the same input', async () => {
     const link = sidecar({ run_workflow: () => ({ executionId: 'x1' }), rerun_from_block: () => ({ executionId: 'x9' }) });
     const { store, writer } = twoBlocks();

@@ -108,9 +108,15 @@ export const useWorkflowsStore = defineStore('workflows', () => {
     if (items) list.value = items;
   }
 
+  /** Clears the run panel for another workflow; a run still going on finishes in the sidecar and is stored. */
+  function leaveRun(): void {
+    run.value = emptyRun();
+    handle = undefined;
+  }
+
   function create(name = 'New workflow'): void {
     importReport.value = undefined;
-    run.value = emptyRun();
+    leaveRun();
     setDoc(blankWorkflow(name), false);
   }
 
@@ -118,7 +124,7 @@ export const useWorkflowsStore = defineStore('workflows', () => {
     const workflow = await guard(listState, () => client().invoke('get_workflow', { id }));
     if (workflow === undefined) return;
     importReport.value = undefined;
-    run.value = emptyRun();
+    leaveRun();
     setDoc(workflow);
     await loadPastRuns();
   }
@@ -150,7 +156,7 @@ export const useWorkflowsStore = defineStore('workflows', () => {
   async function importText(text: string): Promise<void> {
     const result = await guard(listState, () => client().invoke('import_workflow', { text }));
     if (result === undefined) return;
-    run.value = emptyRun();
+    leaveRun();
     setDoc(result.workflow, false);
     importReport.value = result.report;
     checked.value = true;
@@ -299,9 +305,12 @@ export const useWorkflowsStore = defineStore('workflows', () => {
   async function follow(input: string, begin: () => Promise<{ executionId: string }>): Promise<void> {
     run.value = { ...emptyRun(), status: 'starting', input };
     try {
-      handle = await client().runWorkflow(begin());
-      run.value = { ...run.value, executionId: handle.executionId, status: 'running' };
-      handle.onEvent((event) => {
+      const h = await client().runWorkflow(begin());
+      handle = h;
+      run.value = { ...run.value, executionId: h.executionId, status: 'running' };
+      h.onEvent((event) => {
+        // Another workflow was opened meanwhile: this run goes on in the sidecar and is stored; the panel has moved on.
+        if (run.value.executionId !== h.executionId) return;
         run.value = foldRunEvent(run.value, event);
         if (running.value) return;
         handle = undefined;
