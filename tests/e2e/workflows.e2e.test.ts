@@ -111,7 +111,7 @@ describe('the Workflows view, end to end', () => {
     const prompt = id('user-prompt');
     await prompt.fill('');
     await prompt.pressSequentially('Once upon a time <st');
-    await expect.poll(() => id('user-prompt-suggestions').textContent()).toMatch(/<start\.input>.*the workflow input/);
+    await expect.poll(() => id('user-prompt-suggestions').textContent()).toMatch(/<start\.input>.*the text the workflow was run with/);
     await shot('references');
     await prompt.press('Enter');
     expect(await prompt.inputValue()).toBe('Once upon a time <start.input>');
@@ -194,6 +194,19 @@ describe('the Workflows view, end to end', () => {
     await shot('stopped');
   });
 
+  it('reads the stored trace of an earlier run', async () => {
+    const past = id('past-runs');
+    await expect.poll(() => past.locator('option:not([disabled])').count(), { timeout: 10_000 }).toBe(2);
+    const options = await past.locator('option:not([disabled])').allTextContents();
+    expect(options[0]).toMatch(/Stopped/);
+    expect(options[1]).toMatch(/Completed/);
+    await past.selectOption({ index: 2 });
+    await expect.poll(() => id('trace-Teller').getAttribute('data-status'), { timeout: 10_000 }).toBe('completed');
+    expect(await runStatus()).toBe('completed');
+    expect(await id('trace-Teller').getByTestId('tokens').textContent()).toMatch(/^[1-9]\d* in · [1-9]\d* out$/);
+    await shot('past-run');
+  });
+
   it('refuses to save a reference to a block that cannot have run, and says so next to the block', async () => {
     await id('block-Teller').click();
     await id('user-prompt').fill('Continue <later.content>');
@@ -246,6 +259,19 @@ describe('the Workflows view, end to end', () => {
     expect(await id('import-ignored').textContent()).toMatch(/apiKey/);
     await id('block-Writer').waitFor();
     await shot('import');
+  });
+
+  it('asks before unsaved changes are discarded', async () => {
+    // The import is open and unsaved: opening another workflow asks first.
+    await id('workflow-Story chain').locator('button').first().click();
+    await id('discard-prompt').waitFor();
+    expect(await id('discard-prompt').textContent()).toMatch(/unsaved changes.*open Story chain/);
+    await id('discard-cancel').click();
+    expect(await id('block-Writer').count()).toBe(1);
+    await id('workflow-Story chain').locator('button').first().click();
+    await id('discard-confirm').click();
+    await id('block-Teller').waitFor();
+    expect(await id('block-Writer').count()).toBe(0);
   });
 
   it('deletes a workflow from the list', async () => {

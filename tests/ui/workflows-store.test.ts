@@ -13,7 +13,7 @@ import { REPLY_EVENT, WORKFLOW_EVENTS, type RequestEnvelope } from '../../extens
 
 type Answer = (params: Record<string, unknown>) => unknown;
 
-/** Answers each command from `answers` (an Error answer becomes an error reply); records what was sent. */
+/** Answers each command from `answers` (an Error answer becomes an error reply, as does a command it lacks); records what was sent. */
 function sidecar(answers: Record<string, Answer>) {
   const handlers = new Map<string, ((data: unknown) => void)[]>();
   const offline: (() => void)[] = [];
@@ -24,8 +24,7 @@ function sidecar(answers: Record<string, Answer>) {
       sent.push(envelope);
       const answer = answers[envelope.command];
       queueMicrotask(() => {
-        if (answer === undefined) return;
-        const result = answer(envelope.params as Record<string, unknown>);
+        const result = answer ? answer(envelope.params as Record<string, unknown>) : new Error(`unknown command ${envelope.command}`);
         if (result instanceof Error) emit(REPLY_EVENT, { id: envelope.id, ok: false, error: { code: 'validation', message: result.message, retryable: false } });
         else emit(REPLY_EVENT, { id: envelope.id, ok: true, result });
       });
@@ -136,12 +135,15 @@ describe('references offered as you type', () => {
     store.connect(writer.id, 'success', next?.id ?? '');
     const doc = store.doc as WorkflowDoc;
     doc.variables = { tone: 'kind' };
-    const texts = referenceOptions(doc, next?.id ?? '').map((o) => o.text);
-    expect(texts).toEqual(['<start.input>', '<judgebot.content>', '<judgebot.score>', '<judgebot.label>', '<variable.tone>']);
-    // The writer cannot read the block after it.
-    expect(referenceOptions(doc, writer.id).map((o) => o.text)).toEqual(['<start.input>', '<variable.tone>']);
+    const texts = referenceOptions(doc, next?.id ?? '').map((o) => o.reference);
+    expect(texts).toContain('<start.input>');
+    expect(texts).toEqual(expect.arrayContaining(['<judgebot.content>', '<judgebot.score>', '<judgebot.label>', '<variable.tone>']));
+    // The writer cannot read the block after it, nor itself.
+    const forWriter = referenceOptions(doc, writer.id).map((o) => o.reference);
+    expect(forWriter).toContain('<start.input>');
+    expect(forWriter.filter((r) => r.startsWith('<agent') || r.startsWith('<judgebot'))).toEqual([]);
     store.select(next?.id);
-    expect(store.selectedReferences.map((o) => o.text)).toContain('<judgebot.score>');
+    expect(store.selectedReferences.map((o) => o.reference)).toContain('<judgebot.score>');
   });
 
   it('finds the reference being typed at the caret and narrows the options to it', () => {
@@ -149,27 +151,36 @@ describe('references offered as you type', () => {
     const at = partialReference(text, 'Summarise <judgebot.sc'.length);
     expect(at).toEqual({ start: 10, typed: '<judgebot.sc' });
     expect(partialReference('a <b.c> done', 12)).toBeUndefined();
-    const options = [{ text: '<start.input>', detail: '' }, { text: '<judgebot.content>', detail: '' }, { text: '<judgebot.score>', detail: '' }];
-    expect(matchReferences(options, at?.typed ?? '').map((o) => o.text)).toEqual(['<judgebot.score>']);
-    expect(matchReferences(options, '<').map((o) => o.text)).toHaveLength(3);
+    const options = [{ reference: '<start.input>', description: '' }, { reference: '<judgebot.content>', description: '' }, { reference: '<judgebot.score>', description: '' }];
+    expect(matchReferences(options, at?.typed ?? '').map((o) => o.reference)).toEqual(['<judgebot.score>']);
+    expect(matchReferences(options, '<').map((o) => o.reference)).toHaveLength(3);
   });
 });
 
 describe('saving and importing', () => {
-  it('does not save a workflow with problems, and shows each next to its block in words', async () => {
-    const link = sidecar({
-      validate_workflow: () => ({ problems: [{ blockId: 'agent-2', field: 'userPrompt', reference: '<later.content>', message: '"<later.content>" refers to a block that cannot have run yet.' }] }),
-      save_workflow: () => new Error('must not be called'),
-    });
-    const { store } = twoBlocks();
+  it('does not save a reference to a block that cannot have run yet; the mark follows edits and clears when fixed', async () => {
+    const link = sidecar({ save_workflow: (p) => ({ ...(p['workflow'] as object), id: 'w1' }), list_workflows: () => [] });
+    const { store, writer } = twoBlocks();
+    if (writer.type !== 'agent') throw new Error('agent expected');
+    const later = store.addBlock('agent');
+    if (later?.type !== 'agent') throw new Error('agent expected');
+    Object.assign(later.inputs, { provider: 'openai', model: 'gpt-4o-mini' });
+    later.name = 'Later';
+    store.connect(writer.id, 'success', later.id);
+    writer.inputs.userPrompt = 'Use <later.content>';
+    expect(store.issuesByBlock[writer.id]).toBeUndefined(); // not before a save is tried
     expect(await store.save()).toBe(false);
-    expect(link.commands()).toEqual(['validate_workflow']);
-    expect(store.issuesByBlock['agent-2']).toMatch(/cannot have run yet/);
+    expect(link.commands()).toEqual([]);
+    expect(store.issuesByBlock[writer.id]).toMatch(/later/);
     expect(store.saveState).toMatchObject({ status: 'error', message: expect.stringMatching(/Not saved: one problem/) });
+    writer.inputs.userPrompt = 'Use <start.input>';
+    expect(store.issuesByBlock[writer.id]).toBeUndefined();
+    expect(await store.save()).toBe(true);
+    expect(link.commands()).toEqual(['save_workflow', 'list_workflows', 'list_workflow_executions']);
   });
 
-  it('finds a missing model and colliding names itself, before asking the sidecar', async () => {
-    const link = sidecar({ validate_workflow: () => new Error('must not be called') });
+  it('finds a missing model and colliding names itself, and neither saves nor runs', async () => {
+    const link = sidecar({});
     const { store, writer } = twoBlocks();
     const other = store.addBlock('agent');
     if (other === undefined) throw new Error('no block');
@@ -177,14 +188,14 @@ describe('saving and importing', () => {
     expect(await store.save()).toBe(false);
     await store.start('go');
     expect(link.commands()).toEqual([]);
-    expect(store.issuesByBlock[other.id]).toBe('Another block is also called "Agent"; references need different names. Choose a provider and a model.');
-    expect(store.issuesByBlock[writer.id]).toBeUndefined();
-    expect(store.run).toMatchObject({ status: 'failed', error: 'Not run: 2 problems to fix (marked on the blocks).' });
+    expect(store.issuesByBlock[other.id]).toMatch(/choose a provider and a model/);
+    expect(store.problems.filter((p) => p.field === 'name' || /name/.test(p.message)).length).toBeGreaterThan(0);
+    expect(store.run).toMatchObject({ status: 'failed', error: expect.stringMatching(/^Not run: \d problems to fix/) });
+    expect(writer.id in store.issuesByBlock || other.id in store.issuesByBlock).toBe(true);
   });
 
   it('saves a clean workflow as the editor holds it and takes the id the sidecar gives', async () => {
     const link = sidecar({
-      validate_workflow: () => ({ problems: [] }),
       save_workflow: (p) => ({ ...(p['workflow'] as object), id: 'w7', updatedAt: '2026-01-01T00:00:00Z' }),
       list_workflows: () => [{ id: 'w7', name: 'Two', blockCount: 2, updatedAt: '2026-01-01T00:00:00Z' }],
     });
@@ -218,7 +229,7 @@ describe('saving and importing', () => {
 describe('running a workflow', () => {
   it('streams each block in seq order (events before the reply included), then takes the trace from done', async () => {
     let executionId = '';
-    const link = sidecar({ validate_workflow: () => ({ problems: [] }), run_workflow: () => ({ executionId: (executionId = 'x1') }), cancel_execution: () => ({ ok: true }) });
+    const link = sidecar({ run_workflow: () => ({ executionId: (executionId = 'x1') }), cancel_execution: () => ({ ok: true }) });
     const { store, writer } = twoBlocks();
     const started = store.start('hello');
     expect(store.run.status).toBe('starting');
@@ -248,7 +259,7 @@ describe('running a workflow', () => {
   });
 
   it('stops the whole execution with cancel_execution, and shows skipped and cancelled blocks', async () => {
-    const link = sidecar({ validate_workflow: () => ({ problems: [] }), run_workflow: () => ({ executionId: 'x2' }), cancel_execution: () => ({ ok: true }) });
+    const link = sidecar({ run_workflow: () => ({ executionId: 'x2' }), cancel_execution: () => ({ ok: true }) });
     const { store, writer } = twoBlocks();
     await store.start('go');
     link.emit(WORKFLOW_EVENTS.blockStarted, { executionId: 'x2', seq: 0, blockId: writer.id, blockName: 'Agent', blockType: 'agent', input: {} });
@@ -263,8 +274,20 @@ describe('running a workflow', () => {
     expect(store.run.blocks.find((b) => b.blockId === 'later')).toMatchObject({ status: 'skipped', note: 'the execution was stopped' });
   });
 
+  it('lets a run go on in the sidecar when another workflow is opened, without mixing its events into the panel', async () => {
+    const link = sidecar({ run_workflow: () => ({ executionId: 'x5' }) });
+    const { store, writer } = twoBlocks();
+    await store.start('go');
+    link.emit(WORKFLOW_EVENTS.blockStarted, { executionId: 'x5', seq: 0, blockId: writer.id, blockName: 'Agent', blockType: 'agent', input: {} });
+    store.create('Other');
+    link.emit(WORKFLOW_EVENTS.blockChunk, { executionId: 'x5', seq: 1, blockId: writer.id, text: 'late' });
+    expect(store.run).toEqual({ status: 'idle', input: '', blocks: [] });
+    await store.stop();
+    expect(link.commands()).not.toContain('cancel_execution');
+  });
+
   it('runs again from one block of the last execution, with the same input', async () => {
-    const link = sidecar({ validate_workflow: () => ({ problems: [] }), run_workflow: () => ({ executionId: 'x1' }), rerun_from_block: () => ({ executionId: 'x9' }) });
+    const link = sidecar({ run_workflow: () => ({ executionId: 'x1' }), rerun_from_block: () => ({ executionId: 'x9' }) });
     const { store, writer } = twoBlocks();
     await store.rerunFrom(writer.id);
     expect(link.commands()).toEqual([]); // nothing ran yet: nothing to reuse
@@ -278,9 +301,22 @@ describe('running a workflow', () => {
     expect(store.run.execution?.blocks[0]?.reused).toBe(true);
   });
 
+  it('lists the saved workflow runs and opens the stored trace of one', async () => {
+    const saved = { id: 'w1', name: 'Saved', blocks: [{ id: 'start', type: 'starter', name: 'Start', inputs: {} }], connections: [], variables: {} };
+    const summary = { id: 'x1', workflowId: 'w1', workflowName: 'Saved', status: 'completed', startedAt: '2026-01-01T00:00:00.000Z', durationMs: 20, inputTokens: 4, outputTokens: 5 };
+    const link = sidecar({ get_workflow: () => saved, list_workflow_executions: () => [summary], get_workflow_trace: () => execution('completed', [trace('start', 'Start')]) });
+    const store = useWorkflowsStore();
+    await store.open('w1');
+    expect(link.sent.find((e) => e.command === 'list_workflow_executions')?.params).toEqual({ workflowId: 'w1', limit: 20 });
+    expect(store.pastRuns.map((r) => r.id)).toEqual(['x1']);
+    await store.showPastRun('x1');
+    expect(store.run).toMatchObject({ status: 'completed', executionId: 'x1', input: 'hi', blocks: [{ blockId: 'start', status: 'completed' }] });
+    expect(store.run.execution?.response).toBe('the end');
+  });
+
   it('ends a run in words when the sidecar goes away, and shows a refused start', async () => {
     let refuse = false;
-    const link = sidecar({ validate_workflow: () => ({ problems: [] }), run_workflow: () => (refuse ? new Error('Agent: choose a model first.') : { executionId: 'x3' }) });
+    const link = sidecar({ run_workflow: () => (refuse ? new Error('Agent: choose a model first.') : { executionId: 'x3' }) });
     const { store, writer } = twoBlocks();
     await store.start('go');
     link.emit(WORKFLOW_EVENTS.blockStarted, { executionId: 'x3', seq: 0, blockId: writer.id, blockName: 'Agent', blockType: 'agent', input: {} });
@@ -291,7 +327,7 @@ describe('running a workflow', () => {
 
     setActivePinia(createPinia());
     refuse = true;
-    sidecar({ validate_workflow: () => ({ problems: [] }), run_workflow: () => new Error('Agent: choose a model first.') });
+    sidecar({ run_workflow: () => new Error('Agent: choose a model first.') });
     const again = twoBlocks().store;
     await again.start('go');
     expect(again.run).toMatchObject({ status: 'failed', error: 'Agent: choose a model first.' });

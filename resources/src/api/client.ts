@@ -235,10 +235,36 @@ export class SidecarClient {
   }
 }
 
+/** Releases an execution's events in `seq` order from 0, holding those that arrive early. */
+class SeqOrder<E extends { payload: { seq: number } }> {
+  next = 0;
+  private readonly held = new Map<number, E>();
+
+  /** Takes one event; returns the events now ready, in order (none while a gap remains). */
+  take(event: E): E[] {
+    this.held.set(event.payload.seq, event);
+    const ready: E[] = [];
+    for (let e = this.held.get(this.next); e !== undefined; e = this.held.get(this.next)) {
+      this.held.delete(this.next);
+      this.next += 1;
+      ready.push(e);
+    }
+    return ready;
+  }
+
+  /** Gives up on a gap: everything held, in order, as if nothing were missing. */
+  flush(): E[] {
+    const rest = [...this.held.values()].sort((a, b) => a.payload.seq - b.payload.seq);
+    this.held.clear();
+    const last = rest.at(-1);
+    if (last !== undefined) this.next = last.payload.seq + 1;
+    return rest;
+  }
+}
+
 /** Orders one workflow execution's events by `seq` and hands each to the handlers once; `done` or `lost` ends it. */
 class WorkflowReceiver implements WorkflowRunHandle {
-  private next = 0;
-  private readonly held = new Map<number, WorkflowRunEvent>();
+  private readonly order = new SeqOrder<Exclude<WorkflowRunEvent, { name: 'lost' }>>();
   private readonly delivered: WorkflowRunEvent[] = [];
   private readonly handlers: ((event: WorkflowRunEvent) => void)[] = [];
   private finished = false;
@@ -261,12 +287,7 @@ class WorkflowReceiver implements WorkflowRunHandle {
 
   deliver(event: WorkflowRunEvent): void {
     if (event.name === 'lost') return this.dispatch(event);
-    this.held.set(event.payload.seq, event);
-    for (let ready = this.held.get(this.next); ready !== undefined; ready = this.held.get(this.next)) {
-      this.held.delete(this.next);
-      this.next += 1;
-      this.dispatch(ready);
-    }
+    for (const ready of this.order.take(event)) this.dispatch(ready);
   }
 
   private dispatch(event: WorkflowRunEvent): void {
@@ -285,8 +306,7 @@ class WorkflowReceiver implements WorkflowRunHandle {
  * before a handler was attached are replayed to it, so nothing is lost between the reply and `onChunk`.
  */
 class RunReceiver implements RunHandle {
-  private next = 0;
-  private readonly held = new Map<number, RunEvent>();
+  private readonly order = new SeqOrder<RunEvent>();
   private readonly delivered: RunEvent[] = [];
   private readonly handlers = { chunk: [] as ((text: string) => void)[], done: [] as ((p: Done) => void)[], error: [] as ((p: Failed) => void)[] };
   private finished = false;
@@ -318,27 +338,13 @@ class RunReceiver implements RunHandle {
   }
 
   deliver(event: RunEvent): void {
-    this.held.set(event.payload.seq, event);
-    this.drain();
+    for (const ready of this.order.take(event)) this.dispatch(ready);
     // The end arrived but something before it never did (dropped in transit): do not wait forever.
     // After a grace period, deliver what is held in order, skipping the gap; the end carries the text.
     if (event.kind !== 'chunk' && !this.finished) {
       setTimeout(() => {
-        for (const seq of [...this.held.keys()].sort((a, b) => a - b)) {
-          const held = this.held.get(seq);
-          this.held.delete(seq);
-          this.next = seq + 1;
-          if (held !== undefined) this.dispatch(held);
-        }
+        for (const held of this.order.flush()) this.dispatch(held);
       }, GAP_GRACE_MS);
-    }
-  }
-
-  private drain(): void {
-    for (let ready = this.held.get(this.next); ready !== undefined; ready = this.held.get(this.next)) {
-      this.held.delete(this.next);
-      this.next += 1;
-      this.dispatch(ready);
     }
   }
 
@@ -347,7 +353,7 @@ class RunReceiver implements RunHandle {
     if (this.finished) return;
     const text = this.delivered.map((e) => (e.kind === 'chunk' ? e.payload.text : '')).join('');
     const response = { provider: '', model: '', text, finishReason: 'error' as const, usage: { inputTokens: 0, outputTokens: 0 }, timing: { totalMs: 0, tokensPerSecond: 0 }, error };
-    this.dispatch({ kind: 'error', payload: { executionId: this.executionId, seq: this.next, error, response } });
+    this.dispatch({ kind: 'error', payload: { executionId: this.executionId, seq: this.order.next, error, response } });
   }
 
   private dispatch(event: RunEvent): void {

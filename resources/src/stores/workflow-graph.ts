@@ -1,66 +1,19 @@
 /**
- * Pure helpers over a workflow document, shared by the store and the editor: reference names as Sim
- * writes them, which blocks can have run before a given block, and the references a prompt field may
- * offer there. No Vue, no I/O: the store owns the document, these only read it.
+ * Editor helpers over a workflow document. The rules themselves (reference names, what a block can
+ * reference, the save-time checks) are the sidecar's own pure modules, imported here so the editor
+ * and the sidecar can never disagree; this file adds only what typing and placing blocks need.
  */
-import type { WorkflowBlock, WorkflowDoc, WorkflowProblem } from './workflow-types';
+import { referenceOptions as sidecarReferenceOptions, validateWorkflow } from '../../../extensions/ai-sidecar/src/workflow/validate.js';
+import { referenceName } from '../../../extensions/ai-sidecar/src/workflow/references.js';
+import type { WorkflowDoc, WorkflowProblem } from './workflow-types';
 
-/** A block's reference name: lower-cased, spaces and punctuation removed ("AI Assistant" → "aiassistant"). */
-export function referenceName(name: string): string {
-  return name.toLowerCase().replace(/[^a-z0-9_]/g, '');
-}
+export { referenceName };
 
-/** Ids of every block that runs before `blockId` on some path (its ancestors through any connection). */
-export function ancestorsOf(doc: WorkflowDoc, blockId: string): Set<string> {
-  const parents = new Map<string, string[]>();
-  for (const c of doc.connections) parents.set(c.target, [...(parents.get(c.target) ?? []), c.source]);
-  const seen = new Set<string>();
-  const queue = [...(parents.get(blockId) ?? [])];
-  for (let id = queue.pop(); id !== undefined; id = queue.pop()) {
-    if (seen.has(id) || id === blockId) continue;
-    seen.add(id);
-    queue.push(...(parents.get(id) ?? []));
-  }
-  return seen;
-}
+export type ReferenceOption = ReturnType<typeof sidecarReferenceOptions>[number];
 
-export interface ReferenceOption {
-  /** What is inserted, e.g. `<writer.content>`. */
-  readonly text: string;
-  /** Plain words shown beside it. */
-  readonly detail: string;
-}
-
-/** Field names of a JSON schema's top-level properties; empty when there is no usable schema. */
-export function schemaFields(schema: unknown): string[] {
-  if (typeof schema !== 'object' || schema === null) return [];
-  const properties = (schema as { properties?: unknown }).properties;
-  return typeof properties === 'object' && properties !== null ? Object.keys(properties) : [];
-}
-
-/** What a block exposes to later blocks, as reference texts. */
-function outputsOf(block: WorkflowBlock): ReferenceOption[] {
-  const name = referenceName(block.name);
-  if (block.type === 'starter') return [{ text: '<start.input>', detail: 'the workflow input' }];
-  if (block.type === 'agent') {
-    const fields = schemaFields(block.inputs.responseFormat?.schema);
-    return [
-      { text: `<${name}.content>`, detail: `${block.name}: the answer` },
-      ...fields.map((f) => ({ text: `<${name}.${f}>`, detail: `${block.name}: field "${f}" of the structured answer` })),
-    ];
-  }
-  if (block.type === 'router') return [{ text: `<${name}.content>`, detail: `${block.name}: the chosen route` }];
-  return [];
-}
-
-/** References a field of `blockId` may use: the start input, every block that can have run before it, and the variables. */
+/** References a field of `blockId` may use: outputs of blocks that have certainly run before it, and the variables. */
 export function referenceOptions(doc: WorkflowDoc, blockId: string): ReferenceOption[] {
-  const before = ancestorsOf(doc, blockId);
-  const starter = doc.blocks.find((b) => b.type === 'starter');
-  const options: ReferenceOption[] = starter && starter.id !== blockId ? outputsOf(starter) : [];
-  for (const block of doc.blocks) if (before.has(block.id) && block.type !== 'starter') options.push(...outputsOf(block));
-  for (const name of Object.keys(doc.variables)) options.push({ text: `<variable.${name}>`, detail: 'workflow variable' });
-  return options;
+  return sidecarReferenceOptions(doc, blockId);
 }
 
 /** The reference being typed at `caret`: the text from its last unclosed `<`, or undefined when not inside one. */
@@ -72,11 +25,11 @@ export function partialReference(text: string, caret: number): { start: number; 
   return /^<[a-z0-9_.]*$/i.test(typed) ? { start, typed } : undefined;
 }
 
-/** Options matching what is typed (prefix or contains, prefix first), at most `limit`. */
+/** Options matching what is typed (prefix first, then containing), at most `limit`. */
 export function matchReferences(options: readonly ReferenceOption[], typed: string, limit = 8): ReferenceOption[] {
   const q = typed.toLowerCase();
-  const prefix = options.filter((o) => o.text.toLowerCase().startsWith(q));
-  const inside = options.filter((o) => !prefix.includes(o) && o.text.toLowerCase().includes(q.slice(1)));
+  const prefix = options.filter((o) => o.reference.toLowerCase().startsWith(q));
+  const inside = options.filter((o) => !prefix.includes(o) && o.reference.toLowerCase().includes(q.slice(1)));
   return [...prefix, ...inside].slice(0, limit);
 }
 
@@ -88,20 +41,13 @@ export function uniqueName(doc: WorkflowDoc, base: string): string {
 }
 
 /**
- * What the editor can tell before asking the sidecar: blocks without a name or a model, and names that
- * collide once lower-cased (references are by name). The sidecar checks references and the graph.
+ * Every problem that stops a save or a run, found without a round trip: the sidecar's own checks
+ * (references, connections, cycles, names) plus an agent or router with no model chosen yet, which
+ * the contract would refuse as malformed rather than explain.
  */
 export function localProblems(doc: WorkflowDoc): WorkflowProblem[] {
-  const problems: WorkflowProblem[] = [];
-  const seen = new Map<string, string>();
-  for (const block of doc.blocks) {
-    const ref = referenceName(block.name);
-    if (block.name.trim() === '') problems.push({ blockId: block.id, field: 'name', message: 'This block needs a name.' });
-    else if (seen.has(ref)) problems.push({ blockId: block.id, field: 'name', message: `Another block is also called "${seen.get(ref) ?? ''}"; references need different names.` });
-    else seen.set(ref, block.name);
-    if ((block.type === 'agent' || block.type === 'router') && (block.inputs.provider === '' || block.inputs.model === '')) {
-      problems.push({ blockId: block.id, field: 'model', message: 'Choose a provider and a model.' });
-    }
-  }
-  return problems;
+  const unchosen = doc.blocks
+    .filter((b) => (b.type === 'agent' || b.type === 'router') && (b.inputs.provider === '' || b.inputs.model === ''))
+    .map((b) => ({ blockId: b.id, field: 'model', message: `Block "${b.name}": choose a provider and a model.` }));
+  return [...unchosen, ...validateWorkflow(doc)];
 }

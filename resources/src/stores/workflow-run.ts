@@ -84,6 +84,11 @@ export function foldRunEvent(run: RunView, event: WorkflowRunEvent): RunView {
   }
 }
 
+/** A stored execution as the run panel shows it (a past run opened from the list). */
+export function runFromExecution(execution: WorkflowExecution): RunView {
+  return { status: execution.status, executionId: execution.id, input: execution.input, blocks: execution.blocks.map((t) => fromTrace(t)), execution };
+}
+
 /** The execution's response as text for people: strings as they are, anything else as indented JSON. */
 export function responseText(execution: WorkflowExecution | undefined): string {
   const r = execution?.response;

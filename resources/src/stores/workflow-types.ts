@@ -15,6 +15,7 @@ export type WorkflowSummary = CommandResult<'list_workflows'>[number];
 export type ImportReport = CommandResult<'import_workflow'>['report'];
 export type WorkflowProblem = CommandResult<'validate_workflow'>['problems'][number];
 export type WorkflowExecution = CommandResult<'get_workflow_trace'>;
+export type WorkflowExecutionSummary = CommandResult<'list_workflow_executions'>[number];
 export type BlockTrace = WorkflowExecution['blocks'][number];
 
 export const BLOCK_TYPES = ['starter', 'agent', 'condition', 'router', 'response'] as const satisfies readonly BlockType[];

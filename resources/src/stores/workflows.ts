@@ -7,8 +7,8 @@ import { computed, ref, shallowRef } from 'vue';
 import type { WorkflowRunHandle } from '../api/client';
 import { useConnectionStore } from './connection';
 import { localProblems, referenceOptions, uniqueName } from './workflow-graph';
-import { emptyRun, foldRunEvent, type RunView } from './workflow-run';
-import type { BlockType, ImportReport, WorkflowBlock, WorkflowConnection, WorkflowDoc, WorkflowProblem, WorkflowSummary } from './workflow-types';
+import { emptyRun, foldRunEvent, runFromExecution, type RunView } from './workflow-run';
+import type { BlockType, ImportReport, WorkflowBlock, WorkflowConnection, WorkflowDoc, WorkflowExecutionSummary, WorkflowProblem, WorkflowSummary } from './workflow-types';
 
 /** One status per operation, with the plain-words message when it failed. */
 export interface OpState {
@@ -58,11 +58,17 @@ export const useWorkflowsStore = defineStore('workflows', () => {
   /** The document as last loaded or saved, to tell whether it has unsaved edits. */
   const savedSnapshot = ref('');
   const saveState = ref<OpState>({ status: 'idle' });
-  /** Problems the last save or check found, each pointing at its block where it can. */
-  const problems = ref<WorkflowProblem[]>([]);
+  /**
+   * Once a save or run was tried (or a file imported), the workflow's problems follow every edit, so
+   * a fix clears its mark at once. Each points at its block where it can.
+   */
+  const checked = ref(false);
+  const problems = computed<WorkflowProblem[]>(() => (checked.value && doc.value ? localProblems(doc.value) : []));
   const importReport = ref<ImportReport>();
   /** Replaced whole on every event (never mutated), so a shallow ref is enough. */
   const run = shallowRef<RunView>(emptyRun());
+  /** Earlier executions of the open (saved) workflow, newest first. */
+  const pastRuns = ref<WorkflowExecutionSummary[]>([]);
   let handle: WorkflowRunHandle | undefined;
 
   const selected = computed(() => doc.value?.blocks.find((b) => b.id === selectedId.value));
@@ -82,7 +88,7 @@ export const useWorkflowsStore = defineStore('workflows', () => {
     doc.value = next;
     savedSnapshot.value = saved && next ? JSON.stringify(next) : '';
     selectedId.value = undefined;
-    problems.value = [];
+    checked.value = false;
   }
 
   async function guard<T>(state: typeof listState, action: () => Promise<T>): Promise<T | undefined> {
@@ -102,9 +108,15 @@ export const useWorkflowsStore = defineStore('workflows', () => {
     if (items) list.value = items;
   }
 
+  /** Clears the run panel for another workflow; a run still going on finishes in the sidecar and is stored. */
+  function leaveRun(): void {
+    run.value = emptyRun();
+    handle = undefined;
+  }
+
   function create(name = 'New workflow'): void {
     importReport.value = undefined;
-    run.value = emptyRun();
+    leaveRun();
     setDoc(blankWorkflow(name), false);
   }
 
@@ -112,8 +124,25 @@ export const useWorkflowsStore = defineStore('workflows', () => {
     const workflow = await guard(listState, () => client().invoke('get_workflow', { id }));
     if (workflow === undefined) return;
     importReport.value = undefined;
-    run.value = emptyRun();
+    leaveRun();
     setDoc(workflow);
+    await loadPastRuns();
+  }
+
+  /** The list is a convenience beside the run panel: when it cannot load, the panel simply has none. */
+  async function loadPastRuns(): Promise<void> {
+    const workflowId = doc.value?.id;
+    pastRuns.value = workflowId ? await client().invoke('list_workflow_executions', { workflowId, limit: 20 }).catch(() => []) : [];
+  }
+
+  /** Shows a stored execution's trace in the run panel. */
+  async function showPastRun(executionId: string): Promise<void> {
+    if (running.value) return;
+    try {
+      run.value = runFromExecution(await client().invoke('get_workflow_trace', { executionId }));
+    } catch (e) {
+      run.value = { ...emptyRun(), status: 'failed', error: message(e) };
+    }
   }
 
   async function remove(id: string): Promise<void> {
@@ -127,10 +156,10 @@ export const useWorkflowsStore = defineStore('workflows', () => {
   async function importText(text: string): Promise<void> {
     const result = await guard(listState, () => client().invoke('import_workflow', { text }));
     if (result === undefined) return;
-    run.value = emptyRun();
+    leaveRun();
     setDoc(result.workflow, false);
     importReport.value = result.report;
-    problems.value = result.report.problems;
+    checked.value = true;
   }
 
   async function exportText(format: 'yaml' | 'json'): Promise<{ text: string; fileName: string } | undefined> {
@@ -150,21 +179,20 @@ export const useWorkflowsStore = defineStore('workflows', () => {
     const current = doc.value;
     if (current === undefined) return false;
     const saved = await guard(saveState, async () => {
-      await check(current, 'Not saved');
+      check('Not saved');
       return client().invoke('save_workflow', { workflow: current });
     });
     if (saved === undefined) return false;
     const keep = selectedId.value;
     setDoc(saved);
     selectedId.value = keep;
-    await loadList();
+    await Promise.all([loadList(), loadPastRuns()]);
     return true;
   }
 
-  /** Finds the workflow's problems (here, then in the sidecar) and throws a summary when there are any. */
-  async function check(workflow: WorkflowDoc, what: string): Promise<void> {
-    const local = localProblems(workflow);
-    problems.value = local.length > 0 ? local : (await client().invoke('validate_workflow', { workflow })).problems;
+  /** Shows the workflow's problems from now on and throws a summary when there are any (the sidecar checks again). */
+  function check(what: string): void {
+    checked.value = true;
     const n = problems.value.length;
     if (n > 0) throw new Error(`${what}: ${n === 1 ? 'one problem' : `${n} problems`} to fix (marked on the blocks).`);
   }
@@ -182,7 +210,7 @@ export const useWorkflowsStore = defineStore('workflows', () => {
     const block = newBlock(type, `${type}-${n}`, uniqueName(d, LABELS[type]), position);
     d.blocks.push(block);
     selectedId.value = block.id;
-    return block;
+    return d.blocks.at(-1); // the reactive one, so edits through it are seen
   }
 
   function moveBlock(id: string, position: { x: number; y: number }): void {
@@ -195,7 +223,6 @@ export const useWorkflowsStore = defineStore('workflows', () => {
     if (d === undefined) return;
     d.blocks = d.blocks.filter((b) => b.id !== id);
     d.connections = d.connections.filter((c) => c.source !== id && c.target !== id);
-    problems.value = problems.value.filter((p) => p.blockId !== id);
     if (selectedId.value === id) selectedId.value = undefined;
   }
 
@@ -263,7 +290,7 @@ export const useWorkflowsStore = defineStore('workflows', () => {
     const workflow = doc.value;
     if (workflow === undefined || running.value) return;
     await follow(input, async () => {
-      await check(workflow, 'Not run');
+      check('Not run');
       return client().invoke('run_workflow', { workflow, input });
     });
   }
@@ -278,11 +305,16 @@ export const useWorkflowsStore = defineStore('workflows', () => {
   async function follow(input: string, begin: () => Promise<{ executionId: string }>): Promise<void> {
     run.value = { ...emptyRun(), status: 'starting', input };
     try {
-      handle = await client().runWorkflow(begin());
-      run.value = { ...run.value, executionId: handle.executionId, status: 'running' };
-      handle.onEvent((event) => {
+      const h = await client().runWorkflow(begin());
+      handle = h;
+      run.value = { ...run.value, executionId: h.executionId, status: 'running' };
+      h.onEvent((event) => {
+        // Another workflow was opened meanwhile: this run goes on in the sidecar and is stored; the panel has moved on.
+        if (run.value.executionId !== h.executionId) return;
         run.value = foldRunEvent(run.value, event);
-        if (!running.value) handle = undefined;
+        if (running.value) return;
+        handle = undefined;
+        void loadPastRuns();
       });
     } catch (e) {
       run.value = { ...run.value, status: 'failed', error: message(e) };
@@ -295,8 +327,8 @@ export const useWorkflowsStore = defineStore('workflows', () => {
   }
 
   return {
-    list, listState, doc, selectedId, selected, selectedReferences, dirty, saveState, problems, issuesByBlock, importReport, run, running,
-    loadList, create, open, remove, importText, exportText, save, addBlock, moveBlock, removeBlock, connect, disconnect, addBranch, removeBranch, setVariable, removeVariable, start, rerunFrom, stop,
+    list, listState, pastRuns, doc, selectedId, selected, selectedReferences, dirty, saveState, problems, issuesByBlock, importReport, run, running,
+    loadList, create, open, remove, importText, exportText, save, addBlock, moveBlock, removeBlock, connect, disconnect, addBranch, removeBranch, setVariable, removeVariable, start, rerunFrom, stop, showPastRun,
     select: (id: string | undefined) => (selectedId.value = id),
     dismissReport: () => (importReport.value = undefined),
   };
