@@ -19,7 +19,7 @@ import { OllamaProvider } from './providers/ollama.js';
 import { modelHandlers } from './channel/handlers/models.js';
 import { ModelStore } from './models/model-store.js';
 import { openDatabase, type SqliteDatabase } from './storage/database.js';
-import { dataPaths, resolveDataLocation } from './storage/paths.js';
+import { dataPaths, resolveDataLocation, restrictNewFileModes } from './storage/paths.js';
 import { ExecutionsRepository, ProviderSettingsRepository, SecretsRepository, VaultMetaRepository } from './storage/repositories.js';
 import { VaultError } from './vault/errors.js';
 import { Vault } from './vault/vault.js';
@@ -61,6 +61,7 @@ function openStorage(file: string): Storage {
 }
 
 export function createSidecar(options: SidecarOptions): Sidecar {
+  restrictNewFileModes();
   const location = resolveDataLocation({ appDir: options.appDir, ...(options.env === undefined ? {} : { env: options.env }) });
   const paths = dataPaths(location.dataDir);
   const storage = openStorage(paths.database);
