@@ -18,6 +18,7 @@ import { LocalLlamaProvider } from './providers/local-llama.js';
 import { OllamaProvider } from './providers/ollama.js';
 import { modelHandlers } from './channel/handlers/models.js';
 import { ModelStore } from './models/model-store.js';
+import { mirrorFromEnv, policyFetch } from './models/download-policy.js';
 import { openDatabase, type SqliteDatabase } from './storage/database.js';
 import { dataPaths, resolveDataLocation, restrictNewFileModes } from './storage/paths.js';
 import { ExecutionsRepository, ProviderSettingsRepository, SecretsRepository, VaultMetaRepository } from './storage/repositories.js';
@@ -94,6 +95,7 @@ export function createSidecar(options: SidecarOptions): Sidecar {
   });
   const providers = new ProviderCatalog(manager, settings, { keys, createLocal: () => local });
   catalog = providers;
+  const downloads = { mirrorOrigin: mirrorFromEnv(options.env ?? process.env) };
   const info = { dataDir: location.dataDir, readOnly: storage.readOnly, storageError: storage.error };
   const handlers: Handlers = {
     hello: () => ({ protocolVersion: PROTOCOL_VERSION, sidecarVersion: SIDECAR_VERSION, ...info }),
@@ -101,7 +103,8 @@ export function createSidecar(options: SidecarOptions): Sidecar {
     ...vaultHandlers(vault ?? unavailableVault(info.storageError), options.emit, (provider) => providers.keyOrigin(provider)),
     ...historyHandlers(history ?? emptyHistory),
     ...modelHandlers({
-      store: new ModelStore(paths.models),
+      store: new ModelStore(paths.models, policyFetch(downloads)),
+      downloads,
       local,
       ollama: () => {
         const provider = manager.providerNames().includes('ollama') ? manager.provider('ollama') : undefined;
