@@ -14,6 +14,8 @@ let runtime: StandIn;
 let page: PageClient;
 let ollama: OllamaServer;
 let dataDir: string;
+/** The user's model mirror (SIM_AI_MODEL_MIRROR): the one non-public origin downloads may use. */
+let mirror: Awaited<ReturnType<typeof startFileServer>>;
 const tasks: { taskId: string; status: string; completed?: number; total?: number }[] = [];
 const ok = (reply: ReplyEnvelope) => {
   if (!reply.ok) throw new Error(`${reply.error.code}: ${reply.error.message}`);
@@ -24,7 +26,8 @@ beforeAll(async () => {
   await buildSidecarOnce();
   dataDir = await mkdtemp(path.join(os.tmpdir(), 'sim-model-cmds-'));
   ollama = await startOllamaServer({ pullSteps: 200, pullIntervalMs: 20 });
-  runtime = await startNeutralinoStandIn({ appDir: ROOT, env: { ...process.env, SIM_AI_DATA_DIR: dataDir } });
+  mirror = await startFileServer(await readFile(path.resolve(ROOT, '../shared/models/stories260K.gguf')), { sliceDelayMs: 15 });
+  runtime = await startNeutralinoStandIn({ appDir: ROOT, env: { ...process.env, SIM_AI_DATA_DIR: dataDir, SIM_AI_MODEL_MIRROR: new URL(mirror.url).origin } });
   page = await PageClient.connect(runtime);
   await page.waitForSidecar();
   page.on((event, data) => event === EVENTS.task && tasks.push(data as (typeof tasks)[number]));
@@ -36,23 +39,21 @@ afterAll(async () => {
   await runtime.close();
   runtime.killAll();
   await ollama.close();
+  await mirror.close();
   await rm(dataDir, { recursive: true, force: true });
 });
 
 describe('model commands', () => {
   it('downloads a model as a task with progress, then lists it with metadata', async () => {
     const bytes = await readFile(path.resolve(ROOT, '../shared/models/stories260K.gguf'));
-    const server = await startFileServer(bytes, { sliceDelayMs: 15 });
-    try {
-      const { taskId } = ok(await page.request('download_model', { url: server.url, name: 'story.gguf', sizeBytes: bytes.length })) as { taskId: string };
+    {
+      const { taskId } = ok(await page.request('download_model', { url: mirror.url, name: 'story.gguf', sizeBytes: bytes.length })) as { taskId: string };
       await expect.poll(() => tasks.find((t) => t.taskId === taskId && t.status !== 'running')?.status, { timeout: 20_000 }).toBe('done');
       expect(tasks.filter((t) => t.taskId === taskId && t.status === 'running').length).toBeGreaterThan(0);
       const list = ok(await page.request('list_local_models', {})) as unknown as { id: string; architecture: string }[];
       expect(list).toEqual([expect.objectContaining({ id: 'story.gguf', architecture: 'llama' })]);
       const run = ok(await page.request('call_ai_provider', { provider: 'local', request: { model: 'story.gguf', messages: [{ role: 'user', content: 'Once upon a time' }], maxTokens: 8 } }));
       expect(run.executionId).toBeTypeOf('string');
-    } finally {
-      await server.close();
     }
   });
 

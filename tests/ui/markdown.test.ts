@@ -35,7 +35,9 @@ describe('renderMarkdown', () => {
     const html = await render('# Title\n\n**bold** and `code` and [a link](https://example.com)');
     expect(html).toContain('<h1>Title</h1>');
     expect(html).toContain('<strong>bold</strong>');
-    expect(html).toContain('href="https://example.com"');
+    // Links are shown, never followed (issue 12): the address moves to data-href and the title.
+    expect(html).toContain('data-href="https://example.com"');
+    expect(html).not.toMatch(/\shref=/);
   });
 
   it.each([

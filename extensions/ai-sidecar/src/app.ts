@@ -26,8 +26,9 @@ import { WorkflowExecutor } from './workflow/executor.js';
 import { WorkflowService } from './workflow/service.js';
 import { MemoryWorkflowStore } from './workflow/store.js';
 import { ModelStore } from './models/model-store.js';
+import { mirrorFromEnv, policyFetch } from './models/download-policy.js';
 import { openDatabase, type SqliteDatabase } from './storage/database.js';
-import { dataPaths, resolveDataLocation } from './storage/paths.js';
+import { dataPaths, resolveDataLocation, restrictNewFileModes } from './storage/paths.js';
 import { ExecutionsRepository, ProviderSettingsRepository, SecretsRepository, VaultMetaRepository } from './storage/repositories.js';
 import { ConversationsRepository, PresetsRepository } from './storage/conversations.js';
 import { ConversationService } from './conversations/service.js';
@@ -73,6 +74,7 @@ function openStorage(file: string): Storage {
 }
 
 export function createSidecar(options: SidecarOptions): Sidecar {
+  restrictNewFileModes();
   const location = resolveDataLocation({ appDir: options.appDir, ...(options.env === undefined ? {} : { env: options.env }) });
   const paths = dataPaths(location.dataDir);
   const storage = openStorage(paths.database);
@@ -105,6 +107,7 @@ export function createSidecar(options: SidecarOptions): Sidecar {
   });
   const providers = new ProviderCatalog(manager, settings, { keys, createLocal: () => local });
   catalog = providers;
+  const downloads = { mirrorOrigin: mirrorFromEnv(options.env ?? process.env) };
   const info = { dataDir: location.dataDir, readOnly: storage.readOnly, storageError: storage.error };
   const conversations = db
     ? new ConversationService({
@@ -132,7 +135,8 @@ export function createSidecar(options: SidecarOptions): Sidecar {
     ...historyHandlers(history ?? emptyHistory),
     ...conversationHandlers(conversations, info.storageError),
     ...modelHandlers({
-      store: new ModelStore(paths.models),
+      store: new ModelStore(paths.models, policyFetch(downloads)),
+      downloads,
       local,
       ollama: () => {
         const provider = manager.providerNames().includes('ollama') ? manager.provider('ollama') : undefined;

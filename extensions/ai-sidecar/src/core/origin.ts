@@ -37,9 +37,18 @@ export function parseHttpUrl(url: string): URL {
   return parsed;
 }
 
+/** `::ffff:7f00:1` (as URL parsing writes IPv4-mapped addresses) → `::ffff:127.0.0.1`. */
+function unmapHex(host: string): string {
+  const mapped = /^::ffff:([0-9a-f]{1,4}):([0-9a-f]{1,4})$/.exec(host);
+  if (mapped?.[1] === undefined || mapped[2] === undefined) return host;
+  const high = parseInt(mapped[1], 16);
+  const low = parseInt(mapped[2], 16);
+  return `::ffff:${high >> 8}.${high & 255}.${low >> 8}.${low & 255}`;
+}
+
 /** `localhost`, 127.0.0.0/8 and ::1: traffic that never leaves this computer. */
 export function isLoopbackHost(hostname: string): boolean {
-  const host = hostname.replace(/^\[|\]$/g, '').toLowerCase();
+  const host = unmapHex(hostname.replace(/^\[|\]$/g, '').toLowerCase());
   if (host === 'localhost' || host.endsWith('.localhost')) return true;
   if (isIP(host) === 4) return host.startsWith('127.');
   if (isIP(host) === 6) return host === '::1' || /^::ffff:127\./.test(host);
@@ -48,7 +57,7 @@ export function isLoopbackHost(hostname: string): boolean {
 
 /** Loopback, private (RFC 1918, ULA), link-local, CGNAT, unspecified and multicast addresses. */
 export function isNonPublicAddress(address: string): boolean {
-  const host = address.replace(/^\[|\]$/g, '').toLowerCase();
+  const host = unmapHex(address.replace(/^\[|\]$/g, '').toLowerCase());
   if (isLoopbackHost(host)) return true;
   if (isIP(host) === 4) {
     const [a = 0, b = 0] = host.split('.').map(Number);

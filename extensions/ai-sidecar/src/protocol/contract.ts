@@ -707,6 +707,8 @@ export const COMMANDS = {
   import_model: { params: z.object({ path: z.string().min(1).max(4096), link: z.boolean().optional() }), result: localModelSchema },
   delete_model: { params: z.object({ name: modelFileName }), result: ok },
   download_model: {
+    // Issue 12: https from public addresses only (checked in the sidecar, redirects included); a
+    // mirror the user set in SIM_AI_MODEL_MIRROR may be plain http on the LAN.
     params: z.object({ url: z.url({ protocol: /^https?$/ }), name: modelFileName, sha256: z.string().regex(/^[a-f0-9]{64}$/i).optional(), sizeBytes: z.number().int().positive().optional() }),
     result: task,
   },

@@ -2,10 +2,12 @@
  * Opens the app's one SQLite database: WAL, a busy timeout, secure_delete (deleted secrets are
  * overwritten, not left in free pages), synchronous=FULL (an acknowledged write survives a crash or a
  * power cut), versioned migrations, and an integrity check before anything else touches it. A
- * corrupt file is reported and left exactly as it is; a read-only medium gives a read-only handle.
+ * corrupt file is reported and left exactly as it is (an empty, 0-byte file too: it is damage, not a
+ * new install); a read-only medium gives a read-only handle. The folder is made 0700 and the
+ * database, WAL and SHM files 0600: other users of the machine cannot read them.
  */
 import { CodedError } from '../core/coded-error.js';
-import { accessSync, constants, existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { accessSync, chmodSync, constants, existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { migrate } from './migrations.js';
@@ -27,9 +29,11 @@ export interface OpenedDatabase {
 export function openDatabase(file: string): OpenedDatabase {
   const folder = path.dirname(file);
   if (!isWritable(folder)) return openReadOnly(file);
+  refuseEmptyFile(file);
   let db: SqliteDatabase;
   try {
     db = new Database(file);
+    restrictFiles(file);
     db.pragma('busy_timeout = 5000');
     checkIntegrity(db, file);
     db.pragma('journal_mode = WAL');
@@ -37,6 +41,7 @@ export function openDatabase(file: string): OpenedDatabase {
     db.pragma('secure_delete = ON');
     db.pragma('foreign_keys = ON');
     migrate(db);
+    restrictFiles(file);
     return { db, readOnly: false };
   } catch (error) {
     throw asStorageError(error, file);
@@ -84,9 +89,37 @@ function asStorageError(error: unknown, file: string): StorageError {
   return new StorageError('storage', `Could not open the database at ${file}: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
 }
 
+/**
+ * SQLite takes a 0-byte file for a new database and would set up an empty vault over it, hiding the
+ * loss. A fresh database is never 0 bytes once opened (its header is written at once), so this is a
+ * truncated file; unless a WAL beside it still holds the data, it is reported and left alone.
+ */
+function refuseEmptyFile(file: string): void {
+  if (!existsSync(file) || statSync(file).size > 0) return;
+  const wal = `${file}-wal`;
+  if (existsSync(wal) && statSync(wal).size > 0) return;
+  throw new StorageError('storage', `The database at ${file} is empty (0 bytes): it was truncated or damaged, and your stored keys and history are not in it. It was left untouched; restore it from a backup, or move it aside to start afresh.`);
+}
+
+/** Owner-only modes for the database and its WAL and SHM (where the file system has modes at all). */
+function restrictFiles(file: string): void {
+  for (const target of [file, `${file}-wal`, `${file}-shm`]) {
+    try {
+      if (existsSync(target)) chmodSync(target, 0o600);
+    } catch {
+      // FAT/exFAT sticks have no modes; nothing to restrict there.
+    }
+  }
+}
+
 function isWritable(folder: string): boolean {
   try {
-    mkdirSync(folder, { recursive: true });
+    mkdirSync(folder, { recursive: true, mode: 0o700 });
+    try {
+      chmodSync(folder, 0o700);
+    } catch {
+      // Not ours to change (or no modes on this file system): leave it.
+    }
     accessSync(folder, constants.W_OK);
     return true;
   } catch {

@@ -38,6 +38,14 @@ function userDataDir(platform: NodeJS.Platform, env: NodeJS.ProcessEnv, home: st
   return path.join(env.XDG_DATA_HOME ?? path.join(home, '.local', 'share'), APP_FOLDER);
 }
 
+/**
+ * Files the sidecar creates are owner-only (0600, folders 0700): keys, history and models are nobody
+ * else's business on a shared machine. Called once at start, before anything is written.
+ */
+export function restrictNewFileModes(): void {
+  if (process.platform !== 'win32') process.umask(0o077);
+}
+
 /** The files and folders inside the data folder. */
 export function dataPaths(dataDir: string) {
   return {

@@ -237,7 +237,11 @@ export class Vault implements OriginKeySource {
   /** Checks one passphrase at a time: every attempt, however many arrive at once, waits its back-off. */
   private unwrapIdentity(passphrase: string): Promise<{ identity: string; recipient: string }> {
     const attempt = this.passphraseQueue.then(() => this.checkPassphrase(passphrase));
-    this.passphraseQueue = attempt.catch(() => undefined);
+    // The queue keeps neither outcome: a resolved value here would hold the identity after locking.
+    this.passphraseQueue = attempt.then(
+      () => undefined,
+      () => undefined,
+    );
     return attempt;
   }
 

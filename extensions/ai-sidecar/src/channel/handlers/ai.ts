@@ -5,6 +5,7 @@ import type { ProviderDescriptor } from '../../providers/registry.js';
 import type { AIRequest } from '../../core/types.js';
 import { originOf, transportOf, type Transport } from '../../core/origin.js';
 import { retainRedactions } from '../../core/redact.js';
+import { AIError } from '../../core/errors.js';
 import type { AIRequestInput, CommandResult } from '../../protocol/contract.js';
 import { ChannelError } from '../errors.js';
 import type { Handlers } from '../dispatcher.js';
@@ -18,18 +19,30 @@ export interface AIHandlerDeps {
   readonly frameMs?: number;
 }
 
+/** Runs streaming at once; more are refused as `busy` (a stated bound on memory, see the dispatcher). */
+export const MAX_CONCURRENT_RUNS = 8;
+
 type AIHandlers = Pick<Handlers, 'call_ai_provider' | 'cancel_execution' | 'list_models' | 'list_providers' | 'test_connection' | 'update_provider'>;
 
 export function aiHandlers({ manager, catalog, emit, frameMs }: AIHandlerDeps): AIHandlers {
+  let running = 0;
   return {
     call_ai_provider: ({ provider, request }) => {
       const descriptor = catalog.find(provider);
       if (descriptor === undefined || !descriptor.enabled) throw new ChannelError('not_found', `Provider "${provider}" is not available. Enable it under Providers.`);
+      if (running >= MAX_CONCURRENT_RUNS) {
+        throw new AIError('busy', `${MAX_CONCURRENT_RUNS} runs are going already: wait for one to finish, or stop one.`, { provider });
+      }
       let streamer: RunStreamer | undefined;
       const buffered: Parameters<RunStreamer['onPart']>[0][] = [];
       // A key locked, deleted or replaced mid-run stays known to the redactor until this run's last
       // event is sent and its History row written (the manager records it before `result` settles here).
-      const release = retainRedactions();
+      const releaseKeys = retainRedactions();
+      running += 1;
+      const release = (): void => {
+        running -= 1;
+        releaseKeys();
+      };
       let execution: ReturnType<AIManager['execute']>;
       try {
         execution = manager.execute(provider, toAIRequest(request), {

@@ -3,8 +3,11 @@
  * tasks that report progress as events.
  */
 import { randomUUID } from 'node:crypto';
+import { stat } from 'node:fs/promises';
+import nodePath from 'node:path';
 import { EVENTS } from '../../protocol/contract.js';
 import { CATALOGUE } from '../../models/catalogue.js';
+import { checkDownloadURL, type DownloadPolicy } from '../../models/download-policy.js';
 import type { ModelStore } from '../../models/model-store.js';
 import type { LocalLlamaProvider } from '../../providers/local-llama.js';
 import type { OllamaProvider } from '../../providers/ollama.js';
@@ -18,14 +21,19 @@ export interface ModelHandlerDeps {
   /** The Ollama provider as currently configured (its host may change). */
   readonly ollama: () => OllamaProvider | undefined;
   readonly emit: EmitEvent;
+  /** Where downloads may come from (the store's fetch applies it to every redirect too). */
+  readonly downloads?: DownloadPolicy;
 }
+
+/** Only plain `*.gguf` names (as the store requires): checked before the source path is touched. */
+const MODEL_NAME = /^(?!\.)[\w.() -]+\.gguf$/i;
 
 type ModelHandlers = Pick<Handlers, 'list_local_models' | 'model_catalogue' | 'import_model' | 'delete_model' | 'download_model' | 'cancel_task' | 'unload_model' | 'set_local_settings' | 'ollama_loaded' | 'ollama_pull' | 'ollama_delete'>;
 
 /** Progress events at most every 100 ms per task: a fast download must not flood the channel. */
 const PROGRESS_INTERVAL_MS = 100;
 
-export function modelHandlers({ store, local, ollama, emit }: ModelHandlerDeps): ModelHandlers {
+export function modelHandlers({ store, local, ollama, emit, downloads }: ModelHandlerDeps): ModelHandlers {
   const tasks = new Map<string, AbortController>();
 
   function startTask(kind: 'download' | 'pull', work: (signal: AbortSignal, progress: (completed: number, total?: number, message?: string) => void) => Promise<void>): { taskId: string } {
@@ -56,16 +64,31 @@ export function modelHandlers({ store, local, ollama, emit }: ModelHandlerDeps):
   return {
     list_local_models: () => store.list().then((models) => models.map((m) => ({ ...m }))),
     model_catalogue: () => CATALOGUE.map((entry) => ({ ...entry })),
-    import_model: ({ path, link }) => store.import(path, link === undefined ? {} : { link }),
+    // The page may name any path: every answer about the source is the same whether it is missing,
+    // a folder, unreadable or not a model, so import_model cannot be used to probe the file system.
+    import_model: async ({ path: source, link }) => {
+      const name = nodePath.basename(source);
+      if (!MODEL_NAME.test(name)) throw new ChannelError('validation', `"${name}" is not a model file name: letters, digits, . _ - ( ) and spaces, ending in .gguf.`);
+      if (await stat(nodePath.join(store.folder, name)).then(() => true, () => false)) {
+        throw new ChannelError('validation', `A model named ${name} is already in the models folder.`);
+      }
+      try {
+        return await store.import(source, link === undefined ? {} : { link });
+      } catch {
+        throw new ChannelError('validation', `Could not import ${source}: there is no readable GGUF model file there.`);
+      }
+    },
     delete_model: async ({ name }) => {
       if (local.loadedModel?.endsWith(`/${name}`) === true) await local.unload();
       await store.delete(name);
       return { ok: true };
     },
-    download_model: ({ url, name, sha256, sizeBytes }) =>
-      startTask('download', async (signal, progress) => {
+    download_model: async ({ url, name, sha256, sizeBytes }) => {
+      await checkDownloadURL(url, downloads);
+      return startTask('download', async (signal, progress) => {
         await store.download({ url, name, sha256, sizeBytes }, { signal, onProgress: (p) => progress(p.receivedBytes, p.totalBytes ?? undefined) });
-      }),
+      });
+    },
     cancel_task: ({ taskId }) => {
       const controller = tasks.get(taskId);
       if (controller === undefined) throw new ChannelError('not_found', `No running task "${taskId}".`);
