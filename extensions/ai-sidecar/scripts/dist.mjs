@@ -5,11 +5,11 @@
 //     neutralino.config.json       documentRoot /resources/, the sidecar run by the bundled Node
 //     resources/                   the built UI
 //     extensions/ai-sidecar/       the sidecar bundle + node_modules of its two native addons only
-//     node/                        the Node runtime the sidecar runs on
+//     node/                        the Node runtime the sidecar runs on (the current LTS, 24)
 //     portable                     marker: all data goes to data/ beside it
 // Built here for Linux x64; the same recipe serves Windows and macOS when run there (it copies the
 // platform's own Node, runtime binary and native addon builds, nothing for other platforms or GPUs).
-import { spawnSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { chmodSync, cpSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -23,10 +23,16 @@ const exe = process.platform === 'win32' ? '.exe' : '';
 const outDir = path.join(root, 'dist', `sim-ai-desktop-${PLATFORM}_${ARCH}`);
 const sidecarDir = path.join(outDir, 'extensions', 'ai-sidecar');
 
+// The folder ships the current Node LTS, not whatever Node runs this script. npm's node-<os>-<arch>
+// packages carry the official binary; node-llama-cpp's Node-API builds load unchanged, and
+// better-sqlite3 comes as its Node-API release (see portableSqlite). Fetched once into a gitignored cache.
+const PORTABLE_NODE = process.env.SIM_PORTABLE_NODE ?? '24';
+const NODE_PACKAGE = `node-${process.platform === 'win32' ? 'win' : process.platform}-${process.arch}`;
+const CACHE = process.env.SIM_DIST_CACHE ?? path.join(root, '.dist-cache');
+
 /** What of each native-addon package runs; the rest (sources, build trees, git bundles, maps, types) is left out. */
 const SKIP = [/\.map$/, /\.d\.ts$/, /\.d\.mts$/, /(^|\/)(docs?|test|tests|\.github)(\/|$)/, /\.md$/i];
 const PACKAGE_SKIP = {
-  'better-sqlite3': [/^deps(\/|$)/, /^src(\/|$)/, /^build\/(?!Release\/better_sqlite3\.node$|Release$)/],
   'node-llama-cpp': [/^llama\/gitRelease\.bundle$/, /^llama\/localBuilds(\/|$)/],
 };
 
@@ -149,6 +155,69 @@ function report() {
   return { total, parts: known };
 }
 
+/** The portable Node, unpacked from npm's official-binary package into the cache. */
+function portableNode() {
+  mkdirSync(CACHE, { recursive: true });
+  const cached = () =>
+    readdirSync(CACHE)
+      .filter((f) => f.startsWith(`${NODE_PACKAGE}-${PORTABLE_NODE}`) && f.endsWith('.tgz'))
+      .sort((a, b) => a.localeCompare(b, undefined, { numeric: true }))
+      .at(-1);
+  if (cached() === undefined) {
+    step(`fetching Node ${PORTABLE_NODE} (${NODE_PACKAGE} from the npm registry) once into ${CACHE}`);
+    execFileSync('npm', ['pack', `${NODE_PACKAGE}@${PORTABLE_NODE}`, '--pack-destination', CACHE, '--silent'], { stdio: ['ignore', 'ignore', 'inherit'], shell: process.platform === 'win32' });
+  }
+  const tarball = cached();
+  if (tarball === undefined) throw new Error(`npm pack ${NODE_PACKAGE}@${PORTABLE_NODE} left no package in ${CACHE}`);
+  const dir = path.join(CACHE, tarball.replace(/\.tgz$/, ''));
+  if (!existsSync(path.join(dir, 'package.json'))) {
+    mkdirSync(dir, { recursive: true });
+    execFileSync('tar', ['xzf', path.join(CACHE, tarball), '-C', dir, '--strip-components=1']);
+  }
+  const binary = path.join(dir, 'bin', `node${exe}`);
+  const version = execFileSync(binary, ['-p', 'process.versions.node'], { encoding: 'utf8' }).trim();
+  return { dir, binary, version };
+}
+
+/**
+ * better-sqlite3 for the portable Node. 12.x (what the checkout runs on Node 20) wraps its objects in
+ * node::ObjectWrap, whose destructor on Node 24 asserts a current Environment: a statement collected
+ * at shutdown (or by a GC outside any context) aborts the process (seen here on every exit;
+ * WiseLibs/better-sqlite3#1515). 13.x is a Node-API build for Node >= 22 that ships one prebuilt
+ * binary per platform, so the folder takes its JS and this platform's binary, fetched once.
+ */
+const PORTABLE_SQLITE = process.env.SIM_PORTABLE_SQLITE ?? '13';
+
+function portableSqlite() {
+  const cached = () =>
+    readdirSync(CACHE)
+      .filter((f) => f.startsWith(`better-sqlite3-${PORTABLE_SQLITE}`) && f.endsWith('.tgz'))
+      .sort((a, b) => a.localeCompare(b, undefined, { numeric: true }))
+      .at(-1);
+  if (cached() === undefined) {
+    step(`fetching better-sqlite3 ${PORTABLE_SQLITE} (Node-API build) once into ${CACHE}`);
+    execFileSync('npm', ['pack', `better-sqlite3@${PORTABLE_SQLITE}`, '--pack-destination', CACHE, '--silent'], { stdio: ['ignore', 'ignore', 'inherit'], shell: process.platform === 'win32' });
+  }
+  const tarball = cached();
+  if (tarball === undefined) throw new Error(`npm pack better-sqlite3@${PORTABLE_SQLITE} left no package in ${CACHE}`);
+  const dir = path.join(CACHE, tarball.replace(/\.tgz$/, ''));
+  if (!existsSync(path.join(dir, 'package.json'))) {
+    mkdirSync(dir, { recursive: true });
+    execFileSync('tar', ['xzf', path.join(CACHE, tarball), '-C', dir, '--strip-components=1']);
+  }
+  return dir;
+}
+
+function copySqlite(from) {
+  const to = path.join(sidecarDir, 'node_modules', 'better-sqlite3');
+  for (const part of ['package.json', 'LICENSE', 'lib']) cpSync(path.join(from, part), path.join(to, part), { recursive: true });
+  const target = `${process.platform}-${process.arch}`;
+  const binary = path.join(from, 'prebuilds', `${target}.node`);
+  if (!existsSync(binary)) throw new Error(`better-sqlite3 has no prebuilt binary for ${target}`);
+  mkdirSync(path.join(to, 'prebuilds'), { recursive: true });
+  cpSync(binary, path.join(to, 'prebuilds', `${target}.node`));
+}
+
 export async function dist({ skipUi = false } = {}) {
   rmSync(outDir, { recursive: true, force: true });
   mkdirSync(sidecarDir, { recursive: true });
@@ -160,17 +229,21 @@ export async function dist({ skipUi = false } = {}) {
   step('bundling the sidecar');
   await buildSidecar({ outdir: sidecarDir, minify: true, sourcemap: false });
   step(`copying native addons for ${process.platform}-${process.arch} only`);
-  const packages = closure(['better-sqlite3', 'node-llama-cpp']);
+  const packages = closure(['node-llama-cpp']);
   for (const name of packages) copyPackage(name);
+  copySqlite(portableSqlite());
   writeFileSync(path.join(sidecarDir, 'package.json'), '{ "type": "module", "private": true }\n');
-  step('adding the Node runtime');
+  const node = portableNode();
+  step(`adding Node ${node.version}`);
   mkdirSync(path.join(outDir, 'node'), { recursive: true });
-  cpSync(process.execPath, path.join(outDir, 'node', `node${exe}`));
+  cpSync(node.binary, path.join(outDir, 'node', `node${exe}`));
+  // The official Linux binary carries its symbol table (12 MiB); stack traces do not need it.
+  if (process.platform === 'linux') spawnSync('strip', [path.join(outDir, 'node', 'node')], { stdio: 'ignore' });
   writeConfig();
   writeFileSync(path.join(outDir, 'portable'), 'All data is kept in ./data beside this file.\n');
   const runtime = runtimeBinary();
   writeLaunchers(runtime.name);
-  return { outDir, runtimePresent: runtime.present, ...report() };
+  return { outDir, runtimePresent: runtime.present, nodeVersion: node.version, ...report() };
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
