@@ -159,3 +159,15 @@ describe('RunQueue', () => {
     expect(order).toEqual(['a', 'c']);
   });
 });
+
+describe('thread tuner on a loaded machine', () => {
+  it('stops spending tokens on a count that is already far behind', () => {
+    const tuner = new ThreadTuner([1, 2]);
+    const sim = machine(4);
+    sim.set({ 1: 200, 2: 2000 }); // 2 threads under heavy contention: 10x slower
+    const took = sim.run(tuner, 60);
+    expect(tuner.settled?.threads).toBe(1);
+    // Without the cut, 21 decodes at 2 s each; with it, 3 (one after each switch, two timed).
+    expect(took).toBeLessThan(60 * 200 + 4 * 2000 * 1.2);
+  });
+});

@@ -5,7 +5,7 @@
  * sidecar leaves no process behind.
  */
 import { execFileSync } from 'node:child_process';
-import { chmodSync, cpSync, existsSync, readFileSync, readdirSync, renameSync, writeFileSync } from 'node:fs';
+import { chmodSync, cpSync, existsSync, readFileSync, readdirSync, readlinkSync, renameSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -14,6 +14,7 @@ import { EVENTS, type ReplyEnvelope } from '../../extensions/ai-sidecar/src/prot
 import { PageClient } from '../neutralino/page-client.js';
 import { startNeutralinoStandIn, type StandIn } from '../neutralino/runtime.js';
 import { traceWrites, writesOutside } from './write-trace.js';
+import { libuvPoolSize, nodeProcessOf } from '../local/libuv-pool.js';
 
 const ROOT = path.resolve(__dirname, '../..');
 const MODEL = path.join(process.env.SIM_SHARED_MODELS ?? path.resolve(ROOT, '../shared/models'), 'stories260K.gguf');
@@ -55,6 +56,8 @@ async function stop(runtime: StandIn): Promise<void> {
   const closedAt = await runtime.close();
   const exit = await sidecar?.exited;
   expect((exit?.at ?? Infinity) - closedAt, 'sidecar exits by itself').toBeLessThan(1500);
+  // Cleanly: better-sqlite3 12 on Node 24 aborted (SIGABRT) at every exit.
+  expect(exit?.code, 'sidecar exit code').toBe(0);
   // No process outlives the app: nothing is left whose command line runs from the folder.
   const leftovers = execFileSync('ps', ['-eo', 'args'], { encoding: 'utf8' }).split('\n').filter((line) => line.includes(`${folder}/`) && !line.includes('ps -eo'));
   expect(leftovers).toEqual([]);
@@ -68,7 +71,7 @@ beforeAll(async () => {
   folder = path.join(work, 'USB STICK', 'sim-ai-desktop');
   execFileSync('mkdir', ['-p', path.dirname(folder)]);
   renameSync(built.outDir, folder);
-}, 180_000);
+}, 600_000);
 
 afterAll(async () => {
   try {
@@ -88,18 +91,26 @@ describe('portable folder', () => {
     try {
       const hello = ok(await page.request('hello', { protocolVersion: 1 }));
       expect(hello).toMatchObject({ dataDir: path.join(folder, 'data'), readOnly: false });
+      // The folder's own Node (the current LTS, not this machine's), with libuv's pool sized by the preload.
+      const sidecar = nodeProcessOf(runtime.extensionProcesses[0]?.pid ?? 0);
+      expect(readlinkSync(`/proc/${sidecar}/exe`)).toBe(path.join(folder, 'node', 'node'));
+      expect(execFileSync(path.join(folder, 'node', 'node'), ['-p', 'process.versions.node'], { encoding: 'utf8' })).toMatch(/^24\./);
       ok(await page.request('vault_init', { passphrase: 'portable passphrase' }));
       ok(await page.request('set_secret', { provider: 'openai', secret: 'sk-proj-PORTABLEportablePORTABLE1234' }));
       ok(await page.request('import_model', { path: MODEL }));
       const response = await runLocal(page, 'stories260K.gguf');
       expect(response.finishReason).toBe('length');
       expect(response.text.length).toBeGreaterThan(10);
+      // Node 24 starts the pool only on first use (here: the model's file reads), sized by the preload.
+      expect(await libuvPoolSize(sidecar)).toBe(2);
     } finally {
       await stop(runtime);
     }
     expect(readdirSync(home)).toEqual([]);
     expect(readdirSync(tmp)).toEqual([]);
     expect(readdirSync(path.join(folder, 'data')).sort()).toEqual(expect.arrayContaining(['models', 'sim-ai.db']));
+    // Node's compile cache stays inside the folder too.
+    expect(readdirSync(path.join(folder, 'extensions', 'ai-sidecar', '.node-compile-cache')).length).toBeGreaterThan(0);
   }, 120_000);
 
   it('started by its own launcher under strace, writes no file outside itself (stand-in runtime)', async () => {

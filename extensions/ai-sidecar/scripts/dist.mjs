@@ -6,12 +6,12 @@
 //                                  sidecar run by the bundled Node) and the built UI, as `neu build` packs
 //                                  them; the runtime serves nothing outside this archive
 //     extensions/ai-sidecar/       the sidecar bundle + node_modules of its two native addons only
-//     node/                        the Node runtime the sidecar runs on
+//     node/                        the Node runtime the sidecar runs on (the current LTS, 24)
 //     portable                     marker: all data goes to data/ beside it
 //     data/models/                 with --model <file.gguf> (repeatable): models ready offline from the first start
 // Built here for Linux x64; the same recipe serves Windows and macOS when run there (it copies the
 // platform's own Node, runtime binary and native addon builds, nothing for other platforms or GPUs).
-import { spawnSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { chmodSync, closeSync, cpSync, existsSync, mkdirSync, openSync, readFileSync, readSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -26,10 +26,16 @@ const exe = process.platform === 'win32' ? '.exe' : '';
 const outDir = path.join(root, 'dist', `sim-ai-desktop-${PLATFORM}_${ARCH}`);
 const sidecarDir = path.join(outDir, 'extensions', 'ai-sidecar');
 
+// The folder ships the current Node LTS, not whatever Node runs this script. npm's node-<os>-<arch>
+// packages carry the official binary; node-llama-cpp's Node-API builds load unchanged, and
+// better-sqlite3 comes as its Node-API release (see portableSqlite). Fetched once into a gitignored cache.
+const PORTABLE_NODE = process.env.SIM_PORTABLE_NODE ?? '24';
+const NODE_PACKAGE = `node-${process.platform === 'win32' ? 'win' : process.platform}-${process.arch}`;
+const CACHE = process.env.SIM_DIST_CACHE ?? path.join(root, '.dist-cache');
+
 /** What of each native-addon package runs; the rest (sources, build trees, git bundles, maps, types) is left out. */
 const SKIP = [/\.map$/, /\.d\.ts$/, /\.d\.mts$/, /(^|\/)(docs?|test|tests|\.github)(\/|$)/, /\.md$/i];
 const PACKAGE_SKIP = {
-  'better-sqlite3': [/^deps(\/|$)/, /^src(\/|$)/, /^build\/(?!Release\/better_sqlite3\.node$|Release$)/],
   'node-llama-cpp': [/^llama\/gitRelease\.bundle$/, /^llama\/localBuilds(\/|$)/],
 };
 
@@ -206,6 +212,69 @@ export function addModels(folder, sources) {
   });
 }
 
+/** The portable Node, unpacked from npm's official-binary package into the cache. */
+function portableNode() {
+  mkdirSync(CACHE, { recursive: true });
+  const cached = () =>
+    readdirSync(CACHE)
+      .filter((f) => f.startsWith(`${NODE_PACKAGE}-${PORTABLE_NODE}`) && f.endsWith('.tgz'))
+      .sort((a, b) => a.localeCompare(b, undefined, { numeric: true }))
+      .at(-1);
+  if (cached() === undefined) {
+    step(`fetching Node ${PORTABLE_NODE} (${NODE_PACKAGE} from the npm registry) once into ${CACHE}`);
+    execFileSync('npm', ['pack', `${NODE_PACKAGE}@${PORTABLE_NODE}`, '--pack-destination', CACHE, '--silent'], { stdio: ['ignore', 'ignore', 'inherit'], shell: process.platform === 'win32' });
+  }
+  const tarball = cached();
+  if (tarball === undefined) throw new Error(`npm pack ${NODE_PACKAGE}@${PORTABLE_NODE} left no package in ${CACHE}`);
+  const dir = path.join(CACHE, tarball.replace(/\.tgz$/, ''));
+  if (!existsSync(path.join(dir, 'package.json'))) {
+    mkdirSync(dir, { recursive: true });
+    execFileSync('tar', ['xzf', path.join(CACHE, tarball), '-C', dir, '--strip-components=1']);
+  }
+  const binary = path.join(dir, 'bin', `node${exe}`);
+  const version = execFileSync(binary, ['-p', 'process.versions.node'], { encoding: 'utf8' }).trim();
+  return { dir, binary, version };
+}
+
+/**
+ * better-sqlite3 for the portable Node. 12.x (what the checkout runs on Node 20) wraps its objects in
+ * node::ObjectWrap, whose destructor on Node 24 asserts a current Environment: a statement collected
+ * at shutdown (or by a GC outside any context) aborts the process (seen here on every exit;
+ * WiseLibs/better-sqlite3#1515). 13.x is a Node-API build for Node >= 22 that ships one prebuilt
+ * binary per platform, so the folder takes its JS and this platform's binary, fetched once.
+ */
+const PORTABLE_SQLITE = process.env.SIM_PORTABLE_SQLITE ?? '13';
+
+function portableSqlite() {
+  const cached = () =>
+    readdirSync(CACHE)
+      .filter((f) => f.startsWith(`better-sqlite3-${PORTABLE_SQLITE}`) && f.endsWith('.tgz'))
+      .sort((a, b) => a.localeCompare(b, undefined, { numeric: true }))
+      .at(-1);
+  if (cached() === undefined) {
+    step(`fetching better-sqlite3 ${PORTABLE_SQLITE} (Node-API build) once into ${CACHE}`);
+    execFileSync('npm', ['pack', `better-sqlite3@${PORTABLE_SQLITE}`, '--pack-destination', CACHE, '--silent'], { stdio: ['ignore', 'ignore', 'inherit'], shell: process.platform === 'win32' });
+  }
+  const tarball = cached();
+  if (tarball === undefined) throw new Error(`npm pack better-sqlite3@${PORTABLE_SQLITE} left no package in ${CACHE}`);
+  const dir = path.join(CACHE, tarball.replace(/\.tgz$/, ''));
+  if (!existsSync(path.join(dir, 'package.json'))) {
+    mkdirSync(dir, { recursive: true });
+    execFileSync('tar', ['xzf', path.join(CACHE, tarball), '-C', dir, '--strip-components=1']);
+  }
+  return dir;
+}
+
+function copySqlite(from) {
+  const to = path.join(sidecarDir, 'node_modules', 'better-sqlite3');
+  for (const part of ['package.json', 'LICENSE', 'lib']) cpSync(path.join(from, part), path.join(to, part), { recursive: true });
+  const target = `${process.platform}-${process.arch}`;
+  const binary = path.join(from, 'prebuilds', `${target}.node`);
+  if (!existsSync(binary)) throw new Error(`better-sqlite3 has no prebuilt binary for ${target}`);
+  mkdirSync(path.join(to, 'prebuilds'), { recursive: true });
+  cpSync(binary, path.join(to, 'prebuilds', `${target}.node`));
+}
+
 export async function dist({ skipUi = false, models = [] } = {}) {
   const modelSources = models.map(checkModel);
   rmSync(outDir, { recursive: true, force: true });
@@ -217,19 +286,23 @@ export async function dist({ skipUi = false, models = [] } = {}) {
   step('bundling the sidecar');
   await buildSidecar({ outdir: sidecarDir, minify: true, sourcemap: false });
   step(`copying native addons for ${process.platform}-${process.arch} only`);
-  const packages = closure(['better-sqlite3', 'node-llama-cpp']);
+  const packages = closure(['node-llama-cpp']);
   for (const name of packages) copyPackage(name);
+  copySqlite(portableSqlite());
   writeFileSync(path.join(sidecarDir, 'package.json'), '{ "type": "module", "private": true }\n');
-  step('adding the Node runtime');
+  const node = portableNode();
+  step(`adding Node ${node.version}`);
   mkdirSync(path.join(outDir, 'node'), { recursive: true });
-  cpSync(process.execPath, path.join(outDir, 'node', `node${exe}`));
+  cpSync(node.binary, path.join(outDir, 'node', `node${exe}`));
+  // The official Linux binary carries its symbol table (12 MiB); stack traces do not need it.
+  if (process.platform === 'linux') spawnSync('strip', [path.join(outDir, 'node', 'node')], { stdio: 'ignore' });
   step(`packing the UI and config into ${RESOURCES_FILE}`);
   await writeResourcesBundle({ config: portableConfig(), uiDir: path.join(root, 'resources', 'dist'), out: path.join(outDir, RESOURCES_FILE) });
   writeFileSync(path.join(outDir, 'portable'), 'All data is kept in ./data beside this file.\n');
   const modelFiles = addModels(outDir, modelSources);
   const runtime = runtimeBinary();
   writeLaunchers(runtime.name);
-  return { outDir, runtimePresent: runtime.present, models: modelFiles, ...report() };
+  return { outDir, runtimePresent: runtime.present, nodeVersion: node.version, models: modelFiles, ...report() };
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {

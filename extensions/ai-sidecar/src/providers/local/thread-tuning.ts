@@ -132,6 +132,12 @@ export class ThreadTuner {
   private segmentStep(mode: Extract<Mode, { kind: 'measure' | 'explore' }>, interval: number): void {
     if (mode.left <= this.settings.segment) mode.intervals.set(this.active, [...(mode.intervals.get(this.active) ?? []), interval]);
     mode.left -= 1;
+    if (this.hopeless(mode)) {
+      // Far behind already (on a loaded machine 2 threads can be 10x slower): stop spending tokens on it.
+      const dropped = this.active;
+      mode.schedule = [...mode.schedule.slice(0, mode.step + 1), ...mode.schedule.slice(mode.step + 1).filter((n) => n !== dropped)];
+      mode.left = 0;
+    }
     if (mode.left > 0) return;
     mode.step += 1;
     const next = mode.schedule[mode.step];
@@ -142,6 +148,15 @@ export class ThreadTuner {
     }
     if (mode.kind === 'measure') this.decide(mode.intervals);
     else this.afterExplore(mode);
+  }
+
+  /** The current candidate is at least 3x slower than the fastest other one seen in this measurement. */
+  private hopeless(mode: Extract<Mode, { kind: 'measure' | 'explore' }>): boolean {
+    const own = mode.intervals.get(this.active) ?? [];
+    if (own.length < 2) return false;
+    const others = [...mode.intervals.entries()].filter(([threads, list]) => threads !== this.active && list.length >= 2).map(([, list]) => median(list));
+    if (mode.kind === 'explore') others.push(1000 / mode.baseline);
+    return others.length > 0 && median(own) > 3 * Math.min(...others);
   }
 
   private rates(intervals: Map<number, number[]>): Record<string, number> {
