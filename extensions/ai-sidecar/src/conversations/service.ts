@@ -20,7 +20,7 @@ import {
   type EventName,
   type EventPayload,
 } from '../protocol/contract.js';
-import type { ConversationRow, ConversationsRepository, ContextUsage, MessageStats, MessageStatus, PresetRow, PresetsRepository } from '../storage/conversations.js';
+import type { ConversationRow, ConversationsRepository, ContextUsage, FrameSink, MessageStats, MessageStatus, PresetRow, PresetsRepository } from '../storage/conversations.js';
 import { estimatingCounter, fitToContext, historyOf, titleFrom, type TokenCounter } from './history.js';
 import { BUILT_IN_PRESETS, isBuiltIn } from './presets.js';
 import { exportFileName, ImportError, parseConversationFile, toJsonExport, toMarkdownExport } from './transfer.js';
@@ -38,6 +38,8 @@ export interface LocalTokenizer {
 
 export interface ConversationServiceDeps {
   readonly repo: ConversationsRepository;
+  /** Where streamed frames are appended. Default: `repo` itself (the app's synchronous=FULL connection). */
+  readonly frames?: FrameSink;
   readonly presets: PresetsRepository;
   readonly manager: AIManager;
   /** Is this provider configured and enabled? */
@@ -304,7 +306,8 @@ export class ConversationService {
         const { executionId: id, text } = payload as EventPayload<typeof EVENTS.chunk>;
         if (id === executionId) {
           try {
-            this.deps.repo.appendText(messageId, text);
+            if (this.deps.frames === undefined) this.deps.repo.appendText(messageId, text);
+            else this.deps.frames.append(messageId, text);
           } catch (error) {
             // The run goes on; the final write at the end stores the whole text again.
             log('warn', `Could not store a frame of ${executionId}: ${error instanceof Error ? error.message : String(error)}`);
