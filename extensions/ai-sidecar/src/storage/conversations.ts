@@ -309,6 +309,12 @@ export class PresetsRepository {
   }
 }
 
+/** A stored conversation as the contract shows it. */
+export function publicConversation(row: ConversationRow): ConversationData {
+  const { id, title, provider, model, settings, presetId, createdAt, updatedAt } = row;
+  return { id, title, provider, model, settings, presetId, createdAt, updatedAt };
+}
+
 function json(value: unknown): string | null {
   return value === null || value === undefined ? null : JSON.stringify(value);
 }
