@@ -15,7 +15,7 @@ import { estimatingCounter, fitToContext, historyOf, type TokenCounter } from '.
 
 /** Real token counts for the in-process model (it loads the model if needed). */
 export interface LocalTokenizer {
-  tokenCounter(model: string, contextSize: number | undefined): Promise<TokenCounter>;
+  tokenCounter(model: string, contextSize: number | undefined, signal?: AbortSignal): Promise<TokenCounter>;
 }
 
 export interface RunnerDeps {
@@ -35,7 +35,7 @@ export interface StartedAnswer {
 }
 
 export class ConversationRunner {
-  /** Conversation id → its running execution ('' while the history is being fitted). */
+  /** Conversation id → its running execution. */
   private readonly running = new Map<string, string>();
   private readonly contextLengths = new Map<string, number | null>();
   /** Answers whose end is still being written. */
@@ -50,7 +50,7 @@ export class ConversationRunner {
   /** Stops the conversation's answer, if one is being written. */
   cancel(conversationId: string): void {
     const executionId = this.running.get(conversationId);
-    if (executionId) this.deps.manager.cancel(executionId);
+    if (executionId !== undefined) this.deps.manager.cancel(executionId);
   }
 
   /**
@@ -62,40 +62,44 @@ export class ConversationRunner {
     await Promise.race([all, new Promise<void>((resolve) => setTimeout(resolve, timeoutMs).unref())]);
   }
 
-  /** Answers the conversation as it stands: stores an empty streaming answer and starts the run. */
-  async answer(conversation: ConversationRow): Promise<StartedAnswer> {
+  /**
+   * Answers the conversation as it stands: stores an empty streaming answer and starts the run at
+   * once. The history is fitted inside the run (it may load a local model), so Stop works from the
+   * start and the reply carries the execution id without waiting for the model.
+   */
+  answer(conversation: ConversationRow): StartedAnswer {
     const { id: conversationId, settings, provider, model } = conversation;
     if (this.running.has(conversationId)) throw new ConversationError('busy', 'An answer is still being written in this conversation. Stop it first.');
-    // Claimed before the first await, so a second send in the meantime is refused.
-    this.running.set(conversationId, '');
-    try {
-      const counter = await this.counterFor(provider, model, settings.contextSize);
-      const fitted = fitToContext(settings.systemPrompt, historyOf(this.deps.repo.messages(conversationId)), counter, settings.maxTokens);
-      const usage: ContextUsage = { tokensUsed: fitted.tokensUsed, contextSize: counter.contextSize, droppedMessages: fitted.droppedMessages, estimated: counter.estimated };
-      const request: AIRequest = { model, messages: fitted.messages, ...requestSettings(settings), sessionKey: conversationId };
-      const assistantId = this.deps.newId();
-      let streamer: RunStreamer | undefined;
-      const execution = this.deps.manager.execute(provider, request, {
-        conversationId,
-        onStart: (executionId) => {
-          this.deps.repo.appendMessage({ id: assistantId, conversationId, role: 'assistant', content: '', status: 'streaming', executionId, provider, model });
-          streamer = new RunStreamer(executionId, this.persistingEmit(assistantId, executionId), this.deps.frameMs);
-        },
-        onPart: (part) => streamer?.onPart(part),
-      });
-      this.running.set(conversationId, execution.id);
-      this.deps.repo.setContext(conversationId, usage);
-      this.emitContext(conversationId, execution.id, usage);
-      const ended = execution.result.then((response) => this.finish(conversationId, assistantId, execution.id, response, streamer));
-      this.ending.add(ended);
-      void ended.finally(() => this.ending.delete(ended));
-      const assistantMessage = this.deps.repo.message(assistantId);
-      if (assistantMessage === undefined) throw new Error('The answer could not be stored.');
-      return { executionId: execution.id, assistantMessage };
-    } catch (error) {
-      this.running.delete(conversationId);
-      throw error;
-    }
+    const assistantId = this.deps.newId();
+    let executionId = '';
+    let streamer: RunStreamer | undefined;
+    const base: AIRequest = { model, messages: [], ...requestSettings(settings), sessionKey: conversationId };
+    const execution = this.deps.manager.execute(provider, base, {
+      conversationId,
+      onStart: (id) => {
+        executionId = id;
+        this.deps.repo.appendMessage({ id: assistantId, conversationId, role: 'assistant', content: '', status: 'streaming', executionId: id, provider, model });
+        streamer = new RunStreamer(id, this.persistingEmit(assistantId, id), this.deps.frameMs);
+      },
+      onPart: (part) => streamer?.onPart(part),
+      prepare: async (request, signal) => {
+        const counter = await this.counterFor(provider, model, settings.contextSize, signal);
+        signal.throwIfAborted();
+        // The answer being written is not history: historyOf leaves streaming answers out.
+        const fitted = fitToContext(settings.systemPrompt, historyOf(this.deps.repo.messages(conversationId)), counter, settings.maxTokens);
+        const usage: ContextUsage = { tokensUsed: fitted.tokensUsed, contextSize: counter.contextSize, droppedMessages: fitted.droppedMessages, estimated: counter.estimated };
+        this.deps.repo.setContext(conversationId, usage);
+        this.emitContext(conversationId, executionId, usage);
+        return { ...request, messages: fitted.messages };
+      },
+    });
+    this.running.set(conversationId, execution.id);
+    const ended = execution.result.then((response) => this.finish(conversationId, assistantId, execution.id, response, streamer));
+    this.ending.add(ended);
+    void ended.finally(() => this.ending.delete(ended));
+    const assistantMessage = this.deps.repo.message(assistantId);
+    if (assistantMessage === undefined) throw new Error('The answer could not be stored.');
+    return { executionId: execution.id, assistantMessage };
   }
 
   /** Writes each frame to the database, then passes it on: the window never shows what is not stored. */
@@ -154,26 +158,28 @@ export class ConversationRunner {
   }
 
   /** The model's own tokenizer for local models; an estimate against the model's known context otherwise. */
-  private async counterFor(provider: string, model: string, contextSize: number | undefined): Promise<TokenCounter> {
+  private async counterFor(provider: string, model: string, contextSize: number | undefined, signal: AbortSignal): Promise<TokenCounter> {
     if (provider === 'local' && this.deps.local !== undefined) {
       try {
-        return await this.deps.local.tokenCounter(model, contextSize);
+        return await this.deps.local.tokenCounter(model, contextSize, signal);
       } catch (error) {
+        if (signal.aborted) throw error;
         // The run itself reports a missing or broken model in words; counting just falls back.
         log('info', `Token count for ${model} falls back to an estimate: ${error instanceof Error ? error.message : String(error)}`);
       }
     }
-    return estimatingCounter(contextSize ?? (await this.knownContextLength(provider, model)));
+    return estimatingCounter(contextSize ?? (await this.knownContextLength(provider, model, signal)));
   }
 
-  private async knownContextLength(provider: string, model: string): Promise<number | null> {
+  private async knownContextLength(provider: string, model: string, signal: AbortSignal): Promise<number | null> {
     const key = `${provider}\u0000${model}`;
     if (this.contextLengths.has(key)) return this.contextLengths.get(key) ?? null;
     let models: ModelInfo[] = [];
     try {
-      models = await this.deps.manager.provider(provider).listModels({ signal: AbortSignal.timeout(2_000) });
+      models = await this.deps.manager.provider(provider).listModels({ signal: AbortSignal.any([signal, AbortSignal.timeout(2_000)]) });
     } catch {
       // Unknown is fine: nothing is trimmed, the provider says if the context overflows.
+      if (signal.aborted) return null;
     }
     const length = models.find((m) => m.id === model)?.contextLength ?? null;
     this.contextLengths.set(key, length);

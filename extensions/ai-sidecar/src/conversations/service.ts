@@ -128,17 +128,17 @@ export class ConversationService {
     return publicConversation(this.require(id));
   }
 
-  async send(conversationId: string, content: string): Promise<Run> {
+  send(conversationId: string, content: string): Run {
     const conversation = this.readyToRun(conversationId);
     const userMessage = this.deps.repo.appendMessage({ id: this.newId(), conversationId, role: 'user', content, status: 'complete' });
     if (!conversation.titleSet) {
       this.deps.repo.update(conversationId, { title: titleFrom(content), titleSet: true });
       this.deps.emit(EVENTS.conversation, { conversation: publicConversation(this.require(conversationId)) });
     }
-    return { userMessage, ...(await this.runner.answer(this.require(conversationId))) };
+    return { userMessage, ...this.runner.answer(this.require(conversationId)) };
   }
 
-  async regenerate(conversationId: string): Promise<Run> {
+  regenerate(conversationId: string): Run {
     this.readyToRun(conversationId);
     const messages = this.deps.repo.messages(conversationId);
     const last = messages.at(-1);
@@ -150,7 +150,7 @@ export class ConversationService {
     return this.runner.answer(this.require(conversationId));
   }
 
-  async editAndResend(conversationId: string, messageId: string, content: string): Promise<Run> {
+  editAndResend(conversationId: string, messageId: string, content: string): Run {
     this.readyToRun(conversationId);
     const message = this.deps.repo.message(messageId);
     if (message === undefined || message.conversationId !== conversationId) throw new ConversationError('not_found', 'That message is no longer in this conversation.');
@@ -158,7 +158,7 @@ export class ConversationService {
     this.deps.repo.setContent(messageId, content);
     this.deps.repo.deleteFrom(conversationId, messageId, { keepMessage: true });
     const userMessage = this.deps.repo.message(messageId);
-    return { ...(userMessage === undefined ? {} : { userMessage }), ...(await this.runner.answer(this.require(conversationId))) };
+    return { ...(userMessage === undefined ? {} : { userMessage }), ...this.runner.answer(this.require(conversationId)) };
   }
 
   export(id: string, format: 'markdown' | 'json'): CommandResult<'export_conversation'> {

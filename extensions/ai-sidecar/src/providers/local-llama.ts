@@ -135,8 +135,8 @@ export class LocalLlamaProvider implements AIProvider {
    * The context a request for `model` will run with, and the model's own tokenizer, so a
    * conversation can fit its history. Loads the model (in turn with runs) when it is not loaded.
    */
-  async tokenCounter(model: string, contextSize?: number): Promise<{ contextSize: number; estimated: false; count(text: string): number }> {
-    const release = await this.queue.acquire();
+  async tokenCounter(model: string, contextSize?: number, signal?: AbortSignal): Promise<{ contextSize: number; estimated: false; count(text: string): number }> {
+    const release = await this.queue.acquire(signal);
     clearTimeout(this.idleTimer);
     try {
       const loaded = await this.ensureLoaded(await this.resolveModel(model), contextSize);
