@@ -30,7 +30,7 @@ import { mirrorFromEnv, policyFetch } from './models/download-policy.js';
 import { openDatabase, type SqliteDatabase } from './storage/database.js';
 import { dataPaths, resolveDataLocation, restrictNewFileModes } from './storage/paths.js';
 import { ExecutionsRepository, ProviderSettingsRepository, SecretsRepository, VaultMetaRepository } from './storage/repositories.js';
-import { ConversationsRepository, PresetsRepository } from './storage/conversations.js';
+import { ConversationsRepository, FrameWriter, PresetsRepository } from './storage/conversations.js';
 import { ConversationService } from './conversations/service.js';
 import { VaultError } from './vault/errors.js';
 import { Vault } from './vault/vault.js';
@@ -109,9 +109,11 @@ export function createSidecar(options: SidecarOptions): Sidecar {
   catalog = providers;
   const downloads = { mirrorOrigin: mirrorFromEnv(options.env ?? process.env) };
   const info = { dataDir: location.dataDir, readOnly: storage.readOnly, storageError: storage.error };
+  const frames = db && !storage.readOnly ? openFrameWriter(paths.database) : undefined;
   const conversations = db
     ? new ConversationService({
         repo: new ConversationsRepository(db),
+        ...(frames === undefined ? {} : { frames }),
         presets: new PresetsRepository(db),
         manager,
         providerEnabled: (name) => catalog.find(name)?.enabled === true,
@@ -163,10 +165,21 @@ export function createSidecar(options: SidecarOptions): Sidecar {
       await workflows.shutdown();
       await manager.dispose();
       await conversations?.drain();
+      frames?.close();
       vault?.dispose();
       db?.close();
     },
   };
+}
+
+/** Without it, frames go through the main connection: slower on slow disks, never lost. */
+function openFrameWriter(file: string): FrameWriter | undefined {
+  try {
+    return FrameWriter.open(file);
+  } catch (error) {
+    log('warn', `Streaming answers are written on the main connection: ${error instanceof Error ? error.message : String(error)}`);
+    return undefined;
+  }
 }
 
 const emptyHistory: HistoryService = { list: () => [], get: () => undefined };

@@ -231,8 +231,9 @@ export const conversationSummarySchema = conversationSchema.pick({ id: true, tit
 });
 
 /**
- * `streaming`: being written now (or the app stopped while it was; such answers are marked `failed`
- * at the next start, their text kept). `cancelled`: the user pressed Stop (partial text kept).
+ * `streaming`: being written now (an app killed or crashed meanwhile finds it `failed` at the next
+ * start, code `incomplete_stream`, its text kept). `cancelled`: stopped by the user or by quitting
+ * the app (partial text kept).
  */
 export const messageStatusSchema = z.enum(['streaming', 'complete', 'cancelled', 'failed']);
 
