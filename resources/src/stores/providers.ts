@@ -2,6 +2,7 @@
 import { defineStore } from 'pinia';
 import { computed, ref } from 'vue';
 import type { CommandResult } from '@contract';
+import { caughtText, providerState } from '../lib/words';
 import { useConnectionStore } from './connection';
 
 type ProviderInfo = CommandResult<'list_providers'>[number];
@@ -25,7 +26,7 @@ export const useProvidersStore = defineStore('providers', () => {
     try {
       return await action();
     } catch (e) {
-      error.value = e instanceof Error ? e.message : String(e);
+      error.value = caughtText(e);
       return undefined;
     }
   }
@@ -68,7 +69,7 @@ export const useProvidersStore = defineStore('providers', () => {
     },
     test: async (provider: string) => {
       const result = await guard(() => client().invoke('test_connection', { provider }));
-      if (result) message.value = `${provider}: ${result.status.state}${result.status.detail ? ` (${result.status.detail})` : ''}, ${result.models} model(s).`;
+      if (result) message.value = `${provider}: ${providerState(result.status.state)}${result.status.detail ? ` (${result.status.detail})` : ''}, ${result.models} model(s).`;
     },
   };
 });
