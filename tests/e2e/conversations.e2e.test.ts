@@ -28,8 +28,8 @@ const answers = () => page.getByTestId('message-assistant');
 const lastAnswer = () => answers().last();
 const lastStatus = () => lastAnswer().getAttribute('data-status');
 
-async function startApp(): Promise<void> {
-  runtime = await startNeutralinoStandIn({ appDir: ROOT, env: { ...process.env, SIM_AI_DATA_DIR: dataDir } });
+async function startApp(folder = dataDir): Promise<void> {
+  runtime = await startNeutralinoStandIn({ appDir: ROOT, env: { ...process.env, SIM_AI_DATA_DIR: folder } });
   await page.goto(runtime.url);
   await page.locator('[data-testid="connection"][data-state="ready"]').waitFor({ timeout: 20_000 });
 }
@@ -95,6 +95,9 @@ describe('conversations, end to end', () => {
   it('first launch offline with no model: the welcome screen, a GGUF picked with the system dialog, a local answer', async () => {
     await page.getByTestId('welcome').waitFor({ timeout: 10_000 });
     await expect.poll(() => page.getByTestId('welcome').textContent()).toMatch(/on this computer/);
+    // The catalogue and the cloud providers are offered on the same screen.
+    await expect.poll(() => page.getByTestId('catalogue-entry').count(), { timeout: 10_000 }).toBeGreaterThan(0);
+    await expect.poll(() => page.getByTestId('cloud-provider').locator('option').count()).toBeGreaterThan(0);
     await shot('welcome');
     runtime.answerOpenDialog([modelSource]);
     await page.getByTestId('pick-model').click();
@@ -290,5 +293,37 @@ describe('conversations, end to end', () => {
     await page.getByTestId('tab-history').click();
     expect(await overflow()).toBeLessThanOrEqual(0);
     await shot('narrow-history');
+  });
+});
+
+describe('first launch with a cloud key instead of a model', () => {
+  let freshDir: string;
+  afterAll(() => (freshDir ? rm(freshDir, { recursive: true, force: true }) : undefined));
+
+  it('creates the vault on the welcome screen, saves the key into it, and answers from the cloud', async () => {
+    await page.setViewportSize({ width: 1000, height: 760 });
+    await stopApp();
+    freshDir = await mkdtemp(path.join(os.tmpdir(), 'sim-conv-cloud-'));
+    await startApp(freshDir);
+    await page.getByTestId('welcome').waitFor({ timeout: 10_000 });
+    await expect.poll(() => page.getByTestId('cloud-provider').locator('option').count()).toBeGreaterThan(0);
+    await page.getByTestId('cloud-provider').selectOption('openai');
+    await page.getByTestId('cloud-url').fill(`${openai.url}/v1`);
+    await page.getByTestId('cloud-key').fill(KEY);
+    // Save stays disabled until a passphrase for the new vault is given.
+    expect(await page.getByTestId('cloud-save').isDisabled()).toBe(true);
+    await page.getByTestId('cloud-passphrase').fill('another long passphrase');
+    await page.getByTestId('cloud-save').click();
+    await page.getByTestId('chat').waitFor({ timeout: 15_000 });
+    expect(await page.getByTestId('provider').inputValue()).toBe('openai');
+    await expect.poll(() => page.getByTestId('model').inputValue(), { timeout: 10_000 }).not.toBe('');
+    const before = openai.requests.length;
+    await sendAndWait('Hello from the first launch', 15_000);
+    expect(openai.requests.slice(before).some((r) => r.headers.authorization === `Bearer ${KEY}`)).toBe(true);
+    await page.getByTestId('tab-settings').click();
+    await page.getByTestId('tab-vault').click();
+    await expect.poll(() => page.getByTestId('vault-state').getAttribute('data-state')).toBe('unlocked');
+    await page.getByTestId('tab-chat').click();
+    await shot('first-launch-cloud');
   });
 });

@@ -33,12 +33,14 @@ export const useProvidersStore = defineStore('providers', () => {
 
   async function refresh(): Promise<void> {
     status.value = 'loading';
-    await guard(async () => {
-      const [p, m, s] = await Promise.all([client().invoke('list_providers', {}), client().invoke('list_models', {}), client().invoke('list_secrets', {})]);
-      providers.value = p;
-      models.value = m;
-      secrets.value = s;
-    });
+    // The provider list and keys answer at once; model lists may wait on a network: each lands when it comes.
+    await guard(() =>
+      Promise.all([
+        client().invoke('list_providers', {}).then((p) => (providers.value = p)),
+        client().invoke('list_secrets', {}).then((s) => (secrets.value = s)),
+        client().invoke('list_models', {}).then((m) => (models.value = m)),
+      ]),
+    );
     status.value = error.value ? 'error' : 'idle';
   }
 
