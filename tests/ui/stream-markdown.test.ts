@@ -38,7 +38,7 @@ function stream(text: string, sizes: number[]): Promise<{ whole: string; streame
   return page.evaluate(
     ([text, sizes]) => {
       type Stream = { set(t: string): void; finish(): void };
-      const Ctor = (window as unknown as { MarkdownStream: new (el: HTMLElement) => Stream }).MarkdownStream;
+      const Ctor = (window as unknown as { MarkdownStream: new (el: HTMLElement, hooks?: { minIntervalMs: number }) => Stream }).MarkdownStream;
       const whole = document.getElementById('whole') as HTMLElement;
       const streamed = document.getElementById('streamed') as HTMLElement;
       whole.replaceChildren();
@@ -46,7 +46,7 @@ function stream(text: string, sizes: number[]): Promise<{ whole: string; streame
       const once = new Ctor(whole);
       once.set(text);
       once.finish();
-      const s = new Ctor(streamed);
+      const s = new Ctor(streamed, { minIntervalMs: 0 });
       const seen = new Set<Element>();
       let rebuilt = 0;
       let midFence = '';
@@ -54,7 +54,7 @@ function stream(text: string, sizes: number[]): Promise<{ whole: string; streame
       for (let i = 0; at < text.length; i += 1) {
         at = Math.min(text.length, at + (sizes[i % sizes.length] ?? 1));
         s.set(text.slice(0, at));
-        const blocks = [...streamed.querySelectorAll(':scope > .md-block')];
+        const blocks = [...streamed.querySelectorAll('.md-block')];
         for (const b of seen) if (!blocks.includes(b)) rebuilt += 1;
         blocks.forEach((b) => seen.add(b));
         if (text.slice(0, at).endsWith('const b')) midFence = streamed.querySelector('.md-tail')?.innerHTML ?? '';
@@ -80,6 +80,24 @@ describe('MarkdownStream', () => {
   it('shows an open code fence as plain text, escaped', async () => {
     const result = await stream('```html\n<b onclick="x()">hi</b>\nconst b', [5]);
     expect(result.midFence).toBe('<pre><code>&lt;b onclick="x()"&gt;hi&lt;/b&gt;\nconst b</code></pre>');
+  });
+
+  it('changes the page at most once per interval while streaming, and shows everything on finish', async () => {
+    const shown = await page.evaluate(async () => {
+      type Stream = { set(t: string): void; finish(): void };
+      const Ctor = (window as unknown as { MarkdownStream: new (el: HTMLElement, hooks?: { minIntervalMs: number }) => Stream }).MarkdownStream;
+      const out = document.getElementById('streamed') as HTMLElement;
+      out.replaceChildren();
+      const s = new Ctor(out, { minIntervalMs: 1000 });
+      s.set('one');
+      const first = out.textContent;
+      s.set('one two');
+      s.set('one two three');
+      const held = out.textContent;
+      s.finish();
+      return [first, held, out.textContent];
+    });
+    expect(shown.map((t) => t?.trim())).toEqual(['one', 'one', 'one two three']);
   });
 
   it('sanitises the open tail as it streams: no handler ever reaches the page', async () => {
