@@ -27,7 +27,11 @@ const sentFrames: string[] = [];
 async function shot(name: string): Promise<void> {
   await page.screenshot({ path: path.join(SHOTS, `${name}.png`), fullPage: true });
 }
-const tab = (name: string) => page.getByTestId(`tab-${name}`).click();
+/** Vault, providers and the single-run view are under Settings; chat and history are top-level. */
+async function tab(name: string): Promise<void> {
+  if (['vault', 'providers', 'run', 'models'].includes(name)) await page.getByTestId('tab-settings').click();
+  await page.getByTestId(`tab-${name}`).click();
+}
 
 beforeAll(async () => {
   if (!existsSync(path.join(ROOT, 'resources/dist/index.html'))) {
@@ -50,7 +54,7 @@ beforeAll(async () => {
     ws.on('framesent', (f) => sentFrames.push(String(f.payload)));
   });
   await page.goto(runtime.url);
-  await page.getByTestId('connection').filter({ hasText: 'ready' }).waitFor({ timeout: 20_000 });
+  await page.locator('[data-testid="connection"][data-state="ready"]').waitFor({ timeout: 20_000 });
 }, 120_000);
 
 afterAll(async () => {
@@ -64,11 +68,11 @@ afterAll(async () => {
 describe('the desktop app, end to end', () => {
   it('creates the vault', async () => {
     await tab('vault');
-    await expect.poll(() => page.getByTestId('vault-state').textContent()).toBe('uninitialised');
+    await expect.poll(() => page.getByTestId('vault-state').getAttribute('data-state')).toBe('uninitialised');
     await page.getByTestId('passphrase').fill('my long passphrase');
     await page.getByTestId('passphrase-confirm').fill('my long passphrase');
     await page.getByTestId('vault-create').click();
-    await expect.poll(() => page.getByTestId('vault-state').textContent(), { timeout: 10_000 }).toBe('unlocked');
+    await expect.poll(() => page.getByTestId('vault-state').getAttribute('data-state'), { timeout: 10_000 }).toBe('unlocked');
     await shot('vault');
   });
 
@@ -102,7 +106,7 @@ describe('the desktop app, end to end', () => {
     expect(partial).not.toMatch(/t19/);
     await expect.poll(runStatus, { timeout: 10_000 }).toBe('completed');
     expect(await page.getByTestId('output').textContent()).toMatch(/t19/);
-    expect(await page.getByTestId('outcome').textContent()).toMatch(/stop.*tok\/s/s);
+    expect(await page.getByTestId('outcome').textContent()).toMatch(/Finished.*tok\/s/s);
     await shot('run');
   });
 
@@ -115,7 +119,7 @@ describe('the desktop app, end to end', () => {
     await tab('history');
     await expect.poll(() => page.locator('[data-testid="history"] tbody tr').first().getAttribute('data-status'), { timeout: 10_000 }).toBe('cancelled');
     await page.locator('[data-testid="history"] tbody tr').first().click();
-    await expect.poll(() => page.getByTestId('history-detail').textContent()).toMatch(/cancelled/);
+    await expect.poll(() => page.getByTestId('history-detail').textContent()).toMatch(/Stopped/);
     await shot('history');
   });
 
@@ -159,6 +163,6 @@ describe('the desktop app, end to end', () => {
     const closedAt = await runtime.close();
     const exit = await sidecar?.exited;
     expect((exit?.at ?? Infinity) - closedAt).toBeLessThan(1000);
-    await expect.poll(() => page.getByTestId('connection').textContent(), { timeout: 5_000 }).toBe('offline');
+    await expect.poll(() => page.getByTestId('connection').getAttribute('data-state'), { timeout: 5_000 }).toBe('offline');
   });
 });

@@ -16,12 +16,23 @@ const MAX_OPEN = 8_000;
  * The open block is re-parsed at most this often; new text in between is appended as plain text to
  * its last element (formatting catches up at the next parse, as it does when a `**` is still open).
  */
-const REPARSE_MS = 80;
+const REPARSE_MS = 100;
+/**
+ * Finished blocks are grouped this many to a section, so the answer's element has few children and
+ * the browser skips whole sections off screen (`content-visibility` in the stylesheet).
+ */
+const BLOCKS_PER_SECTION = 16;
 const FENCE = /^ {0,3}(`{3,}|~{3,})([^`]*)$/;
 
 export interface StreamHooks {
   /** Called once per finished block that holds code (`pre`), after it is in the document. */
   readonly onBlock?: (block: HTMLElement) => void;
+  /**
+   * The page is changed at most this often while text streams (later text waits for the next
+   * update; `finish` shows everything at once). Tokens arrive up to once per frame; drawing each
+   * frame costs the browser a layout and a repaint of the scrolled view per frame. Default 50 ms.
+   */
+  readonly minIntervalMs?: number;
 }
 
 interface OpenFence {
@@ -47,6 +58,10 @@ export class MarkdownStream {
   private parsedFrom = -1;
   private parsedTo = 0;
   private preview: Text | undefined;
+  private section: HTMLElement | undefined;
+  private wanted = '';
+  private drawnAt = -Infinity;
+  private timer: ReturnType<typeof setTimeout> | undefined;
 
   constructor(
     private readonly root: HTMLElement,
@@ -55,9 +70,20 @@ export class MarkdownStream {
     this.tail = this.newTail();
   }
 
-  /** Shows `text`. When it extends what is shown, only the new part is rendered; otherwise it starts over. */
+  /** Shows `text` (at the next update). When it extends what is shown, only the new part is rendered; otherwise it starts over. */
   set(text: string): void {
-    if (text.length < this.text.length || !text.startsWith(this.text.slice(this.committed), this.committed)) this.reset();
+    this.wanted = text;
+    const wait = (this.hooks.minIntervalMs ?? 50) - (performance.now() - this.drawnAt);
+    if (wait <= 0) this.apply();
+    else this.timer ??= setTimeout(() => this.apply(), wait);
+  }
+
+  private apply(): void {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    this.drawnAt = performance.now();
+    const text = this.wanted;
+    if (text.length < this.text.length || !text.startsWith(this.text.slice(this.committed), this.committed)) this.clear();
     if (text.length === this.text.length && this.text.length > 0) return;
     this.text = text;
     this.scan();
@@ -84,19 +110,28 @@ export class MarkdownStream {
 
   /** The answer is complete: the open block becomes a finished one. */
   finish(): void {
+    this.apply();
     this.scan();
     if (this.pendingCut !== undefined) this.commit(this.pendingCut);
     this.commit(this.text.length);
     this.drawTail(true);
   }
 
+  /** Empties the view (a new answer will be shown). */
   reset(): void {
+    this.wanted = '';
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    this.clear();
+  }
+
+  private clear(): void {
     this.root.replaceChildren();
     this.text = '';
     this.committed = this.scanned = this.codeShown = this.parsedTo = 0;
     this.parsedAt = -Infinity;
     this.parsedFrom = -1;
-    this.pendingCut = this.fence = this.preview = undefined;
+    this.pendingCut = this.fence = this.preview = this.section = undefined;
     this.root.append(this.tail);
     this.tail.replaceChildren();
   }
@@ -150,7 +185,12 @@ export class MarkdownStream {
     const block = document.createElement('div');
     block.className = 'md-block';
     block.innerHTML = renderMarkdown(source);
-    this.root.insertBefore(block, this.tail);
+    if (this.section === undefined || this.section.childElementCount >= BLOCKS_PER_SECTION) {
+      this.section = document.createElement('div');
+      this.section.className = 'md-section';
+      this.root.insertBefore(this.section, this.tail);
+    }
+    this.section.append(block);
     if (block.querySelector('pre') !== null) this.hooks.onBlock?.(block);
   }
 

@@ -2,6 +2,7 @@
 import { defineStore } from 'pinia';
 import { computed, ref } from 'vue';
 import type { CommandResult } from '@contract';
+import { caughtText, providerState } from '../lib/words';
 import { useConnectionStore } from './connection';
 
 type ProviderInfo = CommandResult<'list_providers'>[number];
@@ -25,7 +26,7 @@ export const useProvidersStore = defineStore('providers', () => {
     try {
       return await action();
     } catch (e) {
-      error.value = e instanceof Error ? e.message : String(e);
+      error.value = caughtText(e);
       return undefined;
     }
   }
@@ -55,12 +56,14 @@ export const useProvidersStore = defineStore('providers', () => {
 
   async function refresh(): Promise<void> {
     status.value = 'loading';
-    await guard(async () => {
-      const [p, m, s] = await Promise.all([client().invoke('list_providers', {}), client().invoke('list_models', {}), client().invoke('list_secrets', {})]);
-      providers.value = p;
-      models.value = m;
-      secrets.value = s;
-    });
+    // The provider list and keys answer at once; model lists may wait on a network: each lands when it comes.
+    await guard(() =>
+      Promise.all([
+        client().invoke('list_providers', {}).then((p) => (providers.value = p)),
+        client().invoke('list_secrets', {}).then((s) => (secrets.value = s)),
+        client().invoke('list_models', {}).then((m) => (models.value = m)),
+      ]),
+    );
     status.value = error.value ? 'error' : 'idle';
   }
 
@@ -101,7 +104,7 @@ export const useProvidersStore = defineStore('providers', () => {
     },
     test: async (provider: string) => {
       const result = await guard(() => client().invoke('test_connection', { provider }));
-      if (result) message.value = `${provider}: ${result.status.state}${result.status.detail ? ` (${result.status.detail})` : ''}, ${result.models} model(s).`;
+      if (result) message.value = `${provider}: ${providerState(result.status.state)}${result.status.detail ? ` (${result.status.detail})` : ''}, ${result.models} model(s).`;
     },
   };
 });

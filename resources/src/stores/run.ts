@@ -3,6 +3,7 @@ import { defineStore } from 'pinia';
 import { ref } from 'vue';
 import type { CommandResult } from '@contract';
 import type { RunHandle } from '../api/client';
+import { errorText } from '../lib/words';
 import { useConnectionStore } from './connection';
 
 type Response = CommandResult<'get_execution'>;
@@ -71,7 +72,7 @@ export const useRunStore = defineStore('run', () => {
       timeToFirstTokenMs: response.timing.timeToFirstTokenMs,
       tokensPerSecond: response.timing.tokensPerSecond,
       totalMs: response.timing.totalMs,
-      error: response.error ? `${response.error.code}: ${response.error.message}` : undefined,
+      error: response.error ? errorText(response.error) : undefined,
       warnings: (response.warnings ?? []).map((w) => w.message),
     };
   }

@@ -1,0 +1,329 @@
+/**
+ * Conversations end to end: the built UI in Chromium, the real sidecar through the Neutralino
+ * stand-in, the tiny real GGUF model for local answers and the OpenAI stand-in as the cloud.
+ * One app data folder for the whole file, so a restart finds what the earlier steps stored.
+ */
+import { existsSync } from 'node:fs';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildSidecarOnce, ROOT } from '../neutralino/build-once.js';
+import { startNeutralinoStandIn, type StandIn } from '../neutralino/runtime.js';
+import { startOpenAIServer, type OpenAIServer } from '../wire/openai-server.js';
+
+const MODEL = '/work/shared/models/stories260K.gguf';
+const SHOTS = path.join(ROOT, 'test-output', 'screenshots');
+const KEY = 'sk-proj-ConvConvConvSECRETsecret4242';
+let runtime: StandIn;
+let openai: OpenAIServer;
+let browser: Browser;
+let page: Page;
+let dataDir: string;
+let modelSource: string;
+
+const shot = (name: string) => page.screenshot({ path: path.join(SHOTS, `conversations-${name}.png`), fullPage: false });
+const answers = () => page.getByTestId('message-assistant');
+const lastAnswer = () => answers().last();
+const lastStatus = () => lastAnswer().getAttribute('data-status');
+
+async function startApp(folder = dataDir): Promise<void> {
+  runtime = await startNeutralinoStandIn({ appDir: ROOT, env: { ...process.env, SIM_AI_DATA_DIR: folder } });
+  await page.goto(runtime.url);
+  await page.locator('[data-testid="connection"][data-state="ready"]').waitFor({ timeout: 20_000 });
+}
+
+async function stopApp(): Promise<void> {
+  const sidecars = [...runtime.extensionProcesses];
+  await runtime.close();
+  await Promise.all(sidecars.map((s) => s.exited));
+}
+
+async function send(text: string): Promise<void> {
+  await page.getByTestId('prompt').fill(text);
+  await page.getByTestId('prompt').press('Enter');
+}
+
+async function sendAndWait(text: string, timeout = 60_000): Promise<void> {
+  const before = await answers().count();
+  await send(text);
+  await expect.poll(() => answers().count(), { timeout: 10_000 }).toBe(before + 1);
+  await expect.poll(lastStatus, { timeout }).toBe('complete');
+}
+
+async function setMaxTokens(n: number): Promise<void> {
+  await page.getByTestId('settings-toggle').click();
+  await page.getByTestId('max-tokens').fill(String(n));
+  await page.getByTestId('settings-apply').click();
+  await page.getByTestId('settings-toggle').click();
+}
+
+beforeAll(async () => {
+  if (!existsSync(MODEL)) throw new Error(`The tiny model is missing: ${MODEL}`);
+  if (!existsSync(path.join(ROOT, 'resources/dist/index.html'))) {
+    const { build } = await import('vite');
+    await build({ configFile: path.join(ROOT, 'vite.config.ts'), logLevel: 'error' });
+  }
+  await buildSidecarOnce();
+  await mkdir(SHOTS, { recursive: true });
+  dataDir = await mkdtemp(path.join(os.tmpdir(), 'sim-conv-e2e-'));
+  // The file the person "picks" lives outside the app's folder, as a download would.
+  modelSource = path.join(await mkdtemp(path.join(os.tmpdir(), 'sim-conv-pick-')), 'stories260K.gguf');
+  await writeFile(modelSource, await readFile(MODEL));
+  openai = await startOpenAIServer();
+  browser = await chromium.launch({
+    executablePath: '/usr/bin/chromium',
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
+  const context = await browser.newContext({ viewport: { width: 1000, height: 760 }, acceptDownloads: true, colorScheme: 'light' });
+  await context.grantPermissions(['clipboard-read', 'clipboard-write']);
+  page = await context.newPage();
+  await startApp();
+}, 120_000);
+
+afterAll(async () => {
+  await browser?.close();
+  await runtime?.close();
+  runtime?.killAll();
+  await openai?.close();
+  if (dataDir) await rm(dataDir, { recursive: true, force: true });
+  if (modelSource) await rm(path.dirname(modelSource), { recursive: true, force: true });
+});
+
+describe('conversations, end to end', () => {
+  it('first launch offline with no model: the welcome screen, a GGUF picked with the system dialog, a local answer', async () => {
+    await page.getByTestId('welcome').waitFor({ timeout: 10_000 });
+    await expect.poll(() => page.getByTestId('welcome').textContent()).toMatch(/on this computer/);
+    // The catalogue and the cloud providers are offered on the same screen.
+    await expect.poll(() => page.getByTestId('catalogue-entry').count(), { timeout: 10_000 }).toBeGreaterThan(0);
+    await expect.poll(() => page.getByTestId('cloud-provider').locator('option').count()).toBeGreaterThan(0);
+    await shot('welcome');
+    runtime.answerOpenDialog([modelSource]);
+    await page.getByTestId('pick-model').click();
+    await page.getByTestId('chat').waitFor({ timeout: 20_000 });
+    // The page asked the runtime for the dialog, and the sidecar took the file in by its path.
+    expect(runtime.openDialogRequests).toHaveLength(1);
+    expect(runtime.openDialogRequests[0]?.filters?.[0]?.extensions).toContain('gguf');
+    expect(existsSync(path.join(dataDir, 'models', 'stories260K.gguf'))).toBe(true);
+    await expect.poll(() => page.getByTestId('provider').inputValue()).toBe('local');
+    await expect.poll(() => page.getByTestId('model').inputValue()).toMatch(/stories260K/);
+    await setMaxTokens(24);
+    await sendAndWait('Once upon a time');
+    expect(await lastAnswer().getByTestId('answer-text').textContent()).toMatch(/\w+/);
+    expect(await lastAnswer().getByTestId('answer-stats').textContent()).toMatch(/tok\/s.*in.*out/s);
+    await shot('first-answer');
+  });
+
+  it('a three-turn local conversation: the third request carries the first two turns', async () => {
+    await sendAndWait('The cat sat');
+    await sendAndWait('The dog ran');
+    expect(await page.getByTestId('message-user').count()).toBe(3);
+    expect(await page.getByTestId('context-usage').textContent()).toMatch(/tokens/);
+    // What the provider was sent is in the ledger: History shows it.
+    await page.getByTestId('tab-history').click();
+    await page.locator('[data-testid="history"] tbody tr').first().click();
+    const sent = page.getByTestId('history-request');
+    await expect.poll(() => sent.locator('[data-role]').count(), { timeout: 10_000 }).toBe(5);
+    const text = (await sent.textContent()) ?? '';
+    expect(text.indexOf('Once upon a time')).toBeGreaterThanOrEqual(0);
+    expect(text.indexOf('The cat sat')).toBeGreaterThan(text.indexOf('Once upon a time'));
+    expect(text.indexOf('The dog ran')).toBeGreaterThan(text.indexOf('The cat sat'));
+    await shot('history');
+    await page.getByTestId('history-open-conversation').click();
+    await page.getByTestId('chat').waitFor();
+    expect(await page.getByTestId('message-user').count()).toBe(3);
+  });
+
+  it('regenerates the last answer in place', async () => {
+    const count = await answers().count();
+    const stored = await lastAnswer().getAttribute('data-id');
+    await lastAnswer().getByTestId('regenerate').click();
+    await expect.poll(() => lastAnswer().getAttribute('data-id'), { timeout: 10_000 }).not.toBe(stored);
+    await expect.poll(lastStatus, { timeout: 60_000 }).toBe('complete');
+    expect(await answers().count()).toBe(count);
+  });
+
+  it('edits the first message and resends: what followed it is replaced', async () => {
+    await page.getByTestId('message-user').first().getByTestId('edit').click();
+    await page.getByTestId('edit-text').fill('Once upon a time there was a fox');
+    await page.getByTestId('edit-send').click();
+    await expect.poll(() => page.getByTestId('message-user').count(), { timeout: 10_000 }).toBe(1);
+    await expect.poll(lastStatus, { timeout: 60_000 }).toBe('complete');
+    expect(await page.getByTestId('user-text').first().textContent()).toBe('Once upon a time there was a fox');
+    expect(await answers().count()).toBe(1);
+  });
+
+  it('renames, searches by text, deletes with undo', async () => {
+    const item = page.getByTestId('conversation-item').first();
+    await item.getByTestId('rename').click();
+    await page.getByTestId('rename-input').fill('Fox story');
+    await page.getByTestId('rename-input').press('Enter');
+    await expect.poll(() => page.getByTestId('chat-title').textContent()).toBe('Fox story');
+    await page.keyboard.press('Control+k');
+    await expect.poll(() => page.evaluate(() => document.activeElement?.getAttribute('data-testid'))).toBe('search');
+    await page.keyboard.type('there was a fox');
+    await expect.poll(() => page.getByTestId('conversation-title').allTextContents()).toEqual(['Fox story']);
+    await page.getByTestId('search').fill('no such words anywhere');
+    await expect.poll(() => page.getByTestId('conversation-item').count()).toBe(0);
+    await page.getByTestId('search').fill('');
+    await expect.poll(() => page.getByTestId('conversation-item').count()).toBe(1);
+    await page.getByTestId('conversation-item').first().getByTestId('delete').click();
+    await expect.poll(() => page.getByTestId('conversation-item').count()).toBe(0);
+    await page.getByTestId('undo-delete').click();
+    await expect.poll(() => page.getByTestId('conversation-title').allTextContents()).toEqual(['Fox story']);
+    await expect.poll(() => page.getByTestId('chat-title').textContent()).toBe('Fox story');
+  });
+
+  it('exports as Markdown and JSON, and imports the JSON back as a new conversation', async () => {
+    await page.getByTestId('file-menu').click();
+    const [md] = await Promise.all([page.waitForEvent('download', { timeout: 10_000 }).catch(async (e: unknown) => { throw new Error(`no download; the chat says: ${await page.getByTestId('chat-error').textContent({ timeout: 500 }).catch(() => 'nothing')}`, { cause: e }); }), page.getByTestId('export-markdown').click()]);
+    const markdown = await readFile((await md.path()) ?? '', 'utf8');
+    expect(markdown).toMatch(/Fox story/);
+    expect(markdown).toMatch(/Once upon a time there was a fox/);
+    await page.getByTestId('file-menu').click();
+    const [json] = await Promise.all([page.waitForEvent('download', { timeout: 10_000 }), page.getByTestId('export-json').click()]);
+    const jsonPath = (await json.path()) ?? '';
+    expect(JSON.parse(await readFile(jsonPath, 'utf8'))).toBeTruthy();
+    await page.getByTestId('import-file').setInputFiles({ name: 'fox.json', mimeType: 'application/json', buffer: await readFile(jsonPath) });
+    await expect.poll(() => page.getByTestId('conversation-item').count(), { timeout: 10_000 }).toBe(2);
+    expect(await page.getByTestId('user-text').first().textContent()).toBe('Once upon a time there was a fox');
+    // A file that is not an export is refused in words, and nothing is added.
+    await page.getByTestId('import-file').setInputFiles({ name: 'bad.json', mimeType: 'application/json', buffer: Buffer.from('{"hello": 1}') });
+    await expect.poll(() => page.getByTestId('chat-error').textContent(), { timeout: 10_000 }).toMatch(/\w/);
+    expect(await page.getByTestId('conversation-item').count()).toBe(2);
+  });
+
+  it('a cloud conversation against the OpenAI-compatible stand-in, the key saved into a vault made on the spot', async () => {
+    await page.getByTestId('tab-settings').click();
+    await page.getByTestId('tab-vault').click();
+    await page.getByTestId('passphrase').fill('my long passphrase');
+    await page.getByTestId('passphrase-confirm').fill('my long passphrase');
+    await page.getByTestId('vault-create').click();
+    await expect.poll(() => page.getByTestId('vault-state').getAttribute('data-state'), { timeout: 10_000 }).toBe('unlocked');
+    await shot('settings-vault');
+    await page.getByTestId('tab-providers').click();
+    const card = page.getByTestId('provider-openai');
+    await card.getByTestId('url-openai').fill(`${openai.url}/v1`);
+    await card.getByTestId('save-url-openai').click();
+    await card.getByTestId('key-openai').fill(KEY);
+    await card.getByTestId('save-key-openai').click();
+    await expect.poll(() => card.getByTestId('key-state-openai').textContent()).toMatch(/…4242/);
+    await shot('settings-providers');
+    await page.getByTestId('tab-models').click();
+    await page.getByTestId('local-models').waitFor();
+    await shot('settings-models');
+    await page.getByTestId('tab-chat').click();
+    await page.keyboard.press('Control+n');
+    await page.getByTestId('provider').selectOption('openai');
+    // Switching provider picks that provider's model, never the local file's path.
+    await expect.poll(() => page.getByTestId('model').inputValue()).not.toMatch(/gguf/);
+    await page.getByTestId('model').selectOption('gpt-4o-mini').catch(async () => page.getByTestId('model').fill('gpt-4o-mini'));
+    const before = openai.requests.length;
+    await sendAndWait('Hello cloud', 15_000);
+    await sendAndWait('And again', 15_000);
+    const bodies = openai.requests.slice(before).map((r) => r.body as { messages: { role: string; content: string }[] });
+    const last = bodies.at(-1)?.messages ?? [];
+    expect(last.map((m) => m.role)).toEqual(['user', 'assistant', 'user']);
+    expect(last[0]?.content).toBe('Hello cloud');
+    expect(last[2]?.content).toBe('And again');
+    await shot('cloud');
+  });
+
+  it('stops a slow answer with Esc; the partial text stays', async () => {
+    openai.script({ kind: 'slow', intervalMs: 50, count: 400 });
+    await send('Go on forever');
+    await expect.poll(() => lastAnswer().getByTestId('answer-text').textContent(), { timeout: 10_000 }).toMatch(/t2 /);
+    await page.keyboard.press('Escape');
+    await expect.poll(lastStatus, { timeout: 10_000 }).toBe('cancelled');
+    expect(await lastAnswer().getByTestId('answer-ending').textContent()).toBe('Stopped by you');
+    expect(await lastAnswer().getByTestId('answer-text').textContent()).toMatch(/t2 /);
+  });
+
+  it('copies a whole answer and a code block', async () => {
+    openai.script({ kind: 'ok', tokens: ['Here:\n\n', '```js\n', 'const a = 1;\n', '```\n\nDone.'] });
+    await sendAndWait('Some code please', 15_000);
+    const pre = lastAnswer().locator('pre');
+    await expect.poll(() => pre.locator('.hljs-keyword').count(), { timeout: 10_000 }).toBeGreaterThan(0);
+    await pre.getByRole('button', { name: 'Copy code' }).click();
+    expect(await page.evaluate(() => navigator.clipboard.readText())).toBe('const a = 1;\n');
+    await lastAnswer().getByTestId('copy-answer').click();
+    expect(await page.evaluate(() => navigator.clipboard.readText())).toMatch(/^Here:[\s\S]*Done\.$/);
+  });
+
+  it('finds its conversations again after a restart', async () => {
+    await stopApp();
+    await startApp();
+    await expect.poll(() => page.getByTestId('conversation-item').count(), { timeout: 10_000 }).toBe(3);
+    const titles = await page.getByTestId('conversation-title').allTextContents();
+    expect(titles).toContain('Fox story');
+    await page.getByTestId('conversation-title').filter({ hasText: 'Fox story' }).first().click();
+    await expect.poll(() => page.getByTestId('user-text').first().textContent()).toBe('Once upon a time there was a fox');
+    expect(await lastStatus()).toBe('complete');
+  });
+
+  it('follows the dark theme, from the toggle and kept across a reload', async () => {
+    const background = () => page.evaluate(() => getComputedStyle(document.documentElement).backgroundColor);
+    const light = await background();
+    for (let i = 0; i < 3 && (await page.evaluate(() => document.documentElement.dataset.theme)) !== 'dark'; i += 1) await page.getByTestId('theme-toggle').click();
+    const dark = await background();
+    expect(dark).not.toBe(light);
+    const [r, g, b] = (dark.match(/\d+/g) ?? []).map(Number);
+    expect((r ?? 255) + (g ?? 255) + (b ?? 255)).toBeLessThan(150);
+    await shot('dark');
+    await page.reload();
+    await expect.poll(() => page.evaluate(() => document.documentElement.dataset.theme), { timeout: 10_000 }).toBe('dark');
+    await page.getByTestId('theme-select').waitFor({ state: 'detached' }).catch(() => undefined);
+  });
+
+  it('works at 420 px wide with nothing clipped', async () => {
+    await page.setViewportSize({ width: 420, height: 760 });
+    await expect.poll(() => page.getByTestId('connection').getAttribute('data-state'), { timeout: 20_000 }).toBe('ready');
+    const overflow = () => page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+    expect(await overflow()).toBeLessThanOrEqual(0);
+    await shot('narrow-chat');
+    await page.getByTestId('list-toggle').click();
+    await page.getByTestId('conversation-list').waitFor();
+    expect(await overflow()).toBeLessThanOrEqual(0);
+    await shot('narrow-list');
+    await page.getByTestId('conversation-title').first().click();
+    await page.getByTestId('settings-toggle').click();
+    expect(await overflow()).toBeLessThanOrEqual(0);
+    await shot('narrow-settings');
+    await page.getByTestId('tab-history').click();
+    expect(await overflow()).toBeLessThanOrEqual(0);
+    await shot('narrow-history');
+  });
+});
+
+describe('first launch with a cloud key instead of a model', () => {
+  let freshDir: string;
+  afterAll(() => (freshDir ? rm(freshDir, { recursive: true, force: true }) : undefined));
+
+  it('creates the vault on the welcome screen, saves the key into it, and answers from the cloud', async () => {
+    await page.setViewportSize({ width: 1000, height: 760 });
+    await stopApp();
+    freshDir = await mkdtemp(path.join(os.tmpdir(), 'sim-conv-cloud-'));
+    await startApp(freshDir);
+    await page.getByTestId('welcome').waitFor({ timeout: 10_000 });
+    await expect.poll(() => page.getByTestId('cloud-provider').locator('option').count()).toBeGreaterThan(0);
+    await page.getByTestId('cloud-provider').selectOption('openai');
+    await page.getByTestId('cloud-url').fill(`${openai.url}/v1`);
+    await page.getByTestId('cloud-key').fill(KEY);
+    // Save stays disabled until a passphrase for the new vault is given.
+    expect(await page.getByTestId('cloud-save').isDisabled()).toBe(true);
+    await page.getByTestId('cloud-passphrase').fill('another long passphrase');
+    await page.getByTestId('cloud-save').click();
+    await page.getByTestId('chat').waitFor({ timeout: 15_000 });
+    expect(await page.getByTestId('provider').inputValue()).toBe('openai');
+    await expect.poll(() => page.getByTestId('model').inputValue(), { timeout: 10_000 }).not.toBe('');
+    const before = openai.requests.length;
+    await sendAndWait('Hello from the first launch', 15_000);
+    expect(openai.requests.slice(before).some((r) => r.headers.authorization === `Bearer ${KEY}`)).toBe(true);
+    await page.getByTestId('tab-settings').click();
+    await page.getByTestId('tab-vault').click();
+    await expect.poll(() => page.getByTestId('vault-state').getAttribute('data-state')).toBe('unlocked');
+    await page.getByTestId('tab-chat').click();
+    await shot('first-launch-cloud');
+  });
+});
