@@ -11,7 +11,7 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { dataPaths, resolveDataLocation } from '../storage/paths.js';
-import { managerAICall } from '../workflow/ai-call.js';
+import { managerAICall } from '../workflow/manager-ai.js';
 import { WorkflowExecutor, type WorkflowEvent } from '../workflow/executor.js';
 import type { ImportReport, Workflow, WorkflowBlock, WorkflowExecution } from '../workflow/model.js';
 import { describeProblems } from '../workflow/validate.js';
