@@ -21,7 +21,7 @@ import { modelHandlers } from './channel/handlers/models.js';
 import { workflowHandlers } from './channel/handlers/workflows.js';
 import { WorkflowEventRelay } from './channel/workflow-streamer.js';
 import { WorkflowRepository } from './storage/workflow-repository.js';
-import { managerAICall } from './workflow/ai-call.js';
+import { managerAICall } from './workflow/manager-ai.js';
 import { WorkflowExecutor } from './workflow/executor.js';
 import { WorkflowService } from './workflow/service.js';
 import { MemoryWorkflowStore } from './workflow/store.js';
