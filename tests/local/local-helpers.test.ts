@@ -171,3 +171,16 @@ describe('thread tuner on a loaded machine', () => {
     expect(took).toBeLessThan(60 * 200 + 4 * 2000 * 1.2);
   });
 });
+
+describe('thread tuner looks at other counts sparingly', () => {
+  it('backs off its looks while they find nothing, so a far slower count costs under 3% of a long run', () => {
+    const cached: ThreadChoice = { threads: 1, rates: { 1: 1000 / 60, 2: 1000 / 420 } };
+    const tuner = new ThreadTuner([1, 2], cached);
+    const sim = machine(6, 0.05);
+    sim.set({ 1: 60, 2: 420 }); // a loaded machine: 2 threads 7x slower
+    const took = sim.run(tuner, 4000);
+    expect(tuner.threads).toBe(1);
+    expect(tuner.measurements).toBe(0);
+    expect((4000 * 60) / took).toBeGreaterThan(0.97);
+  });
+});

@@ -37,13 +37,16 @@ export interface TunerSettings {
   readonly window: number;
   /** A window decoding below this share of the promised rate starts a new measurement. */
   readonly slowShare: number;
-  /** Tokens between two short looks at the other candidates; 0 never looks. */
+  /** Tokens between two short looks at the other candidates; 0 never looks. Each look that finds
+   *  nothing better doubles the wait, up to `exploreBackoff` times: a look at a count that is far
+   *  slower is the costly part on a loaded machine. */
   readonly exploreEvery: number;
+  readonly exploreBackoff: number;
   /** A candidate must beat the current count by this share to switch (noise margin). */
   readonly margin: number;
 }
 
-export const DEFAULT_TUNER: TunerSettings = { segment: 7, rounds: 3, window: 16, slowShare: 0.7, exploreEvery: 256, margin: 0.04 };
+export const DEFAULT_TUNER: TunerSettings = { segment: 7, rounds: 3, window: 16, slowShare: 0.7, exploreEvery: 256, exploreBackoff: 8, margin: 0.04 };
 
 type Mode =
   | { kind: 'measure'; schedule: number[]; step: number; left: number; intervals: Map<number, number[]> }
@@ -65,6 +68,8 @@ export class ThreadTuner {
   private last: number | undefined;
   private active: number;
   private changed = false;
+  /** The current wait between looks, in multiples of `exploreEvery`. */
+  private exploreScale = 1;
   /** Measurements made by this tuner (for tests and the benchmark's report). */
   measurements = 0;
 
@@ -153,7 +158,8 @@ export class ThreadTuner {
   /** The current candidate is at least 3x slower than the fastest other one seen in this measurement. */
   private hopeless(mode: Extract<Mode, { kind: 'measure' | 'explore' }>): boolean {
     const own = mode.intervals.get(this.active) ?? [];
-    if (own.length < 2) return false;
+    // A decision needs two intervals; a look needs one (it changes nothing by itself).
+    if (own.length < (mode.kind === 'explore' ? 1 : 2)) return false;
     const others = [...mode.intervals.entries()].filter(([threads, list]) => threads !== this.active && list.length >= 2).map(([, list]) => median(list));
     if (mode.kind === 'explore') others.push(1000 / mode.baseline);
     return others.length > 0 && median(own) > 3 * Math.min(...others);
@@ -186,7 +192,7 @@ export class ThreadTuner {
       this.mode = this.measuring();
       return;
     }
-    if (this.settings.exploreEvery > 0 && mode.sinceExplore >= this.settings.exploreEvery) {
+    if (this.settings.exploreEvery > 0 && mode.sinceExplore >= this.settings.exploreEvery * this.exploreScale) {
       const others = this.candidates.filter((n) => n !== this.active);
       const back = this.active;
       this.active = others[0] ?? back;
@@ -201,6 +207,7 @@ export class ThreadTuner {
     const current = Math.max(mode.baseline, rates[this.active] ?? 0);
     const better = Object.entries(rates).some(([threads, rate]) => Number(threads) !== this.active && rate > current * (1 + 2 * this.settings.margin));
     // A short look is noisy: a candidate that seems faster earns a full measurement, not a switch.
+    this.exploreScale = better ? 1 : Math.min(this.settings.exploreBackoff, this.exploreScale * 2);
     this.mode = better ? this.measuring() : { kind: 'run', window: [], sinceExplore: 0 };
   }
 }

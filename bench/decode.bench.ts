@@ -1,0 +1,292 @@
+/**
+ * Local decode at the hardware's limit, on a 1B-class Q4_0 model, each against a baseline in the
+ * same run (see bench/llama-tools.ts for what is built the first time, and where):
+ *
+ * 1. Every entry point, as launched, against llama.cpp's own `llama-bench` at its best thread count,
+ *    in alternating rounds: the app (the sidecar started by the runtime from neutralino.config.json),
+ *    the runner (`npm run ask`, as npm starts it) and the workflow runner (`npm run flow`, when this
+ *    checkout has it). Target >= 0.95 each.
+ * 2. Thread choice: the provider choosing by itself against node-llama-cpp at each fixed count, in
+ *    alternating rounds, idle and with another process keeping one core busy. Target >= 0.95.
+ * 3. First local token, from an idle just-started app on a model whose thread count is cached,
+ *    against the time to read the model file. Target <= read + 0.3 s.
+ * 4. The sidecar's memory with the model loaded against (file + KV cache). Target <= 1.1x + 60 MiB.
+ *
+ *   node --require ./extensions/ai-sidecar/src/boot/preload.cjs --import tsx bench/decode.bench.ts
+ *   (npm run bench:decode; ROUNDS=5 for more rounds)
+ */
+import { execFile, spawn } from 'node:child_process';
+import { readFileSync, statSync } from 'node:fs';
+import { mkdir, mkdtemp, rm, symlink } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { getLlama, LlamaCompletion, LlamaLogLevel, type LlamaContext } from 'node-llama-cpp';
+import { EVENTS } from '../extensions/ai-sidecar/src/protocol/contract.js';
+import type { AIResponse } from '../extensions/ai-sidecar/src/core/types.js';
+import { LocalLlamaProvider } from '../extensions/ai-sidecar/src/providers/local-llama.js';
+import { libuvPoolSize, nodeProcessOf } from '../tests/local/libuv-pool.js';
+import { PageClient } from '../tests/neutralino/page-client.js';
+import { startNeutralinoStandIn, type StandIn } from '../tests/neutralino/runtime.js';
+import { ensureLlamaTools, llamaBenchDecode, ROOT } from './llama-tools.js';
+import { fmt, median, table } from './stats.js';
+
+const ROUNDS = Number(process.env.ROUNDS ?? 3);
+const TOKENS = 128;
+const CHOICE_TOKENS = 64;
+const PROMPT = 'Once upon a time';
+const MiB = 2 ** 20;
+
+const tools = ensureLlamaTools();
+const MODEL = tools.model;
+const MODEL_NAME = path.basename(MODEL);
+const dataDir = await mkdtemp(path.join(os.tmpdir(), 'sim-decode-bench-'));
+await mkdir(path.join(dataDir, 'models'));
+await symlink(MODEL, path.join(dataDir, 'models', MODEL_NAME));
+const env: NodeJS.ProcessEnv = { ...process.env, SIM_AI_DATA_DIR: dataDir };
+delete env.UV_THREADPOOL_SIZE; // every entry point must size its own pool
+
+const ownPool = await libuvPoolSize(process.pid);
+console.log(`machine: ${os.cpus().length} vCPUs (${os.cpus()[0]?.model ?? '?'}), load average ${os.loadavg().map((l) => l.toFixed(2)).join(' ')} (shared with other work)`);
+console.log(`model: ${MODEL_NAME}, ${fmt(statSync(MODEL).size / MiB, 0)} MiB; this process's libuv pool: ${ownPool}`);
+
+/** Decode rate from token timestamps: intervals after the first token (prompt excluded). */
+function rate(stamps: readonly number[]): number {
+  const first = stamps[0];
+  const last = stamps.at(-1);
+  return first === undefined || last === undefined || stamps.length < 2 ? 0 : ((stamps.length - 1) / (last - first)) * 1000;
+}
+
+/** The response's rate counts N tokens over N-1 intervals; put it on llama-bench's footing. */
+const decodeRate = (response: Pick<AIResponse, 'usage' | 'timing'>): number => response.timing.tokensPerSecond * ((response.usage.outputTokens - 1) / Math.max(1, response.usage.outputTokens));
+
+// ---------------------------------------------------------------------------------------------
+// The app as launched: the runtime stand-in starting the sidecar from neutralino.config.json.
+
+interface App {
+  readonly runtime: StandIn;
+  readonly page: PageClient;
+  readonly pid: number;
+  close(): Promise<void>;
+}
+
+async function startApp(): Promise<App> {
+  const runtime = await startNeutralinoStandIn({ appDir: ROOT, env });
+  const page = await PageClient.connect(runtime);
+  await page.waitForSidecar(30_000);
+  const pid = nodeProcessOf(runtime.extensionProcesses[0]?.pid ?? 0);
+  return {
+    runtime,
+    page,
+    pid,
+    close: async () => {
+      page.close();
+      await runtime.close();
+      await runtime.extensionProcesses[0]?.exited;
+    },
+  };
+}
+
+/** One local run through the app; resolves with the response and when the first chunk arrived. */
+async function appRun(app: App, maxTokens: number): Promise<{ response: AIResponse; firstChunkMs: number }> {
+  let firstChunkAt: number | undefined;
+  const started = performance.now();
+  const done = new Promise<AIResponse>((resolve, reject) => {
+    const off = app.page.on((event, data) => {
+      if (event === EVENTS.chunk) firstChunkAt ??= performance.now();
+      if (event === EVENTS.done || event === EVENTS.error) {
+        off();
+        const response = (data as { response: AIResponse }).response;
+        if (event === EVENTS.error) reject(new Error(`app run failed: ${JSON.stringify(response.error)}`));
+        else resolve(response);
+      }
+    });
+  });
+  const reply = await app.page.request('call_ai_provider', { provider: 'local', request: { model: MODEL_NAME, messages: [{ role: 'user', content: PROMPT }], maxTokens, temperature: 0 } });
+  if (!reply.ok) throw new Error(`${reply.error.code}: ${reply.error.message}`);
+  const response = await done;
+  return { response, firstChunkMs: (firstChunkAt ?? Number.NaN) - started };
+}
+
+const llamaLoaded = (pid: number): boolean => /llama-addon\.node|libllama\.so/.test(readFileSync(`/proc/${pid}/maps`, 'utf8'));
+
+function memoryKiB(pid: number): { rss: number; pss: number } {
+  const rollup = readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8');
+  const field = (name: string) => Number(new RegExp(`^${name}:\\s+(\\d+)`, 'm').exec(rollup)?.[1] ?? Number.NaN);
+  return { rss: field('Rss'), pss: field('Pss') };
+}
+
+// ---------------------------------------------------------------------------------------------
+// The runners as npm starts them.
+
+function npmRun(script: string, args: string[]): Promise<string> {
+  return new Promise((resolve, reject) => {
+    execFile('npm', ['run', '--silent', script, '--', ...args], { cwd: ROOT, env, maxBuffer: 16 * MiB }, (error, _stdout, stderr) => {
+      if (error) reject(new Error(`npm run ${script} failed: ${stderr}`));
+      else resolve(stderr);
+    });
+  });
+}
+
+async function runnerRate(): Promise<number> {
+  const summary = await npmRun('ask', ['--provider', 'local', '--model', MODEL_NAME, '--max-tokens', String(TOKENS), '--temperature', '0', PROMPT]);
+  const match = /tokens: \d+ in, (\d+) out .* ([\d.]+) tok\/s/.exec(summary);
+  if (match === null) throw new Error(`unexpected runner summary: ${summary}`);
+  const out = Number(match[1]);
+  return Number(match[2]) * ((out - 1) / out);
+}
+
+const scripts = (JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> }).scripts;
+const hasFlow = scripts.flow !== undefined;
+
+// ---------------------------------------------------------------------------------------------
+// 1. Entry points against llama-bench.
+
+console.log(`\n[1] llama-bench thread sweep (${TOKENS} tokens, 2 repetitions)...`);
+const sweep = llamaBenchDecode(tools, [...new Set([1, 2, os.cpus().length])], TOKENS, 2);
+const [bestThreads] = [...sweep.entries()].reduce((a, b) => (b[1] > a[1] ? b : a));
+console.log(`    ${[...sweep.entries()].map(([t, r]) => `${t} thread(s) ${fmt(r, 1)} tok/s`).join(', ')} → best ${bestThreads}`);
+
+const app = await startApp();
+console.log(`    app's sidecar: pid ${app.pid}, libuv pool ${await libuvPoolSize(app.pid)}`);
+// The first run measures the thread count (and caches it, for the runner too).
+await appRun(app, 96);
+const rows: Record<string, number[]> = { 'llama-bench': [], app: [], runner: [], ...(hasFlow ? { 'flow runner': [] } : {}) };
+const ratios: Record<string, number[]> = { app: [], runner: [] };
+for (let round = 0; round < ROUNDS; round += 1) {
+  const baseline = llamaBenchDecode(tools, [bestThreads], TOKENS, 1).get(bestThreads) ?? Number.NaN;
+  const appRate = decodeRate((await appRun(app, TOKENS)).response);
+  const runner = await runnerRate();
+  rows['llama-bench']?.push(baseline);
+  rows.app?.push(appRate);
+  rows.runner?.push(runner);
+  ratios.app?.push(appRate / baseline);
+  ratios.runner?.push(runner / baseline);
+  console.log(`    round ${round + 1}: llama-bench ${fmt(baseline, 1)}, app ${fmt(appRate, 1)}, runner ${fmt(runner, 1)} tok/s`);
+}
+await app.close();
+
+// ---------------------------------------------------------------------------------------------
+// 3 and 4. First local token on a cached thread count; memory with the model loaded.
+
+const firstTokens: { ttft: number; read: number }[] = [];
+const memory: { rss: number; pss: number }[] = [];
+for (let run = 0; run < ROUNDS; run += 1) {
+  const started = performance.now();
+  readFileSync(MODEL);
+  const read = performance.now() - started;
+  const fresh = await startApp();
+  // Idle after launch: give the warm-up its time (it loads llama.cpp's backend when models exist).
+  const until = Date.now() + 10_000;
+  while (!llamaLoaded(fresh.pid) && Date.now() < until) await new Promise((r) => setTimeout(r, 100));
+  await new Promise((r) => setTimeout(r, 300));
+  const { firstChunkMs } = await appRun(fresh, 16);
+  firstTokens.push({ ttft: firstChunkMs, read });
+  memory.push(memoryKiB(fresh.pid));
+  await fresh.close();
+}
+
+// ---------------------------------------------------------------------------------------------
+// 2. Thread choice against fixed counts, idle and with one core kept busy.
+
+async function rawRun(context: LlamaContext): Promise<number> {
+  const stamps: number[] = [];
+  const sequence = context.getSequence();
+  await new LlamaCompletion({ contextSequence: sequence }).generateCompletion(PROMPT, { maxTokens: CHOICE_TOKENS, temperature: 0, onToken: () => void stamps.push(performance.now()) });
+  sequence.dispose();
+  return rate(stamps);
+}
+
+async function providerRun(provider: LocalLlamaProvider): Promise<number> {
+  const stamps: number[] = [];
+  for await (const part of provider.streamCompletion({ model: MODEL, messages: [{ role: 'user', content: PROMPT }], maxTokens: CHOICE_TOKENS, temperature: 0, contextSize: 1024 })) {
+    if (part.type === 'text-delta') stamps.push(performance.now());
+    if (part.type === 'error') throw new Error(part.error.message);
+  }
+  return rate(stamps);
+}
+
+const llama = await getLlama({ gpu: false, logLevel: LlamaLogLevel.error, build: 'never', maxThreads: 0 });
+const rawModel = await llama.loadModel({ modelPath: MODEL, useMmap: false });
+const fixedCounts = [...new Set([1, 2, llama.cpuMathCores])];
+const contexts = new Map<number, LlamaContext>();
+for (const threads of fixedCounts) contexts.set(threads, await rawModel.createContext({ contextSize: 1024, threads }));
+const provider = new LocalLlamaProvider({ idleUnloadMs: null });
+await providerRun(provider); // loads the model; its first run measures (as a new user's would)
+
+interface Choice {
+  fixed: Map<number, number[]>;
+  auto: number[];
+  chose: number[];
+}
+
+async function choiceRounds(): Promise<Choice> {
+  const fixed = new Map<number, number[]>(fixedCounts.map((t) => [t, []]));
+  const auto: number[] = [];
+  const chose: number[] = [];
+  for (let round = 0; round < ROUNDS + 1; round += 1) {
+    const order = round % 2 === 0 ? [...fixedCounts, 0] : [0, ...[...fixedCounts].reverse()];
+    for (const threads of order) {
+      if (threads === 0) {
+        auto.push(await providerRun(provider));
+        chose.push(provider.loadedThreads ?? 0);
+      } else fixed.get(threads)?.push(await rawRun(contexts.get(threads) as LlamaContext));
+    }
+  }
+  return { fixed, auto, chose };
+}
+
+const idle = await choiceRounds();
+const spinner = spawn(process.execPath, ['-e', 'for (;;) {}'], { stdio: 'ignore' });
+await new Promise((r) => setTimeout(r, 500));
+const busy = await choiceRounds();
+spinner.kill();
+await provider.dispose();
+for (const context of contexts.values()) await context.dispose();
+await rawModel.dispose();
+await llama.dispose();
+await rm(dataDir, { recursive: true, force: true });
+
+// ---------------------------------------------------------------------------------------------
+// Report.
+
+const kvBytes = 2 * 22 * 2048 * (4 * 64) * 2; // K and V, 22 layers, 2048 context, 4 KV heads x 64, f16
+const budgetKiB = (1.1 * (statSync(MODEL).size + kvBytes)) / 1024 + 60 * 1024;
+
+console.log(`\nDecode on ${MODEL_NAME}, ${TOKENS} tokens, ${ROUNDS} alternating rounds (ratios are per round, then the median)`);
+console.log(table([
+  ['entry point (as launched)', 'tok/s (median)', 'ratio to llama-bench -t ' + bestThreads, 'per round'],
+  ['llama-bench', fmt(median(rows['llama-bench'] ?? []), 1), '1.00', ''],
+  ['app (sidecar from the runtime)', fmt(median(rows.app ?? []), 1), fmt(median(ratios.app ?? []), 3), (ratios.app ?? []).map((r) => fmt(r, 3)).join(' ')],
+  ['runner (npm run ask)', fmt(median(rows.runner ?? []), 1), fmt(median(ratios.runner ?? []), 3), (ratios.runner ?? []).map((r) => fmt(r, 3)).join(' ')],
+]));
+console.log(hasFlow ? 'flow runner: present but not measured by this version of the benchmark' : 'flow runner: not in this checkout (npm run flow missing)');
+console.log('target: >= 0.95 each');
+
+function choiceRow(label: string, c: Choice): string[] {
+  const fixedMedians = [...c.fixed.entries()].map(([t, rates]) => [t, median(rates)] as const);
+  const [best, bestRate] = fixedMedians.reduce((a, b) => (b[1] > a[1] ? b : a));
+  const counts = c.chose.reduce<Record<number, number>>((acc, t) => ({ ...acc, [t]: (acc[t] ?? 0) + 1 }), {});
+  return [
+    label,
+    fixedMedians.map(([t, r]) => `${t}: ${fmt(r, 1)}`).join(', '),
+    `${fmt(median(c.auto), 1)} (chose ${Object.entries(counts).map(([t, n]) => `${t}×${n}`).join(' ')})`,
+    `${fmt(median(c.auto) / bestRate, 3)} vs ${best}`,
+  ];
+}
+console.log(`\nThread choice, ${CHOICE_TOKENS} tokens, ${ROUNDS + 1} rounds alternating provider and fixed counts (medians)`);
+console.log(table([['condition', 'fixed counts tok/s', 'provider tok/s', 'ratio to best fixed'], choiceRow('idle', idle), choiceRow('one core busy', busy)]));
+console.log('target: >= 0.95 in both');
+
+console.log(`\nFirst local token, idle just-started app, thread count cached (${ROUNDS} fresh starts)`);
+console.log(table([
+  ['run', 'first token ms', 'file read ms', 'over the read, ms (target <= 300)'],
+  ...firstTokens.map((f, i) => [String(i + 1), fmt(f.ttft, 0), fmt(f.read, 0), fmt(f.ttft - f.read, 0)]),
+  ['median', fmt(median(firstTokens.map((f) => f.ttft)), 0), fmt(median(firstTokens.map((f) => f.read)), 0), fmt(median(firstTokens.map((f) => f.ttft - f.read)), 0)],
+]));
+
+console.log(`\nSidecar memory with the model loaded (file ${fmt(statSync(MODEL).size / MiB, 0)} MiB + KV ${fmt(kvBytes / MiB, 0)} MiB; budget 1.1x + 60 MiB = ${fmt(budgetKiB / 1024, 0)} MiB)`);
+console.log(table([
+  ['measure', 'MiB (median)', 'ratio to budget (target <= 1)'],
+  ['RSS', fmt(median(memory.map((m) => m.rss)) / 1024, 0), fmt(median(memory.map((m) => m.rss)) / budgetKiB, 3)],
+  ['PSS', fmt(median(memory.map((m) => m.pss)) / 1024, 0), fmt(median(memory.map((m) => m.pss)) / budgetKiB, 3)],
+]));

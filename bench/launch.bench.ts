@@ -1,0 +1,208 @@
+/**
+ * Launch and idle memory, each against a baseline measured in the same run, in alternating rounds:
+ *
+ * 1. Sidecar launch, spawn to first reply, as the runtime starts it (through a shell, from the
+ *    config's command) against bare Node of the same binary (spawn to its first output byte):
+ *    the checkout on this machine's Node, and the portable folder on its own Node 24 with the module
+ *    compile cache kept in the folder. Target: at most bare Node + 50 ms.
+ * 2. Idle memory of the whole app (runtime, WebKit processes, sidecar; PSS) against a trivial page
+ *    with a bare Node extension, in the real Neutralino runtime under Xvfb when NEU_BIN names one
+ *    (otherwise this part is skipped with a note). Target: at most 1.10x.
+ *
+ *   npm run build && npm run bench:launch      (NEU_BIN=/path/to/neutralino-linux_x64 ROUNDS=5)
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { PageClient } from '../tests/neutralino/page-client.js';
+import { startNeutralinoStandIn } from '../tests/neutralino/runtime.js';
+import { ROOT } from './llama-tools.js';
+import { fmt, median, table } from './stats.js';
+
+const ROUNDS = Number(process.env.ROUNDS ?? 7);
+
+// ---------------------------------------------------------------------------------------------
+// 1. Launch.
+
+async function sidecarFirstReply(appDir: string, dataDir: string): Promise<number> {
+  const started = performance.now();
+  const runtime = await startNeutralinoStandIn({ appDir, env: { ...process.env, SIM_AI_DATA_DIR: dataDir } });
+  const page = await PageClient.connect(runtime);
+  // Like the client library: ask until the sidecar answers.
+  let elapsed = Number.NaN;
+  for (;;) {
+    const reply = await Promise.race([page.request('hello', { protocolVersion: 1 }), new Promise<undefined>((r) => setTimeout(r, 2))]);
+    if (reply?.ok) {
+      elapsed = performance.now() - started;
+      break;
+    }
+  }
+  page.close();
+  await runtime.close();
+  await runtime.extensionProcesses[0]?.exited;
+  return elapsed;
+}
+
+/** Bare Node of `binary`, started the way the runtime starts extensions: spawn to its first byte out. */
+function bareNode(binary: string): Promise<number> {
+  const started = performance.now();
+  const child = spawn('/bin/sh', ['-c', `"${binary}" -e "process.stdout.write('.')"`], { stdio: ['ignore', 'pipe', 'inherit'] });
+  return new Promise((resolve) => child.stdout.once('data', () => resolve(performance.now() - started)));
+}
+
+const { dist } = (await import(path.join(ROOT, 'extensions/ai-sidecar/scripts/dist.mjs'))) as { dist: (o: { skipUi: boolean }) => Promise<{ outDir: string; nodeVersion: string }> };
+const portable = await dist({ skipUi: existsSync(path.join(ROOT, 'resources/dist/index.html')) });
+const portableNode = path.join(portable.outDir, 'node', 'node');
+const dataDir = await mkdtemp(path.join(os.tmpdir(), 'sim-launch-bench-'));
+
+const launch = { repo: [] as number[], repoBare: [] as number[], portable: [] as number[], portableBare: [] as number[] };
+// One unmeasured start each: the first portable start writes the compile cache, as on a user's first launch.
+await sidecarFirstReply(ROOT, dataDir);
+await sidecarFirstReply(portable.outDir, dataDir);
+for (let round = 0; round < ROUNDS; round += 1) {
+  launch.repoBare.push(await bareNode(process.execPath));
+  launch.repo.push(await sidecarFirstReply(ROOT, dataDir));
+  launch.portableBare.push(await bareNode(portableNode));
+  launch.portable.push(await sidecarFirstReply(portable.outDir, dataDir));
+}
+const cacheDir = path.join(portable.outDir, 'extensions', 'ai-sidecar', '.node-compile-cache');
+const cacheFiles = existsSync(cacheDir) ? readdirSync(cacheDir, { recursive: true }).length : 0;
+
+// ---------------------------------------------------------------------------------------------
+// 2. Idle memory in the real runtime.
+
+interface TreeMemory {
+  readonly pssKiB: number;
+  readonly processes: number;
+}
+
+function children(): Map<number, number[]> {
+  const map = new Map<number, number[]>();
+  for (const entry of readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      map.set(ppid, [...(map.get(ppid) ?? []), Number(entry)]);
+    } catch {
+      // gone
+    }
+  }
+  return map;
+}
+
+function treeOf(root: number): number[] {
+  const map = children();
+  const found = [root];
+  for (let i = 0; i < found.length; i += 1) found.push(...(map.get(found[i] ?? -1) ?? []));
+  return found;
+}
+
+function pssKiB(pid: number): number {
+  try {
+    return Number(/^Pss:\s+(\d+)/m.exec(readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8'))?.[1] ?? 0);
+  } catch {
+    return 0;
+  }
+}
+
+/** Starts the real runtime on `appDir` under Xvfb, waits for `readyText` from the extension, idles, measures. */
+async function idleTree(binary: string, appDir: string, env: NodeJS.ProcessEnv, readyText: string): Promise<TreeMemory> {
+  const xvfb: ChildProcess = spawn('xvfb-run', ['-a', binary, '--load-dir-res', `--path=${appDir}`, '--enable-extensions=true'], { env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  let output = '';
+  const ready = new Promise<void>((resolve, reject) => {
+    const onData = (chunk: Buffer) => {
+      output += chunk.toString();
+      if (output.includes(readyText)) resolve();
+    };
+    xvfb.stdout?.on('data', onData);
+    xvfb.stderr?.on('data', onData);
+    setTimeout(() => reject(new Error(`no "${readyText}" within 60 s:\n${output}`)), 60_000).unref();
+  });
+  try {
+    await ready;
+    await new Promise((r) => setTimeout(r, 6000)); // idle: page loaded, nothing happening
+    const runtime = treeOf(xvfb.pid ?? 0).find((pid) => {
+      try {
+        return readFileSync(`/proc/${pid}/cmdline`, 'utf8').startsWith(binary);
+      } catch {
+        return false;
+      }
+    });
+    if (runtime === undefined) throw new Error('the runtime process was not found');
+    const tree = treeOf(runtime);
+    return { pssKiB: tree.reduce((sum, pid) => sum + pssKiB(pid), 0), processes: tree.length };
+  } finally {
+    if (xvfb.pid !== undefined) process.kill(-xvfb.pid, 'SIGTERM');
+    await new Promise((r) => setTimeout(r, 1000));
+  }
+}
+
+/** A trivial app: one static page with an input, and a bare Node extension that connects back. */
+async function trivialApp(): Promise<string> {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'sim-trivial-app-'));
+  await mkdir(path.join(dir, 'www'));
+  await writeFile(path.join(dir, 'www', 'index.html'), '<!doctype html><html><head><meta charset="utf-8"><title>trivial</title></head><body><p>trivial page</p><input></body></html>\n');
+  const ws = path.join(ROOT, 'node_modules', 'ws');
+  await writeFile(
+    path.join(dir, 'bare.cjs'),
+    `let input = '';
+process.stdin.on('data', (d) => (input += d));
+process.stdin.on('end', () => {
+  const a = JSON.parse(input.split('\\n')[0]);
+  const W = require(${JSON.stringify(ws)});
+  const s = new W('ws://127.0.0.1:' + a.nlPort + '?extensionId=' + a.nlExtensionId + '&connectToken=' + a.nlConnectToken);
+  s.on('open', () => console.log('bare extension ready'));
+  s.on('close', () => process.exit(0));
+});
+`,
+  );
+  const config = JSON.parse(readFileSync(path.join(ROOT, 'neutralino.config.json'), 'utf8')) as Record<string, unknown>;
+  config.documentRoot = '/www/';
+  config.extensions = [{ id: 'bare', command: 'node "${NL_PATH}/bare.cjs"' }];
+  delete config.cli;
+  await writeFile(path.join(dir, 'neutralino.config.json'), JSON.stringify(config, null, 2));
+  return dir;
+}
+
+const NEU_BIN = process.env.NEU_BIN;
+const idle = { app: [] as TreeMemory[], trivial: [] as TreeMemory[] };
+if (NEU_BIN !== undefined) {
+  const trivial = await trivialApp();
+  const env = { ...process.env, SIM_AI_DATA_DIR: dataDir };
+  const idleRounds = Math.max(3, Math.ceil(ROUNDS / 2));
+  for (let round = 0; round < idleRounds; round += 1) {
+    idle.trivial.push(await idleTree(NEU_BIN, trivial, env, 'bare extension ready'));
+    idle.app.push(await idleTree(NEU_BIN, ROOT, env, 'sidecar ready'));
+  }
+  await rm(trivial, { recursive: true, force: true });
+}
+await rm(dataDir, { recursive: true, force: true });
+await rm(path.join(portable.outDir, 'data'), { recursive: true, force: true });
+
+// ---------------------------------------------------------------------------------------------
+// Report.
+
+console.log(`\nmachine: ${os.cpus().length} vCPUs, load average ${os.loadavg().map((l) => l.toFixed(2)).join(' ')} (shared with other work)`);
+console.log(`Sidecar launch, spawn → first reply, ${ROUNDS} alternating rounds (medians; the difference is per round, then the median)`);
+const diff = (a: number[], b: number[]) => median(a.map((x, i) => x - (b[i] ?? Number.NaN)));
+console.log(table([
+  ['launch', 'sidecar ms', 'bare Node ms', 'sidecar − bare, ms (target <= 50)', 'ratio'],
+  [`checkout, Node ${process.versions.node}`, fmt(median(launch.repo), 0), fmt(median(launch.repoBare), 0), fmt(diff(launch.repo, launch.repoBare), 0), fmt(median(launch.repo) / median(launch.repoBare), 2)],
+  [`portable folder, Node ${portable.nodeVersion} + compile cache`, fmt(median(launch.portable), 0), fmt(median(launch.portableBare), 0), fmt(diff(launch.portable, launch.portableBare), 0), fmt(median(launch.portable) / median(launch.portableBare), 2)],
+]));
+console.log(`compile cache in the portable folder: ${cacheFiles} entries under extensions/ai-sidecar/.node-compile-cache`);
+
+if (NEU_BIN === undefined) {
+  console.log('\nIdle memory: skipped (set NEU_BIN to a Neutralino 6.9 runtime binary; runs under xvfb-run).');
+} else {
+  const pss = (xs: TreeMemory[]) => median(xs.map((x) => x.pssKiB)) / 1024;
+  console.log(`\nIdle memory, real runtime under Xvfb, whole process tree (PSS), ${idle.app.length} alternating rounds`);
+  console.log(table([
+    ['tree', 'PSS MiB (median)', 'processes', 'ratio (target <= 1.10)'],
+    ['trivial page + bare Node extension', fmt(pss(idle.trivial), 1), String(idle.trivial[0]?.processes ?? ''), '1.00'],
+    ['Sim AI Desktop', fmt(pss(idle.app), 1), String(idle.app[0]?.processes ?? ''), fmt(pss(idle.app) / pss(idle.trivial), 3)],
+  ]));
+  console.log(`per round: ${idle.app.map((a, i) => fmt(a.pssKiB / (idle.trivial[i]?.pssKiB ?? Number.NaN), 3)).join(' ')}`);
+}
