@@ -92,10 +92,17 @@ describe('conversation tables', () => {
     repo.deleteFrom('c1', 'a1');
     expect(repo.messages('c1').map((m) => m.id)).toEqual(['u1']);
 
+    // Search folds case beyond ASCII, in titles and in text.
+    repo.create({ id: 'c2', title: 'Über Reisen', titleSet: true, provider: 'local', model: 'm', settings: { systemPrompt: '' }, presetId: null, createdAt: at, updatedAt: at });
+    repo.appendMessage({ id: 'u3', conversationId: 'c2', role: 'user', content: 'Un café crème, s’il vous plaît', status: 'complete' });
+    expect(repo.list('über', 10, 0).map((c) => c.id)).toEqual(['c2']);
+    expect(repo.list('CAFÉ CRÈME', 10, 0)).toEqual([expect.objectContaining({ id: 'c2', snippet: 'Un café crème, s’il vous plaît' })]);
+
     expect(repo.softDelete('c1')).toBe(true);
     expect(repo.purgeDeleted(new Date(Date.now() - 60_000).toISOString())).toBe(0);
     expect(repo.purgeDeleted(new Date(Date.now() + 60_000).toISOString())).toBe(1);
-    expect((db.prepare('SELECT COUNT(*) AS n FROM conversation_messages').get() as { n: number }).n).toBe(0);
+    expect((db.prepare("SELECT COUNT(*) AS n FROM conversation_messages WHERE conversation_id = 'c1'").get() as { n: number }).n).toBe(0);
+    expect(repo.messages('c2')).toHaveLength(1);
     db.close();
   });
 });

@@ -84,7 +84,10 @@ const now = (): string => new Date().toISOString();
 const SNIPPET_CHARS = 120;
 
 export class ConversationsRepository {
-  constructor(private readonly db: SqliteDatabase) {}
+  constructor(private readonly db: SqliteDatabase) {
+    // SQLite's LIKE folds ASCII only; search folds both sides itself, so "ÉTÉ" finds "été".
+    db.function('sim_fold', { deterministic: true }, (text: unknown) => (typeof text === 'string' ? text.toLowerCase() : text));
+  }
 
   create(conversation: Omit<ConversationRow, 'context' | 'deletedAt'>): ConversationRow {
     this.db
@@ -112,12 +115,12 @@ export class ConversationsRepository {
         .all(limit, offset) as (RawConversation & { message_count: number })[];
       return rows.map((row) => toListItem(row, null));
     }
-    const pattern = `%${q.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+    const pattern = `%${q.toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
     const rows = this.db
       .prepare(`SELECT c.*, COALESCE(m.n, 0) AS message_count,
-                       (SELECT content FROM conversation_messages x WHERE x.conversation_id = c.id AND x.content LIKE ? ESCAPE '\\' ORDER BY x.position LIMIT 1) AS matched
+                       (SELECT content FROM conversation_messages x WHERE x.conversation_id = c.id AND sim_fold(x.content) LIKE ? ESCAPE '\\' ORDER BY x.position LIMIT 1) AS matched
                 FROM conversations c LEFT JOIN (${counts}) m ON m.conversation_id = c.id
-                WHERE c.deleted_at IS NULL AND (c.title LIKE ? ESCAPE '\\' OR matched IS NOT NULL)
+                WHERE c.deleted_at IS NULL AND (sim_fold(c.title) LIKE ? ESCAPE '\\' OR matched IS NOT NULL)
                 ORDER BY c.updated_at DESC, c.id LIMIT ? OFFSET ?`)
       .all(pattern, pattern, limit, offset) as (RawConversation & { message_count: number; matched: string | null })[];
     return rows.map((row) => toListItem(row, row.matched === null ? null : snippet(row.matched, q)));
