@@ -122,9 +122,10 @@ describe('the idle timeout, set per provider in the app', () => {
     };
     try {
       await send('vault_init', { passphrase: 'idle timeout passphrase' });
-      await send('set_secret', { provider: 'openai', secret: 'sk-proj-IDLEidleIDLEidle12345678' });
       expect(await send('update_provider', { provider: 'openai', idleTimeoutSeconds: 0 })).toMatchObject({ ok: false, error: { code: 'validation', message: 'Idle timeout (seconds) must be a whole number between 1 and 3600.' } });
       expect(await send('update_provider', { provider: 'openai', baseURL: `${standIns.openai.url}/v1`, idleTimeoutSeconds: 1 })).toMatchObject({ ok: true, result: { idleTimeoutSeconds: 1 } });
+      // The key after the address: keys are sealed with the origin they are entered for.
+      await send('set_secret', { provider: 'openai', secret: 'sk-proj-IDLEidleIDLEidle12345678' });
       expect(await send('list_providers', {})).toMatchObject({ ok: true, result: expect.arrayContaining([expect.objectContaining({ name: 'openai', idleTimeoutSeconds: 1 })]) });
       standIns.openai.script({ kind: 'silent_after_tokens' });
       const started = performance.now();

@@ -3,6 +3,9 @@
 /** What the page (@neutralinojs/lib's dispatch) and the sidecar (event broadcast) call, and nothing else. */
 export const NEEDED = ['app.broadcast', 'extensions.dispatch', 'extensions.getStats'];
 
+/** The allow list: what the app always calls, and the system file dialog, opened only when the person picks a model file. */
+export const ALLOWED = [...NEEDED, 'os.showOpenDialog'].sort();
+
 /** Calls a hostile page script would make, with the arguments that would hurt. */
 export const ATTACKS = (dbFile: string): [string, unknown][] => [
   ['window.snapshot', { path: dbFile }],

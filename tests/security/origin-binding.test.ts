@@ -109,8 +109,10 @@ describe('a stored key goes only to the origin it was entered for', () => {
     const before = evil.requests.length;
     ok(await page.request('update_provider', { provider: 'openai', baseURL: `${evil.url}/v2` }));
     // Same origin (scheme, host, port) as the confirmed one: the binding is to the origin, not the path.
-    expect(await run('openai')).toEqual({});
+    // The key went (the stand-in, like OpenAI, answers only under /v1, hence the wrong endpoint).
+    expect(await run('openai')).toMatchObject({ code: 'wrong_endpoint' });
     expect(evil.requests.length).toBe(before + 1);
+    expect(evil.requests.at(-1)?.headers.authorization).toBe(`Bearer ${KEY}`);
     ok(await page.request('set_secret', { provider: 'openai', secret: KEY }));
     ok(await page.request('update_provider', { provider: 'openai', baseURL: `${home.url}/v1` }));
     expect(await run('openai')).toMatchObject({ code: 'auth' });

@@ -322,7 +322,7 @@ describe('running a workflow', () => {
     link.emit(WORKFLOW_EVENTS.blockStarted, { executionId: 'x3', seq: 0, blockId: writer.id, blockName: 'Agent', blockType: 'agent', input: {} });
     link.goOffline();
     expect(store.run.status).toBe('failed');
-    expect(store.run.error).toMatch(/connection to the sidecar was lost/);
+    expect(store.run.error).toMatch(/runtime went away/);
     expect(store.run.blocks[0]?.status).toBe('cancelled');
 
     setActivePinia(createPinia());

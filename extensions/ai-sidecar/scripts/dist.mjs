@@ -246,6 +246,7 @@ function portableNode() {
 const PORTABLE_SQLITE = process.env.SIM_PORTABLE_SQLITE ?? '13';
 
 function portableSqlite() {
+  mkdirSync(CACHE, { recursive: true });
   const cached = () =>
     readdirSync(CACHE)
       .filter((f) => f.startsWith(`better-sqlite3-${PORTABLE_SQLITE}`) && f.endsWith('.tgz'))
