@@ -62,7 +62,7 @@ beforeAll(async () => {
   });
   page = await browser.newPage({ viewport: { width: 900, height: 800 } });
   await page.goto(runtime.url);
-  await page.getByTestId('connection').filter({ hasText: 'ready' }).waitFor({ timeout: 20_000 });
+  await page.locator('[data-testid="connection"][data-state="ready"]').waitFor({ timeout: 20_000 });
 }, 120_000);
 
 afterAll(async () => {

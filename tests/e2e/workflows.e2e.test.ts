@@ -65,7 +65,7 @@ beforeAll(async () => {
     if (request.resourceType() === 'script') scripts.push(new URL(request.url()).pathname);
   });
   await page.goto(runtime.url);
-  await id('connection').filter({ hasText: 'ready' }).waitFor({ timeout: 20_000 });
+  await page.locator('[data-testid="connection"][data-state="ready"]').waitFor({ timeout: 20_000 });
 }, 120_000);
 
 afterAll(async () => {

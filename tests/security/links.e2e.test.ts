@@ -58,7 +58,7 @@ beforeAll(async () => {
     if (url.protocol.startsWith('http') && url.port !== String(runtime.port)) offPageRequests.push(request.url());
   });
   await page.goto(appUrl);
-  await page.getByTestId('connection').filter({ hasText: 'ready' }).waitFor({ timeout: 20_000 });
+  await page.locator('[data-testid="connection"][data-state="ready"]').waitFor({ timeout: 20_000 });
 }, 120_000);
 
 afterAll(async () => {
