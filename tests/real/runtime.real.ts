@@ -15,10 +15,10 @@ import http from 'node:http';
 import net, { type AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { EVENTS, PROTOCOL_VERSION, REPLY_EVENT, REQUEST_EVENT, SIDECAR_ID, type ReplyEnvelope } from '../../extensions/ai-sidecar/src/protocol/contract.js';
+import { EVENTS, type ReplyEnvelope } from '../../extensions/ai-sidecar/src/protocol/contract.js';
 import { ROOT } from '../neutralino/build-once.js';
+import { PageClient } from '../neutralino/page-client.js';
 import { ATTACKS, NEEDED } from '../security/native-attacks.js';
 import { startOpenAIServer, type OpenAIServer } from '../wire/openai-server.js';
 import { attackPage } from './attack-page.js';
@@ -81,51 +81,6 @@ async function waitFor<T>(probe: () => Promise<T | undefined>, what: string, tim
     await new Promise((r) => setTimeout(r, 200));
   }
   throw new Error(`timed out waiting for ${what}\n${runtimeLog.slice(-2000)}`);
-}
-
-/** A local process with the token: a raw client of the runtime's WebSocket, as the page would be. */
-class TokenHolder {
-  private readonly pending = new Map<string, (data: unknown) => void>();
-  private readonly listeners = new Set<(event: string, data: unknown) => void>();
-  private n = 0;
-  constructor(
-    private readonly ws: WebSocket,
-    private readonly token: string,
-  ) {
-    ws.on('message', (raw) => {
-      const m = JSON.parse(raw.toString()) as { id?: string; event?: string; data?: unknown };
-      if (m.id !== undefined) this.pending.get(m.id)?.(m.data);
-      else if (m.event !== undefined) for (const l of this.listeners) l(m.event, m.data);
-    });
-  }
-  static async connect(token: string): Promise<TokenHolder> {
-    const ws = new WebSocket(`ws://127.0.0.1:${port}?connectToken=${token.split('.')[1] ?? ''}`);
-    await new Promise((resolve, reject) => (ws.once('open', resolve), ws.once('error', reject)));
-    return new TokenHolder(ws, token);
-  }
-  native(method: string, data: unknown = {}): Promise<unknown> {
-    const id = `t${this.n++}`;
-    return new Promise((resolve) => {
-      this.pending.set(id, resolve);
-      this.ws.send(JSON.stringify({ id, method, data, accessToken: this.token }));
-    });
-  }
-  on(listener: (event: string, data: unknown) => void): () => void {
-    this.listeners.add(listener);
-    return () => this.listeners.delete(listener);
-  }
-  request(command: string, params: unknown = {}): Promise<ReplyEnvelope> {
-    const id = `r${this.n++}`;
-    return new Promise((resolve) => {
-      const off = this.on((event, data) => {
-        if (event === REPLY_EVENT && (data as { id?: string }).id === id) (off(), resolve(data as ReplyEnvelope));
-      });
-      void this.native('extensions.dispatch', { extensionId: SIDECAR_ID, event: REQUEST_EVENT, data: { v: PROTOCOL_VERSION, id, command, params } });
-    });
-  }
-  close(): void {
-    this.ws.close();
-  }
 }
 
 const ok = <T = unknown>(reply: ReplyEnvelope): T => {
@@ -234,9 +189,10 @@ describe.skipIf(NEU_BIN === undefined || !existsSync(NEU_BIN))('the real Neutral
   it('attack: a local process that got the token drives the contract but cannot move the stored key to its server', async () => {
     const auth = JSON.parse(readFileSync(path.join(appDir, '.tmp', 'auth_info.json'), 'utf8')) as { nlToken?: string; accessToken?: string };
     const token = auth.nlToken ?? auth.accessToken ?? '';
-    const thief = await TokenHolder.connect(token);
+    // A local process with the token: a raw client of the runtime's socket, as the page would be.
+    const thief = await PageClient.connect({ port, token });
     try {
-      await waitFor(async () => ((await thief.native('extensions.getStats')) as { returnValue?: { connected: string[] } }).returnValue?.connected.includes(SIDECAR_ID) || undefined, 'the sidecar');
+      await thief.waitForSidecar(30_000);
       expect(await thief.native('window.snapshot', { path: dbFile() })).toMatchObject({ error: { code: 'NE_RT_NATPRME' } });
       ok(await thief.request('vault_init', { passphrase: PASSPHRASE }));
       ok(await thief.request('update_provider', { provider: 'openai', baseURL: `${home.url}/v1` }));
