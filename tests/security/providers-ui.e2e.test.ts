@@ -4,6 +4,7 @@
  * shows the dialog naming the new host; only the vault passphrase there lets the key go to it; a
  * keyless LAN server over plain http is marked as unencrypted.
  */
+import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -24,8 +25,12 @@ let dataDir: string;
 const sent: string[] = [];
 
 beforeAll(async () => {
-  const { build } = await import('vite');
-  await build({ configFile: path.join(ROOT, 'vite.config.ts'), logLevel: 'error' });
+  // `npm test` builds the UI first (pretest); a lone run builds it if missing. Building here always
+  // would empty resources/dist under the other browser tests running at the same time.
+  if (!existsSync(path.join(ROOT, 'resources/dist/index.html'))) {
+    const { build } = await import('vite');
+    await build({ configFile: path.join(ROOT, 'vite.config.ts'), logLevel: 'error' });
+  }
   await buildSidecarOnce();
   dataDir = await mkdtemp(path.join(os.tmpdir(), 'sim-ui-origin-'));
   [home, evil] = await Promise.all([startOpenAIServer(), startOpenAIServer()]);
