@@ -7,9 +7,9 @@
  *    can drive the contract but cannot move a stored key to its own server.
  * Needs NEU_BIN and a display: `NEU_BIN=... xvfb-run -a npm run check:real`.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { cpSync, existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, cpSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import http from 'node:http';
 import net, { type AddressInfo } from 'node:net';
@@ -214,5 +214,59 @@ describe.skipIf(NEU_BIN === undefined || !existsSync(NEU_BIN))('the real Neutral
     } finally {
       thief.close();
     }
+  });
+});
+
+/** The listening port of a process (the runtime picks a free one when started by the launcher). */
+function listeningPort(pid: number): number | undefined {
+  const out = spawnSync('ss', ['-ltnpH'], { encoding: 'utf8' }).stdout;
+  const line = out.split('\n').find((l) => l.includes(`pid=${pid},`));
+  const match = /127\.0\.0\.1:(\d+)/.exec(line ?? '');
+  return match?.[1] === undefined ? undefined : Number(match[1]);
+}
+
+describe.skipIf(NEU_BIN === undefined || !existsSync(NEU_BIN))('the portable folder with the real runtime', () => {
+  let folder: string;
+  let launcher: ChildProcess | undefined;
+
+  beforeAll(async () => {
+    const { dist } = (await import(path.join(ROOT, 'extensions/ai-sidecar/scripts/dist.mjs'))) as { dist: (o: { skipUi: boolean }) => Promise<{ outDir: string }> };
+    const built = await dist({ skipUi: true });
+    work = await mkdtemp(path.join(os.tmpdir(), 'sim-real-portable-'));
+    folder = path.join(work, 'stick');
+    cpSync(built.outDir, folder, { recursive: true });
+    rmSync(built.outDir, { recursive: true, force: true });
+    cpSync(NEU_BIN as string, path.join(folder, 'neutralino-linux_x64'));
+    chmodSync(path.join(folder, 'neutralino-linux_x64'), 0o755);
+  }, 300_000);
+
+  afterAll(async () => {
+    launcher?.kill('SIGTERM');
+    if (work) await rm(work, { recursive: true, force: true });
+  });
+
+  it('refuses to start without resources.neu (the runtime would fall back to serving the folder)', () => {
+    renameSync(path.join(folder, 'resources.neu'), path.join(folder, 'resources.neu.away'));
+    const result = spawnSync(path.join(folder, 'sim-ai-desktop'), { encoding: 'utf8', timeout: 10_000 });
+    renameSync(path.join(folder, 'resources.neu.away'), path.join(folder, 'resources.neu'));
+    expect(result.status).toBe(1);
+    expect(result.stderr).toMatch(/resources\.neu is missing/);
+  });
+
+  it('the launcher runs the runtime in bundle mode: traversal and directory requests get 404, the data folder is 0700', async () => {
+    launcher = spawn(path.join(folder, 'sim-ai-desktop'), [], { cwd: folder, stdio: 'ignore' });
+    // exec: the launcher's pid is the runtime's.
+    port = await waitFor(async () => listeningPort(launcher?.pid ?? -1), 'the portable runtime to listen');
+    runtime = launcher;
+    await waitFor(async () => ((await get('/')).status === 200 ? true : undefined), 'the portable runtime to serve');
+    for (const target of ['/..%2f..%2f..%2f..%2f..%2f..%2f..%2fetc%2fpasswd', '/..%2f..%2fdata%2fsim-ai.db', '/..%2fresources.neu', '/assets/']) {
+      const { status, body } = await get(target);
+      expect(status, target).toBe(404);
+      expect(body).not.toMatch(/root:x:0:0|SQLite format/);
+    }
+    expect(alive()).toBe(true);
+    await waitFor(async () => (existsSync(path.join(folder, 'data', 'sim-ai.db')) ? true : undefined), 'the sidecar to open its database');
+    expect(statSync(path.join(folder, 'data')).mode & 0o777).toBe(0o700);
+    expect(statSync(path.join(folder, 'data', 'sim-ai.db')).mode & 0o777).toBe(0o600);
   });
 });
