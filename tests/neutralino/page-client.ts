@@ -23,7 +23,8 @@ export class PageClient {
     });
   }
 
-  static async connect(runtime: StandIn, token = runtime.token): Promise<PageClient> {
+  /** Connects to a runtime's socket: the stand-in, or the real runtime by its port and token. */
+  static async connect(runtime: Pick<StandIn, 'port' | 'token'>, token = runtime.token): Promise<PageClient> {
     const ws = new WebSocket(`ws://127.0.0.1:${runtime.port}?connectToken=${token.split('.')[1] ?? ''}`);
     await new Promise<void>((resolve, reject) => {
       ws.once('open', () => resolve());

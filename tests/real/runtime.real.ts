@@ -7,18 +7,18 @@
  *    can drive the contract but cannot move a stored key to its own server.
  * Needs NEU_BIN and a display: `NEU_BIN=... xvfb-run -a npm run check:real`.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { cpSync, existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, cpSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import http from 'node:http';
 import net, { type AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { EVENTS, PROTOCOL_VERSION, REPLY_EVENT, REQUEST_EVENT, SIDECAR_ID, type ReplyEnvelope } from '../../extensions/ai-sidecar/src/protocol/contract.js';
+import { EVENTS, type ReplyEnvelope } from '../../extensions/ai-sidecar/src/protocol/contract.js';
 import { ROOT } from '../neutralino/build-once.js';
+import { PageClient } from '../neutralino/page-client.js';
 import { ATTACKS, NEEDED } from '../security/native-attacks.js';
 import { startOpenAIServer, type OpenAIServer } from '../wire/openai-server.js';
 import { attackPage } from './attack-page.js';
@@ -81,51 +81,6 @@ async function waitFor<T>(probe: () => Promise<T | undefined>, what: string, tim
     await new Promise((r) => setTimeout(r, 200));
   }
   throw new Error(`timed out waiting for ${what}\n${runtimeLog.slice(-2000)}`);
-}
-
-/** A local process with the token: a raw client of the runtime's WebSocket, as the page would be. */
-class TokenHolder {
-  private readonly pending = new Map<string, (data: unknown) => void>();
-  private readonly listeners = new Set<(event: string, data: unknown) => void>();
-  private n = 0;
-  constructor(
-    private readonly ws: WebSocket,
-    private readonly token: string,
-  ) {
-    ws.on('message', (raw) => {
-      const m = JSON.parse(raw.toString()) as { id?: string; event?: string; data?: unknown };
-      if (m.id !== undefined) this.pending.get(m.id)?.(m.data);
-      else if (m.event !== undefined) for (const l of this.listeners) l(m.event, m.data);
-    });
-  }
-  static async connect(token: string): Promise<TokenHolder> {
-    const ws = new WebSocket(`ws://127.0.0.1:${port}?connectToken=${token.split('.')[1] ?? ''}`);
-    await new Promise((resolve, reject) => (ws.once('open', resolve), ws.once('error', reject)));
-    return new TokenHolder(ws, token);
-  }
-  native(method: string, data: unknown = {}): Promise<unknown> {
-    const id = `t${this.n++}`;
-    return new Promise((resolve) => {
-      this.pending.set(id, resolve);
-      this.ws.send(JSON.stringify({ id, method, data, accessToken: this.token }));
-    });
-  }
-  on(listener: (event: string, data: unknown) => void): () => void {
-    this.listeners.add(listener);
-    return () => this.listeners.delete(listener);
-  }
-  request(command: string, params: unknown = {}): Promise<ReplyEnvelope> {
-    const id = `r${this.n++}`;
-    return new Promise((resolve) => {
-      const off = this.on((event, data) => {
-        if (event === REPLY_EVENT && (data as { id?: string }).id === id) (off(), resolve(data as ReplyEnvelope));
-      });
-      void this.native('extensions.dispatch', { extensionId: SIDECAR_ID, event: REQUEST_EVENT, data: { v: PROTOCOL_VERSION, id, command, params } });
-    });
-  }
-  close(): void {
-    this.ws.close();
-  }
 }
 
 const ok = <T = unknown>(reply: ReplyEnvelope): T => {
@@ -234,9 +189,10 @@ describe.skipIf(NEU_BIN === undefined || !existsSync(NEU_BIN))('the real Neutral
   it('attack: a local process that got the token drives the contract but cannot move the stored key to its server', async () => {
     const auth = JSON.parse(readFileSync(path.join(appDir, '.tmp', 'auth_info.json'), 'utf8')) as { nlToken?: string; accessToken?: string };
     const token = auth.nlToken ?? auth.accessToken ?? '';
-    const thief = await TokenHolder.connect(token);
+    // A local process with the token: a raw client of the runtime's socket, as the page would be.
+    const thief = await PageClient.connect({ port, token });
     try {
-      await waitFor(async () => ((await thief.native('extensions.getStats')) as { returnValue?: { connected: string[] } }).returnValue?.connected.includes(SIDECAR_ID) || undefined, 'the sidecar');
+      await thief.waitForSidecar(30_000);
       expect(await thief.native('window.snapshot', { path: dbFile() })).toMatchObject({ error: { code: 'NE_RT_NATPRME' } });
       ok(await thief.request('vault_init', { passphrase: PASSPHRASE }));
       ok(await thief.request('update_provider', { provider: 'openai', baseURL: `${home.url}/v1` }));
@@ -258,5 +214,59 @@ describe.skipIf(NEU_BIN === undefined || !existsSync(NEU_BIN))('the real Neutral
     } finally {
       thief.close();
     }
+  });
+});
+
+/** The listening port of a process (the runtime picks a free one when started by the launcher). */
+function listeningPort(pid: number): number | undefined {
+  const out = spawnSync('ss', ['-ltnpH'], { encoding: 'utf8' }).stdout;
+  const line = out.split('\n').find((l) => l.includes(`pid=${pid},`));
+  const match = /127\.0\.0\.1:(\d+)/.exec(line ?? '');
+  return match?.[1] === undefined ? undefined : Number(match[1]);
+}
+
+describe.skipIf(NEU_BIN === undefined || !existsSync(NEU_BIN))('the portable folder with the real runtime', () => {
+  let folder: string;
+  let launcher: ChildProcess | undefined;
+
+  beforeAll(async () => {
+    const { dist } = (await import(path.join(ROOT, 'extensions/ai-sidecar/scripts/dist.mjs'))) as { dist: (o: { skipUi: boolean }) => Promise<{ outDir: string }> };
+    const built = await dist({ skipUi: true });
+    work = await mkdtemp(path.join(os.tmpdir(), 'sim-real-portable-'));
+    folder = path.join(work, 'stick');
+    cpSync(built.outDir, folder, { recursive: true });
+    rmSync(built.outDir, { recursive: true, force: true });
+    cpSync(NEU_BIN as string, path.join(folder, 'neutralino-linux_x64'));
+    chmodSync(path.join(folder, 'neutralino-linux_x64'), 0o755);
+  }, 300_000);
+
+  afterAll(async () => {
+    launcher?.kill('SIGTERM');
+    if (work) await rm(work, { recursive: true, force: true });
+  });
+
+  it('refuses to start without resources.neu (the runtime would fall back to serving the folder)', () => {
+    renameSync(path.join(folder, 'resources.neu'), path.join(folder, 'resources.neu.away'));
+    const result = spawnSync(path.join(folder, 'sim-ai-desktop'), { encoding: 'utf8', timeout: 10_000 });
+    renameSync(path.join(folder, 'resources.neu.away'), path.join(folder, 'resources.neu'));
+    expect(result.status).toBe(1);
+    expect(result.stderr).toMatch(/resources\.neu is missing/);
+  });
+
+  it('the launcher runs the runtime in bundle mode: traversal and directory requests get 404, the data folder is 0700', async () => {
+    launcher = spawn(path.join(folder, 'sim-ai-desktop'), [], { cwd: folder, stdio: 'ignore' });
+    // exec: the launcher's pid is the runtime's.
+    port = await waitFor(async () => listeningPort(launcher?.pid ?? -1), 'the portable runtime to listen');
+    runtime = launcher;
+    await waitFor(async () => ((await get('/')).status === 200 ? true : undefined), 'the portable runtime to serve');
+    for (const target of ['/..%2f..%2f..%2f..%2f..%2f..%2f..%2fetc%2fpasswd', '/..%2f..%2fdata%2fsim-ai.db', '/..%2fresources.neu', '/assets/']) {
+      const { status, body } = await get(target);
+      expect(status, target).toBe(404);
+      expect(body).not.toMatch(/root:x:0:0|SQLite format/);
+    }
+    expect(alive()).toBe(true);
+    await waitFor(async () => (existsSync(path.join(folder, 'data', 'sim-ai.db')) ? true : undefined), 'the sidecar to open its database');
+    expect(statSync(path.join(folder, 'data')).mode & 0o777).toBe(0o700);
+    expect(statSync(path.join(folder, 'data', 'sim-ai.db')).mode & 0o777).toBe(0o600);
   });
 });

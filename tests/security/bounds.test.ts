@@ -5,25 +5,18 @@
  */
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
-import os from 'node:os';
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ReplyEnvelope } from '../../extensions/ai-sidecar/src/protocol/contract.js';
-import { buildSidecarOnce, ROOT } from '../neutralino/build-once.js';
-import { PageClient } from '../neutralino/page-client.js';
-import { startNeutralinoStandIn, type StandIn } from '../neutralino/runtime.js';
+import type { PageClient } from '../neutralino/page-client.js';
+import type { StandIn } from '../neutralino/runtime.js';
+import { ok, startSidecarPage, type SidecarPage } from './sidecar-page.js';
 import { startOpenAIServer, type OpenAIServer } from '../wire/openai-server.js';
 
+let app: SidecarPage;
 let runtime: StandIn;
 let page: PageClient;
 let server: OpenAIServer;
-let dataDir: string;
 
-const ok = <T = unknown>(reply: ReplyEnvelope): T => {
-  if (!reply.ok) throw new Error(`${reply.error.code}: ${reply.error.message}`);
-  return reply.result as T;
-};
 const run = (content = 'hi') => page.request('call_ai_provider', { provider: 'openai', request: { model: 'gpt-4o-mini', messages: [{ role: 'user', content }] } });
 
 /** The sidecar's node process (the runtime starts it through a shell) and its resident memory in MiB. */
@@ -36,23 +29,17 @@ function sidecarRssMiB(): number {
 }
 
 beforeAll(async () => {
-  await buildSidecarOnce();
-  dataDir = await mkdtemp(path.join(os.tmpdir(), 'sim-bounds-'));
   server = await startOpenAIServer();
-  runtime = await startNeutralinoStandIn({ appDir: ROOT, env: { ...process.env, SIM_AI_DATA_DIR: dataDir } });
-  page = await PageClient.connect(runtime);
-  await page.waitForSidecar();
+  app = await startSidecarPage();
+  ({ runtime, page } = app);
   ok(await page.request('vault_init', { passphrase: 'a long and honest passphrase' }));
   ok(await page.request('update_provider', { provider: 'openai', baseURL: `${server.url}/v1` }));
   ok(await page.request('set_secret', { provider: 'openai', secret: 'sk-proj-BOUNDSboundsBOUNDS00000000' }));
 }, 60_000);
 
 afterAll(async () => {
-  page?.close();
-  await runtime?.close();
-  runtime?.killAll();
+  await app?.close();
   await server?.close();
-  if (dataDir) await rm(dataDir, { recursive: true, force: true });
 });
 
 describe('bounded work', () => {

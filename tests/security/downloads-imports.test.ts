@@ -11,39 +11,29 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { checkDownloadURL, policyFetch } from '../../extensions/ai-sidecar/src/models/download-policy.js';
-import type { ReplyEnvelope } from '../../extensions/ai-sidecar/src/protocol/contract.js';
-import { buildSidecarOnce, ROOT } from '../neutralino/build-once.js';
-import { PageClient } from '../neutralino/page-client.js';
-import { startNeutralinoStandIn, type StandIn } from '../neutralino/runtime.js';
+import type { PageClient } from '../neutralino/page-client.js';
+import { failure, startSidecarPage, type SidecarPage } from './sidecar-page.js';
 
-let runtime: StandIn;
+let app: SidecarPage;
 let page: PageClient;
 let work: string;
 let listener: net.Server;
 let connections = 0;
 let port: number;
 
-const failure = (reply: ReplyEnvelope) => {
-  if (reply.ok) throw new Error(`expected a refusal, got ${JSON.stringify(reply.result)}`);
-  return reply.error;
-};
 
 beforeAll(async () => {
-  await buildSidecarOnce();
   work = await mkdtemp(path.join(os.tmpdir(), 'sim-dl-'));
   // A service on this computer the page would like the sidecar to talk to: it counts connections.
   listener = net.createServer((socket) => (connections += 1, socket.destroy()));
   await new Promise<void>((resolve) => listener.listen(0, '127.0.0.1', resolve));
   port = (listener.address() as AddressInfo).port;
-  runtime = await startNeutralinoStandIn({ appDir: ROOT, env: { ...process.env, SIM_AI_DATA_DIR: path.join(work, 'data') } });
-  page = await PageClient.connect(runtime);
-  await page.waitForSidecar();
+  app = await startSidecarPage();
+  ({ page } = app);
 }, 60_000);
 
 afterAll(async () => {
-  page?.close();
-  await runtime?.close();
-  runtime?.killAll();
+  await app?.close();
   listener?.close();
   if (work) await rm(work, { recursive: true, force: true });
 });

@@ -3,6 +3,7 @@
  * middle, with Ctrl/Shift/Meta/Alt), in every view that shows output: the Run view and History. In
  * headless Chromium on the built UI, served by the Neutralino stand-in with the real sidecar.
  */
+import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -30,8 +31,12 @@ const navigations: string[] = [];
 const offPageRequests: string[] = [];
 
 beforeAll(async () => {
-  const { build } = await import('vite');
-  await build({ configFile: path.join(ROOT, 'vite.config.ts'), logLevel: 'error' });
+  // `npm test` builds the UI first (pretest); a lone run builds it if missing. Building here always
+  // would empty resources/dist under the other browser tests running at the same time.
+  if (!existsSync(path.join(ROOT, 'resources/dist/index.html'))) {
+    const { build } = await import('vite');
+    await build({ configFile: path.join(ROOT, 'vite.config.ts'), logLevel: 'error' });
+  }
   await buildSidecarOnce();
   dataDir = await mkdtemp(path.join(os.tmpdir(), 'sim-links-'));
   openai = await startOpenAIServer();

@@ -6,33 +6,27 @@
  */
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
-import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildSidecarOnce, ROOT } from '../neutralino/build-once.js';
-import { PageClient } from '../neutralino/page-client.js';
-import { startNeutralinoStandIn, type StandIn } from '../neutralino/runtime.js';
+import { ROOT } from '../neutralino/build-once.js';
+import type { PageClient } from '../neutralino/page-client.js';
+import type { StandIn } from '../neutralino/runtime.js';
+import { startSidecarPage, type SidecarPage } from './sidecar-page.js';
 import { ALLOWED, ATTACKS, NEEDED } from './native-attacks.js';
 
+let app: SidecarPage;
 let runtime: StandIn;
 let page: PageClient;
 let dataDir: string;
 const dbFile = () => path.join(dataDir, 'sim-ai.db');
 
 beforeAll(async () => {
-  await buildSidecarOnce();
-  dataDir = await mkdtemp(path.join(os.tmpdir(), 'sim-native-'));
-  runtime = await startNeutralinoStandIn({ appDir: ROOT, env: { ...process.env, SIM_AI_DATA_DIR: dataDir } });
-  page = await PageClient.connect(runtime);
-  await page.waitForSidecar();
+  app = await startSidecarPage();
+  ({ runtime, page, dataDir } = app);
 }, 60_000);
 
 afterAll(async () => {
-  page?.close();
-  await runtime?.close();
-  runtime?.killAll();
-  if (dataDir) await rm(dataDir, { recursive: true, force: true });
+  await app?.close();
 });
 
 describe('native calls', () => {

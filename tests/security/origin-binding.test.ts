@@ -4,33 +4,20 @@
  * stored key travel to a server of its choosing. The "evil" server records every request; it must
  * never see the key. The "home" server must (so the test can fail).
  */
-import { mkdtemp, rm } from 'node:fs/promises';
-import os from 'node:os';
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { EVENTS, type ReplyEnvelope } from '../../extensions/ai-sidecar/src/protocol/contract.js';
-import { buildSidecarOnce, ROOT } from '../neutralino/build-once.js';
-import { PageClient } from '../neutralino/page-client.js';
-import { startNeutralinoStandIn, type StandIn } from '../neutralino/runtime.js';
+import { EVENTS } from '../../extensions/ai-sidecar/src/protocol/contract.js';
+import type { PageClient } from '../neutralino/page-client.js';
+import { failure, ok, startSidecarPage, type SidecarPage } from './sidecar-page.js';
 import { startOpenAIServer, type OpenAIServer } from '../wire/openai-server.js';
 
 const KEY = 'sk-proj-HOMEhomeHOMEhomeONLYonly4242';
 const ANTHROPIC_KEY = 'sk-ant-api03-HOMEhomeANTHROPICkey7777';
 const PASSPHRASE = 'a long and honest passphrase';
-let runtime: StandIn;
+let app: SidecarPage;
 let page: PageClient;
 let home: OpenAIServer;
 let evil: OpenAIServer;
-let dataDir: string;
 
-const ok = <T = unknown>(reply: ReplyEnvelope): T => {
-  if (!reply.ok) throw new Error(`${reply.error.code}: ${reply.error.message}`);
-  return reply.result as T;
-};
-const failure = (reply: ReplyEnvelope) => {
-  if (reply.ok) throw new Error(`expected a refusal, got ${JSON.stringify(reply.result)}`);
-  return reply.error;
-};
 /** Every header and body the evil server received, as one text. */
 const evilSaw = () => JSON.stringify(evil.requests.map((r) => ({ h: r.headers, b: r.body, p: r.path })));
 
@@ -47,23 +34,17 @@ async function run(provider: string): Promise<{ code?: string; message?: string 
 }
 
 beforeAll(async () => {
-  await buildSidecarOnce();
-  dataDir = await mkdtemp(path.join(os.tmpdir(), 'sim-origin-'));
   [home, evil] = await Promise.all([startOpenAIServer(), startOpenAIServer()]);
-  runtime = await startNeutralinoStandIn({ appDir: ROOT, env: { ...process.env, SIM_AI_DATA_DIR: dataDir } });
-  page = await PageClient.connect(runtime);
-  await page.waitForSidecar();
+  app = await startSidecarPage();
+  ({ page } = app);
   ok(await page.request('vault_init', { passphrase: PASSPHRASE }));
   ok(await page.request('update_provider', { provider: 'openai', baseURL: `${home.url}/v1` }));
   ok(await page.request('set_secret', { provider: 'openai', secret: KEY }));
 }, 60_000);
 
 afterAll(async () => {
-  page?.close();
-  await runtime?.close();
-  runtime?.killAll();
+  await app?.close();
   await Promise.all([home?.close(), evil?.close()]);
-  if (dataDir) await rm(dataDir, { recursive: true, force: true });
 });
 
 describe('a stored key goes only to the origin it was entered for', () => {

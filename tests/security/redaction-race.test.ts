@@ -4,35 +4,24 @@
  * or replaced; then the server answers with an error that quotes the key in full (URL-encoded and
  * base64 too). Neither the page (the error event) nor the History row may show any of it.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
-import os from 'node:os';
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { EVENTS, type ReplyEnvelope } from '../../extensions/ai-sidecar/src/protocol/contract.js';
-import { buildSidecarOnce, ROOT } from '../neutralino/build-once.js';
-import { PageClient } from '../neutralino/page-client.js';
-import { startNeutralinoStandIn, type StandIn } from '../neutralino/runtime.js';
+import { EVENTS } from '../../extensions/ai-sidecar/src/protocol/contract.js';
+import type { PageClient } from '../neutralino/page-client.js';
+import { ok, startSidecarPage, type SidecarPage } from './sidecar-page.js';
 import { delay, sendJson, startHarness, type Harness } from '../wire/harness.js';
 
 const PASSPHRASE = 'a long and honest passphrase';
 /** Lower case and digits, 20 characters: no redaction pattern matches it; only registration can. */
 const KEY = 'zq9mxv3kt7wrnp5hs4dq';
-let runtime: StandIn;
+let app: SidecarPage;
 let page: PageClient;
 let server: Harness;
-let dataDir: string;
 /** Resolves when the next request reaches the server; the server answers when `answer` is called. */
 let arrived: () => void = () => undefined;
 let answer: () => void = () => undefined;
 
-const ok = <T = unknown>(reply: ReplyEnvelope): T => {
-  if (!reply.ok) throw new Error(`${reply.error.code}: ${reply.error.message}`);
-  return reply.result as T;
-};
 
 beforeAll(async () => {
-  await buildSidecarOnce();
-  dataDir = await mkdtemp(path.join(os.tmpdir(), 'sim-race-'));
   server = await startHarness(async (req, res) => {
     const auth = String(req.headers.authorization ?? '').replace(/^Bearer /, '');
     arrived();
@@ -42,19 +31,15 @@ beforeAll(async () => {
     const echo = `key ${auth} (url ${encodeURIComponent(auth)}, b64 ${Buffer.from(`user:${auth}`).toString('base64')}, upper ${auth.toUpperCase()}) is not allowed`;
     sendJson(res, 400, { error: { message: echo, type: 'invalid_request_error', param: null, code: null } });
   });
-  runtime = await startNeutralinoStandIn({ appDir: ROOT, env: { ...process.env, SIM_AI_DATA_DIR: dataDir } });
-  page = await PageClient.connect(runtime);
-  await page.waitForSidecar();
+  app = await startSidecarPage();
+  ({ page } = app);
   ok(await page.request('vault_init', { passphrase: PASSPHRASE }));
   ok(await page.request('update_provider', { provider: 'together', baseURL: `${server.url}/v1` }));
 }, 60_000);
 
 afterAll(async () => {
-  page?.close();
-  await runtime?.close();
-  runtime?.killAll();
+  await app?.close();
   await server?.close();
-  if (dataDir) await rm(dataDir, { recursive: true, force: true });
 });
 
 /** Starts a run, waits until the server holds it, does `meanwhile`, lets the server answer. */

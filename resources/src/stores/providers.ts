@@ -31,13 +31,18 @@ export const useProvidersStore = defineStore('providers', () => {
     }
   }
 
-  /** Settings and key hints only: nothing here makes the sidecar contact a provider. */
+  /**
+   * Settings and key hints only: nothing here makes the sidecar contact a provider. It keeps the
+   * error of the action before it on screen (a refused key or passphrase stays explained).
+   */
   async function refreshSettings(): Promise<void> {
-    await guard(async () => {
+    try {
       const [p, s] = await Promise.all([client().invoke('list_providers', {}), client().invoke('list_secrets', {})]);
       providers.value = p;
       secrets.value = s;
-    });
+    } catch (e) {
+      error.value = e instanceof Error ? e.message : String(e);
+    }
   }
 
   const secretFor = (provider: string) => secrets.value.find((s) => s.provider === provider);
