@@ -168,6 +168,7 @@ await app.close();
 // ---------------------------------------------------------------------------------------------
 // 3 and 4. First local token on a cached thread count; memory with the model loaded.
 
+console.log('\n[3] first local token and memory, fresh app starts');
 const firstTokens: { ttft: number; read: number }[] = [];
 const memory: { rss: number; pss: number }[] = [];
 for (let run = 0; run < ROUNDS; run += 1) {
@@ -219,7 +220,7 @@ interface Choice {
   chose: number[];
 }
 
-async function choiceRounds(): Promise<Choice> {
+async function choiceRounds(label: string): Promise<Choice> {
   const fixed = new Map<number, number[]>(fixedCounts.map((t) => [t, []]));
   const auto: number[] = [];
   const chose: number[] = [];
@@ -231,14 +232,16 @@ async function choiceRounds(): Promise<Choice> {
         chose.push(provider.loadedThreads ?? 0);
       } else fixed.get(threads)?.push(await rawRun(contexts.get(threads) as LlamaContext));
     }
+    console.log(`    ${label} round ${round + 1}: ${fixedCounts.map((t) => `${t} thread(s) ${fmt(fixed.get(t)?.at(-1) ?? Number.NaN, 1)}`).join(', ')}, provider ${fmt(auto.at(-1) ?? Number.NaN, 1)} (${chose.at(-1)})`);
   }
   return { fixed, auto, chose };
 }
 
-const idle = await choiceRounds();
+console.log('\n[2] thread choice against fixed counts');
+const idle = await choiceRounds('idle');
 const spinner = spawn(process.execPath, ['-e', 'for (;;) {}'], { stdio: 'ignore' });
 await new Promise((r) => setTimeout(r, 500));
-const busy = await choiceRounds();
+const busy = await choiceRounds('one core busy');
 spinner.kill();
 await provider.dispose();
 for (const context of contexts.values()) await context.dispose();
