@@ -244,6 +244,24 @@ describe('conversations, end to end', () => {
     expect(await lastAnswer().getByTestId('answer-text').textContent()).toMatch(/t2 /);
   });
 
+  it('says where the answer appears that it is still waiting while the provider refuses for now, then answers', async () => {
+    openai.script({ kind: 'rate_limited', retryAfterSeconds: 6 }, { kind: 'ok' });
+    await send('Are you busy?');
+    await expect.poll(() => lastAnswer().getByTestId('answer-phase').textContent().catch(() => ''), { timeout: 10_000 }).toMatch(/Still waiting \(\d+ s\).*retries/);
+    await expect.poll(lastStatus, { timeout: 20_000 }).toBe('complete');
+    expect(await lastAnswer().getByTestId('answer-text').textContent()).toMatch(/Hello, world!/);
+    expect(await lastAnswer().getByTestId('answer-phase').count()).toBe(0);
+  });
+
+  it('a failed answer says why in words, never a code', async () => {
+    openai.script({ kind: 'auth_error' });
+    await send('Who am I?');
+    await expect.poll(lastStatus, { timeout: 15_000 }).toBe('failed');
+    const ending = (await lastAnswer().getByTestId('answer-ending').textContent()) ?? '';
+    expect(ending).toMatch(/^The provider refused the API key\./);
+    expect(ending).not.toMatch(/\bauth\b|needs_key|Finish:/);
+  });
+
   it('copies a whole answer and a code block', async () => {
     openai.script({ kind: 'ok', tokens: ['Here:\n\n', '```js\n', 'const a = 1;\n', '```\n\nDone.'] });
     await sendAndWait('Some code please', 15_000);
