@@ -55,6 +55,8 @@ describe('a conversation', () => {
 
     const detail = await app.call('get_conversation', { id: conversation.id });
     expect(detail.title).toBe('What is the capital of France?');
+    const renamed = app.events.find((e) => e.event === 'sim.conversation' && (e.data as { conversation: { id: string } }).conversation.id === conversation.id);
+    expect(renamed?.data).toMatchObject({ conversation: { title: 'What is the capital of France?' } });
     expect(detail.messages.map((m) => [m.role, m.content, m.status])).toEqual([
       ['user', 'What is the capital of France?', 'complete'],
       ['assistant', 'Paris.', 'complete'],
@@ -212,6 +214,23 @@ describe('the conversation list', () => {
     expect((await fresh.call('get_conversation', { id: a.id })).messages).toHaveLength(2);
   });
 
+  it('deleting a conversation stops its answer; undo finds the answer kept as stopped', async () => {
+    fresh = await startTestSidecar();
+    await useOpenAIStandIn(fresh, `${openai.url}/v1`);
+    const c = await fresh.call('create_conversation', { provider: 'openai', model: 'gpt-4o', title: 'Doomed' });
+    openai.script({ kind: 'slow', intervalMs: 20, count: 1000 });
+    const run = await fresh.call('send_message', { conversationId: c.id, content: 'Talk' });
+    await expect.poll(() => fresh.events.filter((e) => e.event === 'sim.chunk' && (e.data as { executionId: string }).executionId === run.executionId).length, { timeout: 10_000 }).toBeGreaterThan(1);
+    await fresh.call('delete_conversation', { id: c.id });
+    expect((await fresh.ended(run.executionId)).event).toBe('sim.done');
+    const announced = fresh.events.filter((e) => e.event === 'sim.conversation' && (e.data as { message?: { id: string } }).message?.id === run.assistantMessage.id);
+    expect(announced).toEqual([]);
+    await fresh.call('restore_conversation', { id: c.id });
+    const answer = (await fresh.call('get_conversation', { id: c.id })).messages[1];
+    expect(answer?.status).toBe('cancelled');
+    expect(answer?.content).toMatch(/^t0 /);
+  });
+
   it('keeps everything across a restart of the sidecar', async () => {
     fresh = await startTestSidecar();
     await useOpenAIStandIn(fresh, `${openai.url}/v1`);
@@ -223,6 +242,25 @@ describe('the conversation list', () => {
     const detail = await fresh.call('get_conversation', { id: c.id });
     expect(detail).toMatchObject({ title: 'remember me', settings: { systemPrompt: 'S', temperature: 0.4, stop: ['END'] } });
     expect(detail.messages.map((m) => m.content)).toEqual(['remember me', 'kept']);
+  });
+});
+
+describe('quitting mid-answer', () => {
+  let fresh: TestSidecar;
+  afterEach(async () => fresh?.close());
+
+  it('keeps the answer as stopped, with its text, when the app quits while it streams', async () => {
+    fresh = await startTestSidecar();
+    await useOpenAIStandIn(fresh, `${openai.url}/v1`);
+    const c = await fresh.call('create_conversation', { provider: 'openai', model: 'gpt-4o' });
+    openai.script({ kind: 'slow', intervalMs: 20, count: 1000 });
+    const run = await fresh.call('send_message', { conversationId: c.id, content: 'Go on and on' });
+    await expect.poll(() => fresh.events.filter((e) => e.event === 'sim.chunk' && (e.data as { executionId: string }).executionId === run.executionId).length, { timeout: 10_000 }).toBeGreaterThan(2);
+    await fresh.close({ keepData: true });
+    fresh = await startTestSidecar({ dataDir: fresh.dataDir });
+    const answer = (await fresh.call('get_conversation', { id: c.id })).messages[1];
+    expect(answer?.status).toBe('cancelled');
+    expect(answer?.content).toMatch(/^t0 t1 t2 /);
   });
 });
 
@@ -263,6 +301,7 @@ describe('first launch', () => {
     const status = await fresh.call('first_launch_status', {});
     expect(status).toEqual({ localModels: [], keys: [], vault: 'uninitialised', conversations: 0, suggested: null });
     expect(await fresh.fail('create_conversation', {})).toMatchObject({ code: 'validation', message: expect.stringMatching(/Choose a provider/) });
+    expect(await fresh.fail('create_conversation', { provider: 'openai' })).toMatchObject({ code: 'validation', message: expect.stringMatching(/and a model/) });
     expect(await fresh.fail('set_secret', { provider: 'openai', secret: 'sk-proj-BEFOREvaultBEFOREvault1234' })).toEqual({
       code: 'vault_not_initialised',
       message: expect.stringMatching(/Create the vault first/),

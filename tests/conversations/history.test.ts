@@ -7,6 +7,7 @@ import { estimateTokens, fitToContext, historyOf, PER_MESSAGE_OVERHEAD, titleFro
 import type { ConversationMessageData } from '../../extensions/ai-sidecar/src/protocol/contract.js';
 import { openDatabase } from '../../extensions/ai-sidecar/src/storage/database.js';
 import { ConversationsRepository } from '../../extensions/ai-sidecar/src/storage/conversations.js';
+import { ExecutionsRepository } from '../../extensions/ai-sidecar/src/storage/repositories.js';
 
 /** One token per word: easy sums. */
 const words = (contextSize: number | null): TokenCounter => ({ contextSize, estimated: false, count: (t) => t.split(/\s+/).filter(Boolean).length });
@@ -92,10 +93,28 @@ describe('conversation tables', () => {
     repo.deleteFrom('c1', 'a1');
     expect(repo.messages('c1').map((m) => m.id)).toEqual(['u1']);
 
+    // Search folds case beyond ASCII, in titles and in text.
+    repo.create({ id: 'c2', title: 'Über Reisen', titleSet: true, provider: 'local', model: 'm', settings: { systemPrompt: '' }, presetId: null, createdAt: at, updatedAt: at });
+    repo.appendMessage({ id: 'u3', conversationId: 'c2', role: 'user', content: 'Un café crème, s’il vous plaît', status: 'complete' });
+    expect(repo.list('über', 10, 0).map((c) => c.id)).toEqual(['c2']);
+    expect(repo.list('CAFÉ CRÈME', 10, 0)).toEqual([expect.objectContaining({ id: 'c2', snippet: 'Un café crème, s’il vous plaît' })]);
+
     expect(repo.softDelete('c1')).toBe(true);
     expect(repo.purgeDeleted(new Date(Date.now() - 60_000).toISOString())).toBe(0);
     expect(repo.purgeDeleted(new Date(Date.now() + 60_000).toISOString())).toBe(1);
-    expect((db.prepare('SELECT COUNT(*) AS n FROM conversation_messages').get() as { n: number }).n).toBe(0);
+    expect((db.prepare("SELECT COUNT(*) AS n FROM conversation_messages WHERE conversation_id = 'c1'").get() as { n: number }).n).toBe(0);
+    expect(repo.messages('c2')).toHaveLength(1);
+    db.close();
+  });
+
+  it('reads ledger rows written before runs kept their conversation and request', async () => {
+    dir = await mkdtemp(path.join(os.tmpdir(), 'sim-conv-db-'));
+    const { db } = openDatabase(path.join(dir, 'sim-ai.db'));
+    db.prepare(`INSERT INTO executions (id, started_at, provider, model, status, finish_reason, input_tokens, output_tokens, ttft_ms, total_ms, error_code, error_message, output)
+                VALUES ('old', '2026-01-01T00:00:00.000Z', 'openai', 'gpt-4o', 'completed', 'stop', 3, 2, 10, 20, NULL, NULL, 'hi')`).run();
+    const ledger = new ExecutionsRepository(db);
+    expect(ledger.get('old')).toMatchObject({ id: 'old', text: 'hi', conversationId: null, request: null });
+    expect(ledger.list(10, 0, 'any-conversation')).toEqual([]);
     db.close();
   });
 });

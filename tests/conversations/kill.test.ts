@@ -68,6 +68,8 @@ function sidecarPids(shellPid: number): number[] {
 
 it('keeps every frame the window was shown when the sidecar is killed mid-answer', async () => {
   const first = await startApp();
+  // Asked the moment the sidecar is connected (as the window does at start), the provider list is full.
+  expect(ok<{ name: string }[]>(await first.page.request('list_providers', {})).map((p) => p.name)).toEqual(expect.arrayContaining(['openai', 'local']));
   ok(await first.page.request('vault_init', { passphrase: 'correct horse battery' }));
   ok(await first.page.request('set_secret', { provider: 'openai', secret: 'sk-proj-KILLkillKILLkillKILL14' }));
   ok(await first.page.request('update_provider', { provider: 'openai', baseURL: `${openai.url}/v1` }));

@@ -111,3 +111,36 @@ describe('a local conversation through the sidecar', () => {
     }
   }, 120_000);
 });
+
+describe('a long local conversation', () => {
+  it('drops its oldest turns to fit a small context, counted with the model\'s tokenizer, keeping the system prompt', async () => {
+    const dataDir = await mkdtemp(path.join(os.tmpdir(), 'sim-conv-local-trim-'));
+    await mkdir(path.join(dataDir, 'models'), { recursive: true });
+    await copyFile(MODEL_FILE, path.join(dataDir, 'models', 'story.gguf'));
+    const app = await startTestSidecar({ dataDir });
+    try {
+      const conversation = await app.call('create_conversation', { provider: 'local', model: 'story.gguf', settings: { systemPrompt: 'A story for children.', contextSize: 256, maxTokens: 8, temperature: 0 } });
+      let lastRun = '';
+      for (const turn of TURNS) {
+        const run = await app.call('send_message', { conversationId: conversation.id, content: turn });
+        expect((await app.ended(run.executionId)).event).toBe('sim.done');
+        lastRun = run.executionId;
+      }
+      const context = app.events.find((e) => e.event === 'sim.context' && (e.data as { executionId: string }).executionId === lastRun)?.data as {
+        usage: { tokensUsed: number; contextSize: number; droppedMessages: number; estimated: boolean };
+        trimmed?: { message: string };
+      };
+      expect(context.usage).toMatchObject({ contextSize: 256, estimated: false });
+      expect(context.usage.droppedMessages).toBeGreaterThan(0);
+      expect(context.usage.tokensUsed).toBeLessThanOrEqual(256 - 8);
+      expect(context.trimmed?.message).toMatch(/256-token context/);
+      const sent = (await app.call('get_execution', { id: lastRun })).request?.messages ?? [];
+      expect(sent[0]).toEqual({ role: 'system', content: 'A story for children.' });
+      expect(sent[1]?.role).toBe('user');
+      expect(sent.at(-1)).toEqual({ role: 'user', content: TURNS[2] });
+      expect(sent.some((m) => m.content === TURNS[0])).toBe(false);
+    } finally {
+      await app.close();
+    }
+  }, 120_000);
+});

@@ -7,10 +7,11 @@
 //     extensions/ai-sidecar/       the sidecar bundle + node_modules of its two native addons only
 //     node/                        the Node runtime the sidecar runs on
 //     portable                     marker: all data goes to data/ beside it
+//     data/models/                 with --model <file.gguf> (repeatable): models ready offline from the first start
 // Built here for Linux x64; the same recipe serves Windows and macOS when run there (it copies the
 // platform's own Node, runtime binary and native addon builds, nothing for other platforms or GPUs).
 import { spawnSync } from 'node:child_process';
-import { chmodSync, cpSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, closeSync, cpSync, existsSync, mkdirSync, openSync, readFileSync, readSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { buildSidecar } from './build.mjs';
@@ -147,7 +148,47 @@ function report() {
   return { total, parts: known };
 }
 
-export async function dist({ skipUi = false } = {}) {
+/** `--model a.gguf --model=b.gguf`: the model files named on the command line. */
+function modelArgs(argv) {
+  const files = [];
+  argv.forEach((arg, i) => {
+    if (arg === '--model' && argv[i + 1] !== undefined) files.push(argv[i + 1]);
+    else if (arg.startsWith('--model=')) files.push(arg.slice('--model='.length));
+  });
+  return files;
+}
+
+/** A model named with --model: an existing .gguf file that starts with GGUF's magic bytes. Checked before anything is built. */
+export function checkModel(file) {
+  const source = path.resolve(file);
+  if (!existsSync(source) || !statSync(source).isFile()) throw new Error(`--model: no file at ${source}`);
+  if (!/\.gguf$/i.test(source)) throw new Error(`--model: ${source} is not a .gguf file`);
+  const magic = Buffer.alloc(4);
+  const fd = openSync(source, 'r');
+  try {
+    readSync(fd, magic, 0, 4, 0);
+  } finally {
+    closeSync(fd);
+  }
+  if (magic.toString('latin1') !== 'GGUF') throw new Error(`--model: ${source} is not a GGUF model (it does not start with "GGUF")`);
+  return source;
+}
+
+/** Copies checked models into a portable folder's models folder (data/models), where the app looks first. */
+export function addModels(folder, sources) {
+  if (sources.length === 0) return [];
+  const modelsDir = path.join(folder, 'data', 'models');
+  mkdirSync(modelsDir, { recursive: true });
+  return sources.map((source) => {
+    const target = path.join(modelsDir, path.basename(source));
+    step(`adding the model ${path.basename(source)} (${(statSync(source).size / 2 ** 20).toFixed(1)} MiB)`);
+    cpSync(source, target);
+    return target;
+  });
+}
+
+export async function dist({ skipUi = false, models = [] } = {}) {
+  const modelSources = models.map(checkModel);
   rmSync(outDir, { recursive: true, force: true });
   mkdirSync(sidecarDir, { recursive: true });
   if (!skipUi) {
@@ -166,11 +207,12 @@ export async function dist({ skipUi = false } = {}) {
   cpSync(process.execPath, path.join(outDir, 'node', `node${exe}`));
   writeConfig();
   writeFileSync(path.join(outDir, 'portable'), 'All data is kept in ./data beside this file.\n');
+  const modelFiles = addModels(outDir, modelSources);
   const runtime = runtimeBinary();
   writeLaunchers(runtime.name);
-  return { outDir, runtimePresent: runtime.present, ...report() };
+  return { outDir, runtimePresent: runtime.present, models: modelFiles, ...report() };
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
-  await dist({ skipUi: process.argv.includes('--skip-ui') });
+  await dist({ skipUi: process.argv.includes('--skip-ui'), models: modelArgs(process.argv.slice(2)) });
 }

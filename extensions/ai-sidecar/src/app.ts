@@ -22,7 +22,7 @@ import { ModelStore } from './models/model-store.js';
 import { openDatabase, type SqliteDatabase } from './storage/database.js';
 import { dataPaths, resolveDataLocation } from './storage/paths.js';
 import { ExecutionsRepository, ProviderSettingsRepository, SecretsRepository, VaultMetaRepository } from './storage/repositories.js';
-import { ConversationsRepository, PresetsRepository } from './storage/conversations.js';
+import { ConversationsRepository, FrameWriter, PresetsRepository } from './storage/conversations.js';
 import { ConversationService } from './conversations/service.js';
 import { VaultError } from './vault/errors.js';
 import { Vault } from './vault/vault.js';
@@ -88,9 +88,11 @@ export function createSidecar(options: SidecarOptions): Sidecar {
   });
   const catalog = new ProviderCatalog(manager, settings, { keys, createLocal: () => local });
   const info = { dataDir: location.dataDir, readOnly: storage.readOnly, storageError: storage.error };
+  const frames = db && !storage.readOnly ? openFrameWriter(paths.database) : undefined;
   const conversations = db
     ? new ConversationService({
         repo: new ConversationsRepository(db),
+        ...(frames === undefined ? {} : { frames }),
         presets: new PresetsRepository(db),
         manager,
         providerEnabled: (name) => catalog.find(name)?.enabled === true,
@@ -123,10 +125,22 @@ export function createSidecar(options: SidecarOptions): Sidecar {
     info,
     dispose: async () => {
       await manager.dispose();
+      await conversations?.drain();
+      frames?.close();
       vault?.dispose();
       db?.close();
     },
   };
+}
+
+/** Without it, frames go through the main connection: slower on slow disks, never lost. */
+function openFrameWriter(file: string): FrameWriter | undefined {
+  try {
+    return FrameWriter.open(file);
+  } catch (error) {
+    log('warn', `Streaming answers are written on the main connection: ${error instanceof Error ? error.message : String(error)}`);
+    return undefined;
+  }
 }
 
 const emptyHistory: HistoryService = { list: () => [], get: () => undefined };

@@ -1,43 +1,27 @@
 /**
- * Conversations: storage plus runs. Each send stores the user's message first (so nothing typed is
- * lost), assembles the history that fits the model's context, and runs it as an ordinary execution.
- * The answer is written to the database frame by frame, before each frame is sent to the window, so
- * a crash or a kill loses at most the text of the frame being written.
+ * Conversations: their storage, and the commands that change them. Each send stores the user's
+ * message first (so nothing typed is lost), then hands the conversation to the runner, which fits
+ * its history to the model's context and streams the answer into the database and the window.
  */
 import { randomUUID } from 'node:crypto';
 import type { AIManager } from '../core/manager.js';
-import type { AIRequest, AIResponse, FinishReason, ModelInfo } from '../core/types.js';
-import { RunStreamer, type EmitEvent } from '../channel/run-streamer.js';
+import type { EmitEvent } from '../channel/run-streamer.js';
 import { log } from '../log.js';
-import {
-  EVENTS,
-  type CommandParams,
-  type CommandResult,
-  type ConversationMessageData,
-  type ConversationSettings,
-  type ConversationSettingsInput,
-  type ErrorCode,
-  type EventName,
-  type EventPayload,
-} from '../protocol/contract.js';
-import type { ConversationRow, ConversationsRepository, ContextUsage, MessageStats, MessageStatus, PresetRow, PresetsRepository } from '../storage/conversations.js';
-import { estimatingCounter, fitToContext, historyOf, titleFrom, type TokenCounter } from './history.js';
+import { EVENTS, type CommandParams, type CommandResult, type ConversationSettings, type ConversationSettingsInput } from '../protocol/contract.js';
+import { publicConversation, type ConversationRow, type ConversationsRepository, type FrameSink, type PresetRow, type PresetsRepository } from '../storage/conversations.js';
+import { ConversationError } from './errors.js';
+import { titleFrom } from './history.js';
 import { BUILT_IN_PRESETS, isBuiltIn } from './presets.js';
+import { ConversationRunner, type LocalTokenizer } from './runner.js';
 import { exportFileName, ImportError, parseConversationFile, toJsonExport, toMarkdownExport } from './transfer.js';
-import { CodedError } from '../core/coded-error.js';
 
-/** Typed failures of conversation commands, with words the UI shows as they are. */
-export class ConversationError extends CodedError<Extract<ErrorCode, 'not_found' | 'validation' | 'busy'>> {
-  override readonly name = 'ConversationError';
-}
-
-/** Real token counts for the in-process model (it loads the model if needed). */
-export interface LocalTokenizer {
-  tokenCounter(model: string, contextSize: number | undefined): Promise<TokenCounter>;
-}
+export { ConversationError } from './errors.js';
+export type { LocalTokenizer } from './runner.js';
 
 export interface ConversationServiceDeps {
   readonly repo: ConversationsRepository;
+  /** Where streamed frames are appended. Default: `repo` itself (the app's synchronous=FULL connection). */
+  readonly frames?: FrameSink;
   readonly presets: PresetsRepository;
   readonly manager: AIManager;
   /** Is this provider configured and enabled? */
@@ -62,11 +46,18 @@ const KEEP_DELETED_MS = 7 * 24 * 60 * 60 * 1000;
 const INTERRUPTED = { code: 'incomplete_stream' as const, message: 'The app closed while this answer was being written; the text up to then was kept.', retryable: true };
 
 export class ConversationService {
-  /** Conversation id → its running execution. One answer at a time per conversation. */
-  private readonly running = new Map<string, string>();
-  private readonly contextLengths = new Map<string, number | null>();
+  private readonly runner: ConversationRunner;
 
   constructor(private readonly deps: ConversationServiceDeps) {
+    this.runner = new ConversationRunner({
+      repo: deps.repo,
+      frames: deps.frames,
+      manager: deps.manager,
+      local: deps.local,
+      emit: deps.emit,
+      frameMs: deps.frameMs,
+      newId: () => this.newId(),
+    });
     const interrupted = deps.repo.markInterrupted(INTERRUPTED);
     if (interrupted > 0) log('info', `${interrupted} answer(s) interrupted by the last shutdown were kept and marked failed.`);
     deps.repo.purgeDeleted(new Date(Date.now() - KEEP_DELETED_MS).toISOString());
@@ -83,9 +74,14 @@ export class ConversationService {
 
   async create(params: CommandParams<'create_conversation'>): Promise<CommandResult<'create_conversation'>> {
     const preset = params.presetId === undefined ? undefined : this.preset(params.presetId);
-    const suggested = params.provider === undefined || params.model === undefined ? (await this.firstLaunchStatus()).suggested : null;
-    const provider = params.provider ?? preset?.provider ?? suggested?.provider;
-    const model = params.model ?? preset?.model ?? suggested?.model;
+    let provider = params.provider ?? preset?.provider ?? undefined;
+    let model = params.model ?? preset?.model ?? undefined;
+    if (provider === undefined && model === undefined) {
+      // Nothing chosen: the first launch's suggestion (a model in the models folder).
+      const suggested = (await this.firstLaunchStatus()).suggested;
+      provider = suggested?.provider;
+      model = suggested?.model;
+    }
     if (provider === undefined || model === undefined) {
       throw new ConversationError('validation', 'Choose a provider and a model for this conversation (no local model is installed yet).');
     }
@@ -123,8 +119,7 @@ export class ConversationService {
 
   delete(id: string): void {
     this.require(id);
-    const running = this.running.get(id);
-    if (running !== undefined) this.deps.manager.cancel(running);
+    this.runner.cancel(id);
     this.deps.repo.softDelete(id);
   }
 
@@ -133,16 +128,17 @@ export class ConversationService {
     return publicConversation(this.require(id));
   }
 
-  async send(conversationId: string, content: string): Promise<Run> {
+  send(conversationId: string, content: string): Run {
     const conversation = this.readyToRun(conversationId);
     const userMessage = this.deps.repo.appendMessage({ id: this.newId(), conversationId, role: 'user', content, status: 'complete' });
     if (!conversation.titleSet) {
       this.deps.repo.update(conversationId, { title: titleFrom(content), titleSet: true });
+      this.deps.emit(EVENTS.conversation, { conversation: publicConversation(this.require(conversationId)) });
     }
-    return { userMessage, ...(await this.answer(conversationId)) };
+    return { userMessage, ...this.runner.answer(this.require(conversationId)) };
   }
 
-  async regenerate(conversationId: string): Promise<Run> {
+  regenerate(conversationId: string): Run {
     this.readyToRun(conversationId);
     const messages = this.deps.repo.messages(conversationId);
     const last = messages.at(-1);
@@ -151,10 +147,10 @@ export class ConversationService {
       if (!messages.some((m) => m.role === 'user')) throw new ConversationError('validation', 'There is no question to answer again.');
       this.deps.repo.deleteFrom(conversationId, last.id);
     }
-    return this.answer(conversationId);
+    return this.runner.answer(this.require(conversationId));
   }
 
-  async editAndResend(conversationId: string, messageId: string, content: string): Promise<Run> {
+  editAndResend(conversationId: string, messageId: string, content: string): Run {
     this.readyToRun(conversationId);
     const message = this.deps.repo.message(messageId);
     if (message === undefined || message.conversationId !== conversationId) throw new ConversationError('not_found', 'That message is no longer in this conversation.');
@@ -162,7 +158,7 @@ export class ConversationService {
     this.deps.repo.setContent(messageId, content);
     this.deps.repo.deleteFrom(conversationId, messageId, { keepMessage: true });
     const userMessage = this.deps.repo.message(messageId);
-    return { ...(userMessage === undefined ? {} : { userMessage }), ...(await this.answer(conversationId)) };
+    return { ...(userMessage === undefined ? {} : { userMessage }), ...this.runner.answer(this.require(conversationId)) };
   }
 
   export(id: string, format: 'markdown' | 'json'): CommandResult<'export_conversation'> {
@@ -232,135 +228,21 @@ export class ConversationService {
     };
   }
 
-  /** Cancels nothing: the manager's dispose stops runs; their ends are still written. */
-  get runningConversations(): string[] {
-    return [...this.running.keys()];
+  /**
+   * At shutdown, after the manager has stopped the runs: waits (boundedly) until their ends are
+   * stored, so an answer stopped by quitting is kept as stopped, not found half-written next time.
+   */
+  drain(timeoutMs?: number): Promise<void> {
+    return this.runner.drain(timeoutMs);
   }
-
-  // ---- runs -------------------------------------------------------------------------------
 
   private readyToRun(conversationId: string): ConversationRow {
     const conversation = this.require(conversationId);
-    if (this.running.has(conversationId)) throw new ConversationError('busy', 'An answer is still being written in this conversation. Stop it first.');
+    if (this.runner.isRunning(conversationId)) throw new ConversationError('busy', 'An answer is still being written in this conversation. Stop it first.');
     if (!this.deps.providerEnabled(conversation.provider)) {
       throw new ConversationError('not_found', `The provider "${conversation.provider}" is not available. Enable it under Providers, or switch this conversation to another one.`);
     }
     return conversation;
-  }
-
-  /** Answers the conversation as it stands: stores an empty streaming answer and starts the run. */
-  private async answer(conversationId: string): Promise<Omit<Run, 'userMessage'>> {
-    const conversation = this.require(conversationId);
-    const { settings, provider, model } = conversation;
-    // Claimed before the first await, so a second send in the meantime is refused.
-    this.running.set(conversationId, '');
-    try {
-      const counter = await this.counterFor(provider, model, settings.contextSize);
-      const fitted = fitToContext(settings.systemPrompt, historyOf(this.deps.repo.messages(conversationId)), counter, settings.maxTokens);
-      const usage: ContextUsage = { tokensUsed: fitted.tokensUsed, contextSize: counter.contextSize, droppedMessages: fitted.droppedMessages, estimated: counter.estimated };
-      const request: AIRequest = { model, messages: fitted.messages, ...requestSettings(settings), sessionKey: conversationId };
-      const assistantId = this.newId();
-      let streamer: RunStreamer | undefined;
-      const execution = this.deps.manager.execute(provider, request, {
-        conversationId,
-        onStart: (executionId) => {
-          this.deps.repo.appendMessage({ id: assistantId, conversationId, role: 'assistant', content: '', status: 'streaming', executionId, provider, model });
-          streamer = new RunStreamer(executionId, this.persistingEmit(assistantId, executionId), this.deps.frameMs);
-        },
-        onPart: (part) => streamer?.onPart(part),
-      });
-      this.running.set(conversationId, execution.id);
-      this.deps.repo.setContext(conversationId, usage);
-      this.emitContext(conversationId, execution.id, usage);
-      void execution.result.then((response) => this.finish(conversationId, assistantId, execution.id, response, streamer));
-      const assistantMessage = this.deps.repo.message(assistantId);
-      if (assistantMessage === undefined) throw new Error('The answer could not be stored.');
-      return { executionId: execution.id, assistantMessage };
-    } catch (error) {
-      this.running.delete(conversationId);
-      throw error;
-    }
-  }
-
-  /** Writes each frame to the database, then passes it on: the window never shows what is not stored. */
-  private persistingEmit(messageId: string, executionId: string): EmitEvent {
-    const emit = this.deps.emit;
-    return <E extends EventName>(event: E, payload: EventPayload<E>): void => {
-      if (event === EVENTS.chunk) {
-        const { executionId: id, text } = payload as EventPayload<typeof EVENTS.chunk>;
-        if (id === executionId) {
-          try {
-            this.deps.repo.appendText(messageId, text);
-          } catch (error) {
-            // The run goes on; the final write at the end stores the whole text again.
-            log('warn', `Could not store a frame of ${executionId}: ${error instanceof Error ? error.message : String(error)}`);
-          }
-        }
-      }
-      emit(event, payload);
-    };
-  }
-
-  private finish(conversationId: string, messageId: string, executionId: string, response: AIResponse, streamer: RunStreamer | undefined): void {
-    try {
-      streamer?.finish(response);
-      const message = this.deps.repo.finishMessage(messageId, {
-        status: STATUS[response.finishReason],
-        stats: statsOf(response),
-        error: response.error === undefined ? null : { ...response.error },
-        content: response.text,
-      });
-      this.deps.repo.touch(conversationId);
-      const conversation = this.deps.repo.get(conversationId, { includeDeleted: true });
-      if (conversation !== undefined && message !== undefined) {
-        this.deps.emit(EVENTS.conversation, { conversation: publicConversation(conversation), message });
-      }
-    } catch (error) {
-      log('warn', `Could not store the end of ${executionId}: ${error instanceof Error ? error.message : String(error)}`);
-    } finally {
-      if (this.running.get(conversationId) === executionId) this.running.delete(conversationId);
-    }
-  }
-
-  private emitContext(conversationId: string, executionId: string, usage: ContextUsage): void {
-    const dropped = usage.droppedMessages;
-    const trimmed =
-      dropped > 0
-        ? {
-            droppedMessages: dropped,
-            message:
-              `This conversation is longer than the model's ${usage.contextSize === null ? '' : `${usage.contextSize}-token `}context, so ` +
-              `${dropped === 1 ? 'the oldest message was' : `the ${dropped} oldest messages were`} left out of this request. The system prompt is always kept.`,
-          }
-        : undefined;
-    this.deps.emit(EVENTS.context, { conversationId, executionId, usage, ...(trimmed === undefined ? {} : { trimmed }) });
-  }
-
-  /** The model's own tokenizer for local models; an estimate against the model's known context otherwise. */
-  private async counterFor(provider: string, model: string, contextSize: number | undefined): Promise<TokenCounter> {
-    if (provider === 'local' && this.deps.local !== undefined) {
-      try {
-        return await this.deps.local.tokenCounter(model, contextSize);
-      } catch (error) {
-        // The run itself reports a missing or broken model in words; counting just falls back.
-        log('info', `Token count for ${model} falls back to an estimate: ${error instanceof Error ? error.message : String(error)}`);
-      }
-    }
-    return estimatingCounter(contextSize ?? (await this.knownContextLength(provider, model)));
-  }
-
-  private async knownContextLength(provider: string, model: string): Promise<number | null> {
-    const key = `${provider}\u0000${model}`;
-    if (this.contextLengths.has(key)) return this.contextLengths.get(key) ?? null;
-    let models: ModelInfo[] = [];
-    try {
-      models = await this.deps.manager.provider(provider).listModels({ signal: AbortSignal.timeout(2_000) });
-    } catch {
-      // Unknown is fine: nothing is trimmed, the provider says if the context overflows.
-    }
-    const length = models.find((m) => m.id === model)?.contextLength ?? null;
-    this.contextLengths.set(key, length);
-    return length;
   }
 
   private require(id: string): ConversationRow {
@@ -380,39 +262,8 @@ export class ConversationService {
   }
 }
 
-const STATUS: Record<FinishReason, MessageStatus> = { stop: 'complete', length: 'complete', cancelled: 'cancelled', error: 'failed', incomplete: 'failed' };
-
-function statsOf(response: AIResponse): MessageStats {
-  return {
-    timeToFirstTokenMs: response.timing.timeToFirstTokenMs ?? null,
-    tokensPerSecond: response.timing.tokensPerSecond,
-    inputTokens: response.usage.inputTokens,
-    outputTokens: response.usage.outputTokens,
-    totalMs: response.timing.totalMs,
-    finishReason: response.finishReason,
-  };
-}
-
-function publicConversation(row: ConversationRow): CommandResult<'create_conversation'> {
-  const { id, title, provider, model, settings, presetId, createdAt, updatedAt } = row;
-  return { id, title, provider, model, settings, presetId, createdAt, updatedAt };
-}
-
 /** Settings as stored: absent fields stay absent, the system prompt is always a string. */
 function normaliseSettings(settings: ConversationSettingsInput | undefined): ConversationSettings {
   const { systemPrompt = '', ...rest } = settings ?? {};
   return Object.fromEntries(Object.entries({ systemPrompt, ...rest }).filter(([, v]) => v !== undefined)) as ConversationSettings;
 }
-
-function requestSettings(settings: ConversationSettings): Omit<AIRequest, 'model' | 'messages'> {
-  const { temperature, maxTokens, topP, stop, contextSize } = settings;
-  return {
-    ...(temperature === undefined ? {} : { temperature }),
-    ...(maxTokens === undefined ? {} : { maxTokens }),
-    ...(topP === undefined ? {} : { topP }),
-    ...(stop === undefined ? {} : { stop }),
-    ...(contextSize === undefined ? {} : { contextSize }),
-  };
-}
-
-export type { ConversationMessageData };

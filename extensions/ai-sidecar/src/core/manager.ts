@@ -43,6 +43,12 @@ export interface ExecuteOptions {
   readonly conversationId?: string;
   /** Called with the id before any part is emitted, so a caller can route parts by it. */
   readonly onStart?: (executionId: string) => void;
+  /**
+   * Completes the request inside the run, once the id exists and Stop already works: a conversation
+   * fits its history to the model's context here, which may have to load the model. Its failure ends
+   * the run as a provider's would; the ledger records the request it returns.
+   */
+  readonly prepare?: (request: AIRequest, signal: AbortSignal) => Promise<AIRequest>;
 }
 
 export interface Execution {
@@ -98,12 +104,12 @@ export class AIManager {
     const unlink = linkAbort(options.signal, controller);
     this.running.set(id, controller);
     const startedAt = Date.now();
-    const result = this.run(provider, request, controller.signal, options.onPart ?? noop).finally(() => {
+    const outcome = this.run(provider, request, controller.signal, options.onPart ?? noop, options.prepare).finally(() => {
       unlink();
       this.running.delete(id);
     });
-    void result.then((response) => this.options.onExecutionEnd?.({ id, startedAt, request, response, conversationId: options.conversationId }));
-    return { id, result };
+    void outcome.then(({ sent, response }) => this.options.onExecutionEnd?.({ id, startedAt, request: sent, response, conversationId: options.conversationId }));
+    return { id, result: outcome.then(({ response }) => response) };
   }
 
   /** Stops a running execution; it ends with finish reason `cancelled`. False for an unknown id. */
@@ -135,14 +141,31 @@ export class AIManager {
     request: AIRequest,
     signal: AbortSignal,
     onPart: (part: StreamPart) => void,
-  ): Promise<AIResponse> {
+    prepare: ExecuteOptions['prepare'],
+  ): Promise<{ sent: AIRequest; response: AIResponse }> {
     const builder = new ResponseBuilder(provider.providerName, request.model, this.options.now);
     const emit = (part: StreamPart): void => {
       builder.add(part);
       onPart(part);
     };
+    let sent = request;
+    if (prepare !== undefined) {
+      let end: StreamPart | undefined;
+      try {
+        // Stop ends the run at once; a preparation that cannot be interrupted (a model load) finishes unseen.
+        sent = await Promise.race([prepare(request, signal), aborted(signal)]);
+      } catch (error) {
+        end = { type: 'error', error: toAIError(error, 'unknown', provider.providerName).toData() };
+      }
+      // Stopped while preparing: nothing reaches the provider.
+      if (signal.aborted) end = { type: 'finish', finishReason: 'cancelled' };
+      if (end !== undefined) {
+        emit(end);
+        return { sent, response: builder.build() };
+      }
+    }
     for (let retry = 0; ; retry += 1) {
-      const failure = await this.attempt(provider, request, signal, builder, emit);
+      const failure = await this.attempt(provider, sent, signal, builder, emit);
       if (failure === undefined) break;
       const delay = retryDelay(failure, retry, this.policy);
       if (delay === undefined) {
@@ -156,7 +179,7 @@ export class AIManager {
         break;
       }
     }
-    return builder.build();
+    return { sent, response: builder.build() };
   }
 
   /**
@@ -250,3 +273,11 @@ function linkAbort(source: AbortSignal | undefined, target: AbortController): ()
 }
 
 function noop(): void {}
+
+/** Rejects when the signal aborts (never resolves). */
+function aborted(signal: AbortSignal): Promise<never> {
+  return new Promise((_, reject) => {
+    if (signal.aborted) reject(signal.reason);
+    signal.addEventListener('abort', () => reject(signal.reason), { once: true });
+  });
+}

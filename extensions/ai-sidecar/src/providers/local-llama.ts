@@ -135,8 +135,8 @@ export class LocalLlamaProvider implements AIProvider {
    * The context a request for `model` will run with, and the model's own tokenizer, so a
    * conversation can fit its history. Loads the model (in turn with runs) when it is not loaded.
    */
-  async tokenCounter(model: string, contextSize?: number): Promise<{ contextSize: number; estimated: false; count(text: string): number }> {
-    const release = await this.queue.acquire();
+  async tokenCounter(model: string, contextSize?: number, signal?: AbortSignal): Promise<{ contextSize: number; estimated: false; count(text: string): number }> {
+    const release = await this.queue.acquire(signal);
     clearTimeout(this.idleTimer);
     try {
       const loaded = await this.ensureLoaded(await this.resolveModel(model), contextSize);
@@ -230,9 +230,12 @@ export class LocalLlamaProvider implements AIProvider {
       onToken: (tokens: LlamaCpp.Token[]) => void (outputTokens += tokens.length),
     };
     const inputTokens = loaded.model.tokenize(toCompletionPrompt(request.messages)).length;
-    const done = loaded.hasChatTemplate
-      ? new llamaCpp.LlamaChat({ contextSequence: sequence }).generateResponse(toChatHistory(request.messages), common).then((r) => r.metadata.stopReason)
-      : new llamaCpp.LlamaCompletion({ contextSequence: sequence }).generateCompletionWithMeta(toCompletionPrompt(request.messages), common).then((r) => r.metadata.stopReason);
+    // The kept sequence outlives the generator: it is detached after the run, or each run would leave a listener on it.
+    const generator = loaded.hasChatTemplate ? new llamaCpp.LlamaChat({ contextSequence: sequence }) : new llamaCpp.LlamaCompletion({ contextSequence: sequence });
+    const done =
+      generator instanceof llamaCpp.LlamaChat
+        ? generator.generateResponse(toChatHistory(request.messages), common).then((r) => r.metadata.stopReason)
+        : generator.generateCompletionWithMeta(toCompletionPrompt(request.messages), common).then((r) => r.metadata.stopReason);
     done.then(
       (stopReason) => {
         this.evaluation = { evaluatedTokens: sequence.tokenMeter.usedInputTokens - evaluatedBefore, reused };
@@ -247,7 +250,9 @@ export class LocalLlamaProvider implements AIProvider {
     } finally {
       // Leaving early (the consumer broke off) must still stop the generation before the next run.
       // A run that failed may leave the sequence anywhere: the next one starts it afresh.
-      if (await done.then(() => false, () => true)) this.forgetSequence();
+      const failed = await done.then(() => false, () => true);
+      generator.dispose({ disposeSequence: false });
+      if (failed) this.forgetSequence();
     }
   }
 

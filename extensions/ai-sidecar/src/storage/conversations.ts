@@ -3,6 +3,7 @@
  * stream: one `appendText` per frame (a single UPDATE that concatenates in place, so a long answer
  * costs the frame's text, not the whole answer, per write).
  */
+import Database from 'better-sqlite3';
 import type { SqliteDatabase } from './database.js';
 import type { ConversationData, ConversationMessageData, ConversationSettings, ErrorData } from '../protocol/contract.js';
 
@@ -83,7 +84,10 @@ const now = (): string => new Date().toISOString();
 const SNIPPET_CHARS = 120;
 
 export class ConversationsRepository {
-  constructor(private readonly db: SqliteDatabase) {}
+  constructor(private readonly db: SqliteDatabase) {
+    // SQLite's LIKE folds ASCII only; search folds both sides itself, so "ÉTÉ" finds "été".
+    db.function('sim_fold', { deterministic: true }, (text: unknown) => (typeof text === 'string' ? text.toLowerCase() : text));
+  }
 
   create(conversation: Omit<ConversationRow, 'context' | 'deletedAt'>): ConversationRow {
     this.db
@@ -111,12 +115,12 @@ export class ConversationsRepository {
         .all(limit, offset) as (RawConversation & { message_count: number })[];
       return rows.map((row) => toListItem(row, null));
     }
-    const pattern = `%${q.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+    const pattern = `%${q.toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
     const rows = this.db
       .prepare(`SELECT c.*, COALESCE(m.n, 0) AS message_count,
-                       (SELECT content FROM conversation_messages x WHERE x.conversation_id = c.id AND x.content LIKE ? ESCAPE '\\' ORDER BY x.position LIMIT 1) AS matched
+                       (SELECT content FROM conversation_messages x WHERE x.conversation_id = c.id AND sim_fold(x.content) LIKE ? ESCAPE '\\' ORDER BY x.position LIMIT 1) AS matched
                 FROM conversations c LEFT JOIN (${counts}) m ON m.conversation_id = c.id
-                WHERE c.deleted_at IS NULL AND (c.title LIKE ? ESCAPE '\\' OR matched IS NOT NULL)
+                WHERE c.deleted_at IS NULL AND (sim_fold(c.title) LIKE ? ESCAPE '\\' OR matched IS NOT NULL)
                 ORDER BY c.updated_at DESC, c.id LIMIT ? OFFSET ?`)
       .all(pattern, pattern, limit, offset) as (RawConversation & { message_count: number; matched: string | null })[];
     return rows.map((row) => toListItem(row, row.matched === null ? null : snippet(row.matched, q)));
@@ -241,6 +245,43 @@ export class ConversationsRepository {
   }
 }
 
+/** Where a streaming answer's frames are appended. */
+export interface FrameSink {
+  append(messageId: string, text: string): void;
+}
+
+/**
+ * Streamed frames on their own connection with synchronous=NORMAL. Each frame is still committed to
+ * the WAL before it is shown (a kill or crash of the app loses nothing committed), but without
+ * waiting for the disk to confirm, which on a USB stick can take longer than the 16 ms frame itself
+ * and would stall the stream (better-sqlite3 writes on the event loop). The answer's final write,
+ * on the app's synchronous=FULL connection, syncs the WAL and with it every frame before it; only a
+ * power cut mid-answer can lose that answer's unsynced frames.
+ */
+export class FrameWriter implements FrameSink {
+  private readonly statement: Database.Statement<[string, string]>;
+
+  private constructor(private readonly db: SqliteDatabase) {
+    this.statement = db.prepare('UPDATE conversation_messages SET content = content || ? WHERE id = ?');
+  }
+
+  /** A second connection to the app's database file (opened and migrated already). */
+  static open(file: string): FrameWriter {
+    const db = new Database(file);
+    db.pragma('busy_timeout = 5000');
+    db.pragma('synchronous = NORMAL');
+    return new FrameWriter(db);
+  }
+
+  append(messageId: string, text: string): void {
+    this.statement.run(text, messageId);
+  }
+
+  close(): void {
+    this.db.close();
+  }
+}
+
 export class PresetsRepository {
   constructor(private readonly db: SqliteDatabase) {}
 
@@ -269,6 +310,12 @@ export class PresetsRepository {
   delete(id: string): boolean {
     return this.db.prepare('DELETE FROM presets WHERE id = ?').run(id).changes > 0;
   }
+}
+
+/** A stored conversation as the contract shows it. */
+export function publicConversation(row: ConversationRow): ConversationData {
+  const { id, title, provider, model, settings, presetId, createdAt, updatedAt } = row;
+  return { id, title, provider, model, settings, presetId, createdAt, updatedAt };
 }
 
 function json(value: unknown): string | null {
