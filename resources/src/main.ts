@@ -25,9 +25,13 @@ async function start(): Promise<void> {
   if (connection.state !== 'ready') return;
   const conversations = useConversationsStore();
   // Asked only now that the channel is up (asking earlier left the provider list empty until ↻).
-  const [status] = await Promise.all([useOnboardingStore().refresh(), useVaultStore().refresh(), useProvidersStore().refresh(), usePresetsStore().refresh(), conversations.refreshList()]);
-  // A new conversation, ready to type into, on the last used model (or the local model found).
-  conversations.startDraft(conversations.list.length > 0 ? {} : status?.suggested ?? {});
+  // Model lists may wait on the network: they are not waited for here.
+  void useProvidersStore().refresh();
+  void usePresetsStore().refresh();
+  const [status] = await Promise.all([useOnboardingStore().refresh(), useVaultStore().refresh(), conversations.refreshList()]);
+  // A new conversation, ready to type into, on the last used model (or the local model found),
+  // unless the person has already started one.
+  if (conversations.draft === undefined && conversations.current === undefined) conversations.startDraft(conversations.list.length > 0 ? {} : status?.suggested ?? {});
 }
 
 void start();

@@ -214,6 +214,23 @@ describe('the conversation list', () => {
     expect((await fresh.call('get_conversation', { id: a.id })).messages).toHaveLength(2);
   });
 
+  it('deleting a conversation stops its answer; undo finds the answer kept as stopped', async () => {
+    fresh = await startTestSidecar();
+    await useOpenAIStandIn(fresh, `${openai.url}/v1`);
+    const c = await fresh.call('create_conversation', { provider: 'openai', model: 'gpt-4o', title: 'Doomed' });
+    openai.script({ kind: 'slow', intervalMs: 20, count: 1000 });
+    const run = await fresh.call('send_message', { conversationId: c.id, content: 'Talk' });
+    await expect.poll(() => fresh.events.filter((e) => e.event === 'sim.chunk' && (e.data as { executionId: string }).executionId === run.executionId).length, { timeout: 10_000 }).toBeGreaterThan(1);
+    await fresh.call('delete_conversation', { id: c.id });
+    expect((await fresh.ended(run.executionId)).event).toBe('sim.done');
+    const announced = fresh.events.filter((e) => e.event === 'sim.conversation' && (e.data as { message?: { id: string } }).message?.id === run.assistantMessage.id);
+    expect(announced).toEqual([]);
+    await fresh.call('restore_conversation', { id: c.id });
+    const answer = (await fresh.call('get_conversation', { id: c.id })).messages[1];
+    expect(answer?.status).toBe('cancelled');
+    expect(answer?.content).toMatch(/^t0 /);
+  });
+
   it('keeps everything across a restart of the sidecar', async () => {
     fresh = await startTestSidecar();
     await useOpenAIStandIn(fresh, `${openai.url}/v1`);

@@ -7,6 +7,7 @@ import { estimateTokens, fitToContext, historyOf, PER_MESSAGE_OVERHEAD, titleFro
 import type { ConversationMessageData } from '../../extensions/ai-sidecar/src/protocol/contract.js';
 import { openDatabase } from '../../extensions/ai-sidecar/src/storage/database.js';
 import { ConversationsRepository } from '../../extensions/ai-sidecar/src/storage/conversations.js';
+import { ExecutionsRepository } from '../../extensions/ai-sidecar/src/storage/repositories.js';
 
 /** One token per word: easy sums. */
 const words = (contextSize: number | null): TokenCounter => ({ contextSize, estimated: false, count: (t) => t.split(/\s+/).filter(Boolean).length });
@@ -103,6 +104,17 @@ describe('conversation tables', () => {
     expect(repo.purgeDeleted(new Date(Date.now() + 60_000).toISOString())).toBe(1);
     expect((db.prepare("SELECT COUNT(*) AS n FROM conversation_messages WHERE conversation_id = 'c1'").get() as { n: number }).n).toBe(0);
     expect(repo.messages('c2')).toHaveLength(1);
+    db.close();
+  });
+
+  it('reads ledger rows written before runs kept their conversation and request', async () => {
+    dir = await mkdtemp(path.join(os.tmpdir(), 'sim-conv-db-'));
+    const { db } = openDatabase(path.join(dir, 'sim-ai.db'));
+    db.prepare(`INSERT INTO executions (id, started_at, provider, model, status, finish_reason, input_tokens, output_tokens, ttft_ms, total_ms, error_code, error_message, output)
+                VALUES ('old', '2026-01-01T00:00:00.000Z', 'openai', 'gpt-4o', 'completed', 'stop', 3, 2, 10, 20, NULL, NULL, 'hi')`).run();
+    const ledger = new ExecutionsRepository(db);
+    expect(ledger.get('old')).toMatchObject({ id: 'old', text: 'hi', conversationId: null, request: null });
+    expect(ledger.list(10, 0, 'any-conversation')).toEqual([]);
     db.close();
   });
 });

@@ -42,6 +42,8 @@ async function stopApp(): Promise<void> {
 
 async function send(text: string): Promise<void> {
   await page.getByTestId('prompt').fill(text);
+  // If Send is refused the reason shown under the box is the failure message.
+  await expect.poll(() => page.getByTestId('send').isEnabled(), { message: (await page.getByTestId('send-reason').textContent()) ?? '' }).toBe(true);
   await page.getByTestId('prompt').press('Enter');
 }
 
@@ -52,12 +54,14 @@ async function sendAndWait(text: string, timeout = 60_000): Promise<void> {
   await expect.poll(lastStatus, { timeout }).toBe('complete');
 }
 
-async function setMaxTokens(n: number): Promise<void> {
-  await page.getByTestId('settings-toggle').click();
-  await page.getByTestId('max-tokens').fill(String(n));
+/** Opens the conversation's settings (the panel stays as it was left), changes them, closes it. */
+async function withSettings(change: () => Promise<void>): Promise<void> {
+  if (!(await page.getByTestId('conversation-settings').isVisible())) await page.getByTestId('settings-toggle').click();
+  await change();
   await page.getByTestId('settings-apply').click();
   await page.getByTestId('settings-toggle').click();
 }
+const setMaxTokens = (n: number) => withSettings(() => page.getByTestId('max-tokens').fill(String(n)));
 
 beforeAll(async () => {
   if (!existsSync(MODEL)) throw new Error(`The tiny model is missing: ${MODEL}`);
@@ -240,6 +244,24 @@ describe('conversations, end to end', () => {
     expect(await lastAnswer().getByTestId('answer-text').textContent()).toMatch(/t2 /);
   });
 
+  it('says where the answer appears that it is still waiting while the provider refuses for now, then answers', async () => {
+    openai.script({ kind: 'rate_limited', retryAfterSeconds: 6 }, { kind: 'ok' });
+    await send('Are you busy?');
+    await expect.poll(() => lastAnswer().getByTestId('answer-phase').textContent().catch(() => ''), { timeout: 10_000 }).toMatch(/Still waiting \(\d+ s\).*retries/);
+    await expect.poll(lastStatus, { timeout: 20_000 }).toBe('complete');
+    expect(await lastAnswer().getByTestId('answer-text').textContent()).toMatch(/Hello, world!/);
+    expect(await lastAnswer().getByTestId('answer-phase').count()).toBe(0);
+  });
+
+  it('a failed answer says why in words, never a code', async () => {
+    openai.script({ kind: 'auth_error' });
+    await send('Who am I?');
+    await expect.poll(lastStatus, { timeout: 15_000 }).toBe('failed');
+    const ending = (await lastAnswer().getByTestId('answer-ending').textContent()) ?? '';
+    expect(ending).toMatch(/^The provider refused the API key\./);
+    expect(ending).not.toMatch(/\bauth\b|needs_key|Finish:/);
+  });
+
   it('copies a whole answer and a code block', async () => {
     openai.script({ kind: 'ok', tokens: ['Here:\n\n', '```js\n', 'const a = 1;\n', '```\n\nDone.'] });
     await sendAndWait('Some code please', 15_000);
@@ -291,9 +313,37 @@ describe('conversations, end to end', () => {
     expect(await overflow()).toBeLessThanOrEqual(0);
     await shot('narrow-settings');
     await page.getByTestId('tab-history').click();
+    await page.locator('[data-testid="history"] tbody tr').first().waitFor({ timeout: 10_000 });
     expect(await overflow()).toBeLessThanOrEqual(0);
     await shot('narrow-history');
   });
+});
+
+describe('a local conversation longer than its context', () => {
+  it('drops the oldest turns, says so in the chat, and shows the tokens used against the context', async () => {
+    await page.setViewportSize({ width: 1000, height: 760 });
+    await page.getByTestId('tab-chat').click();
+    await page.keyboard.press('Control+n');
+    await page.getByTestId('provider').selectOption('local');
+    await expect.poll(() => page.getByTestId('model').inputValue()).toMatch(/stories260K/);
+    await withSettings(async () => {
+      await page.getByTestId('context-size').fill('128');
+      await page.getByTestId('max-tokens').fill('16');
+    });
+    const long = 'Once upon a time a little girl named Lily went to the park with her mom and her dog and they played in the sun all day long';
+    for (let i = 0; i < 4 && (await page.getByTestId('trim-note').count()) === 0; i += 1) {
+      const before = await answers().count();
+      await send(`${long} (${i})`);
+      await expect.poll(() => answers().count(), { timeout: 10_000 }).toBe(before + 1);
+      await expect.poll(lastStatus, { timeout: 30_000 }).not.toBe('streaming');
+      expect(await lastStatus(), (await lastAnswer().textContent()) ?? '').toBe('complete');
+    }
+    await expect.poll(() => page.getByTestId('trim-note').count()).toBeGreaterThan(0);
+    expect(await page.getByTestId('trim-note').last().textContent()).toMatch(/oldest messages? (was|were) left out/);
+    // llama.cpp may round the context up (128 asked, 256 given); the chat shows what the model has.
+    expect(await page.getByTestId('context-usage').textContent()).toMatch(/^\d+ of (128|256) tokens of context used$/);
+    await shot('trimmed');
+  }, 120_000);
 });
 
 describe('first launch with a cloud key instead of a model', () => {

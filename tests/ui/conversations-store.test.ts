@@ -22,10 +22,10 @@ function fakeSidecar(handlers: Record<string, Handler>) {
     send: async (envelope) => {
       sent.push(envelope);
       const handler = handlers[envelope.command];
-      queueMicrotask(() => {
+      queueMicrotask(async () => {
         if (handler === undefined) return emit(REPLY_EVENT, { id: envelope.id, ok: false, error: { code: 'unknown_command', message: 'no', retryable: false } });
         try {
-          emit(REPLY_EVENT, { id: envelope.id, ok: true, result: handler(envelope.params as Record<string, unknown>) });
+          emit(REPLY_EVENT, { id: envelope.id, ok: true, result: await handler(envelope.params as Record<string, unknown>) });
         } catch (e) {
           emit(REPLY_EVENT, { id: envelope.id, ok: false, error: e });
         }
@@ -138,6 +138,33 @@ describe('conversations store', () => {
     sidecar.emit(EVENTS.conversation, { conversation: conversation('c1', { title: 'A long story' }), message: message('a1', 'assistant', 'Stored text', { status: 'failed', error: { code: 'network', message: 'Connection reset.', retryable: true } }) });
     expect(store.current?.title).toBe('A long story');
     expect(store.current?.messages[1]).toMatchObject({ content: 'Stored text', status: 'failed' });
+  });
+
+  it('shows the new turn before the sidecar answers, and puts the conversation back if the run cannot start', async () => {
+    let release!: (fail: boolean) => void;
+    const { store } = await setup({
+      get_conversation: () => ({ ...conversation('c1'), messages: [message('u0', 'user', 'before'), message('a0', 'assistant', 'old', { status: 'complete' })], context: null }),
+      send_message: () =>
+        new Promise((resolve, reject) => {
+          release = (fail) => (fail ? reject({ code: 'model_not_found', message: 'No model named x.gguf.', retryable: false }) : resolve({ executionId: 'e1', userMessage: message('u1', 'user', 'now'), assistantMessage: message('a1', 'assistant', '') }));
+        }),
+      cancel_execution: () => ({ ok: true }),
+    });
+    await store.open('c1');
+    const sending = store.send('now');
+    await flush();
+    expect(store.current?.messages.map((m) => [m.role, m.content])).toEqual([['user', 'before'], ['assistant', 'old'], ['user', 'now'], ['assistant', '']]);
+    expect(store.busy).toBe(true);
+    release(true);
+    expect(await sending).toBe(false);
+    expect(store.current?.messages.map((m) => m.id)).toEqual(['u0', 'a0']);
+    expect(store.busy).toBe(false);
+    expect(store.error).toMatch(/That model was not found\. No model named x\.gguf\./);
+    const again = store.send('now');
+    await flush();
+    release(false);
+    expect(await again).toBe(true);
+    expect(store.current?.messages.map((m) => m.id)).toEqual(['u0', 'a0', 'u1', 'a1']);
   });
 
   it('deletes at once and undoes by restoring', async () => {

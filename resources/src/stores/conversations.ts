@@ -4,7 +4,7 @@
  * and applies the stream's chunks to the open answer as they arrive.
  */
 import { defineStore } from 'pinia';
-import { computed, reactive, ref, shallowRef } from 'vue';
+import { computed, reactive, ref } from 'vue';
 import type { CommandResult, ConversationSettings, EventPayload, EVENTS } from '@contract';
 import type { RunHandle } from '../api/client';
 import { caughtText } from '../lib/words';
@@ -31,12 +31,24 @@ interface Live {
   readonly conversationId: string;
   phase: AnswerPhase;
   handle: RunHandle | undefined;
+  readonly startedAt: number;
+}
+
+const PENDING_ANSWER = 'pending-answer';
+
+/** A message shown while the sidecar stores the real one. */
+function placeholder(conversationId: string, role: 'user' | 'assistant', content: string): Message {
+  return {
+    id: role === 'user' ? 'pending-user' : PENDING_ANSWER, conversationId, role, content, status: role === 'user' ? 'complete' : 'streaming',
+    executionId: null, provider: null, model: null, stats: null, error: null, createdAt: new Date().toISOString(),
+  };
 }
 
 export const useConversationsStore = defineStore('conversations', () => {
   const list = ref<Summary[]>([]);
   const query = ref('');
   const listStatus = ref<'idle' | 'loading' | 'error'>('idle');
+  const listError = ref<string>();
   const current = ref<ConversationDetail>();
   const draft = ref<Draft>();
   const live = ref<Live>();
@@ -46,10 +58,10 @@ export const useConversationsStore = defineStore('conversations', () => {
   const loadingModel = ref<{ model: string; progress: number }>();
   /** "Oldest turns left out" notes, by the run they happened in. */
   const trimNotes = reactive(new Map<string, string>());
-  const handles = shallowRef(new Map<string, RunHandle>());
   const connection = useConnectionStore();
   const client = () => connection.require();
   let undoTimer: ReturnType<typeof setTimeout> | undefined;
+  let stopWanted = false;
 
   const busy = computed(() => live.value !== undefined && live.value.conversationId === current.value?.id);
   const settings = computed<ConversationSettings>(() => draft.value?.settings ?? current.value?.settings ?? { systemPrompt: '' });
@@ -67,10 +79,16 @@ export const useConversationsStore = defineStore('conversations', () => {
   }
 
   async function refreshList(): Promise<void> {
+    // The list has its own error: refreshing it never hides the chat's.
     listStatus.value = 'loading';
-    const found = await guard(() => client().invoke('list_conversations', { ...(query.value.trim() ? { query: query.value.trim() } : {}), limit: 200 }));
-    if (found !== undefined) list.value = found;
-    listStatus.value = found === undefined ? 'error' : 'idle';
+    try {
+      list.value = await client().invoke('list_conversations', { ...(query.value.trim() ? { query: query.value.trim() } : {}), limit: 200 });
+      listStatus.value = 'idle';
+      listError.value = undefined;
+    } catch (e) {
+      listError.value = caughtText(e);
+      listStatus.value = 'error';
+    }
   }
 
   async function open(id: string): Promise<boolean> {
@@ -118,37 +136,54 @@ export const useConversationsStore = defineStore('conversations', () => {
     }
     const conversationId = current.value?.id;
     if (conversationId === undefined) return false;
-    const run = await guard(() => client().invoke('send_message', { conversationId, content: text }));
-    if (run === undefined) return false;
-    follow(conversationId, run, () => current.value?.messages.length ?? 0);
+    const started = await start(conversationId, current.value?.messages.length ?? 0, text, () => client().invoke('send_message', { conversationId, content: text }));
     void refreshList();
-    return true;
+    return started;
   }
 
   async function regenerate(): Promise<void> {
-    const conversationId = current.value?.id;
-    if (conversationId === undefined || busy.value) return;
-    const run = await guard(() => client().invoke('regenerate', { conversationId }));
-    if (run === undefined) return;
-    follow(conversationId, run, (messages) => (messages.at(-1)?.role === 'assistant' ? messages.length - 1 : messages.length));
+    const open = current.value;
+    if (open === undefined || busy.value) return;
+    const index = open.messages.at(-1)?.role === 'assistant' ? open.messages.length - 1 : open.messages.length;
+    await start(open.id, index, undefined, () => client().invoke('regenerate', { conversationId: open.id }));
   }
 
   async function editAndResend(messageId: string, content: string): Promise<void> {
-    const conversationId = current.value?.id;
-    if (conversationId === undefined || busy.value) return;
-    const run = await guard(() => client().invoke('edit_and_resend', { conversationId, messageId, content }));
-    if (run === undefined) return;
-    follow(conversationId, run, (messages) => messages.findIndex((m) => m.id === messageId));
+    const open = current.value;
+    const index = open?.messages.findIndex((m) => m.id === messageId) ?? -1;
+    if (open === undefined || index < 0 || busy.value) return;
+    await start(open.id, index, content, () => client().invoke('edit_and_resend', { conversationId: open.id, messageId, content }));
   }
 
-  /** Puts a started run's messages into the open conversation (from index `at` on) and streams the answer into it. */
-  function follow(conversationId: string, run: Run, at: (messages: Message[]) => number): void {
-    const messages = current.value?.id === conversationId ? current.value.messages : undefined;
-    if (messages !== undefined) {
-      const index = Math.max(0, at(messages));
-      messages.splice(index, messages.length - index, ...(run.userMessage ? [run.userMessage] : []), run.assistantMessage);
+  /**
+   * Shows the new turn at once (the sidecar may first load a local model to count tokens), starts
+   * the run, then swaps in the stored messages and streams the answer. If the run cannot start, the
+   * conversation is shown as it was and the error in words.
+   */
+  async function start(conversationId: string, index: number, userText: string | undefined, call: () => Promise<Run>): Promise<boolean> {
+    const messages = () => (current.value?.id === conversationId ? current.value.messages : undefined);
+    const shown = [...(userText === undefined ? [] : [placeholder(conversationId, 'user', userText)]), placeholder(conversationId, 'assistant', '')];
+    const replaced = messages()?.splice(index, Infinity, ...shown) ?? [];
+    live.value = { executionId: '', messageId: PENDING_ANSWER, conversationId, phase: 'waiting', handle: undefined, startedAt: Date.now() };
+    const run = await guard(call);
+    if (run === undefined) {
+      messages()?.splice(index, Infinity, ...replaced);
+      live.value = undefined;
+      stopWanted = false;
+      return false;
     }
-    const state: Live = { executionId: run.executionId, messageId: run.assistantMessage.id, conversationId, phase: 'waiting', handle: undefined };
+    messages()?.splice(index, Infinity, ...(run.userMessage ? [run.userMessage] : []), run.assistantMessage);
+    follow(conversationId, run);
+    if (stopWanted) {
+      stopWanted = false;
+      void stop();
+    }
+    return true;
+  }
+
+  /** Streams a started run's answer into its message. */
+  function follow(conversationId: string, run: Run): void {
+    const state: Live = { executionId: run.executionId, messageId: run.assistantMessage.id, conversationId, phase: live.value?.phase ?? 'waiting', handle: undefined, startedAt: live.value?.startedAt ?? Date.now() };
     live.value = state;
     const handle = client().track(run.executionId);
     live.value.handle = handle;
@@ -185,6 +220,8 @@ export const useConversationsStore = defineStore('conversations', () => {
   async function stop(): Promise<void> {
     const running = live.value;
     if (running === undefined) return;
+    // Not started yet: stop as soon as it has an id.
+    if (running.executionId === '') return void (stopWanted = true);
     await guard(() => client().invoke('cancel_execution', { executionId: running.executionId }));
   }
 
@@ -255,7 +292,7 @@ export const useConversationsStore = defineStore('conversations', () => {
   }
 
   return {
-    list, query, listStatus, current, draft, live, error, deleted, loadingModel, trimNotes, handles, busy, settings, provider, model,
+    list, query, listStatus, listError, current, draft, live, error, deleted, loadingModel, trimNotes, busy, settings, provider, model,
     refreshList, open, startDraft, configure, send, regenerate, editAndResend, stop, rename, remove, undoDelete, exportCurrent, importText,
     onStored, onContext, onModelLoad,
   };

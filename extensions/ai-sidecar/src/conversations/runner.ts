@@ -132,7 +132,8 @@ export class ConversationRunner {
         content: response.text,
       });
       this.deps.repo.touch(conversationId);
-      const conversation = this.deps.repo.get(conversationId, { includeDeleted: true });
+      // A conversation deleted meanwhile is not announced again (its answer is still stored, for undo).
+      const conversation = this.deps.repo.get(conversationId);
       if (conversation !== undefined && message !== undefined) {
         this.deps.emit(EVENTS.conversation, { conversation: publicConversation(conversation), message });
       }

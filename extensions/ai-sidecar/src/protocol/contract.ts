@@ -204,7 +204,11 @@ export const conversationSettingsSchema = z.object({
   maxTokens: z.number().int().positive().max(1_000_000).optional(),
   topP: z.number().gt(0).max(1).optional(),
   stop: z.array(z.string().min(1)).max(16).optional(),
-  /** Local models only (llama.cpp context size, Ollama num_ctx). */
+  /**
+   * Local models: the context to run with (llama.cpp context size, Ollama num_ctx). Any provider: the
+   * budget the history is trimmed to (cloud models otherwise use the context length their provider
+   * lists, and are not trimmed when it lists none).
+   */
   contextSize: z.number().int().min(128).max(1_048_576).optional(),
 });
 export type ConversationSettings = z.output<typeof conversationSettingsSchema>;
