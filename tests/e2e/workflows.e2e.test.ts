@@ -14,8 +14,7 @@ import { startNeutralinoStandIn, type StandIn } from '../neutralino/runtime.js';
 import { startOpenAIServer, type OpenAIServer } from '../wire/openai-server.js';
 
 const KEY = 'sk-proj-FlowFlowFlowFlowSECRET0011';
-/** The tiny test model, beside the project (../shared) or, from a git worktree, at /work/shared. */
-const MODEL = [path.resolve(ROOT, '../shared/models/stories260K.gguf'), '/work/shared/models/stories260K.gguf'].find((p) => existsSync(p)) ?? 'stories260K.gguf';
+const MODEL = path.resolve(ROOT, '../shared/models/stories260K.gguf');
 const SHOTS = path.join(ROOT, 'test-output', 'screenshots');
 let runtime: StandIn;
 let openai: OpenAIServer;
@@ -227,6 +226,7 @@ describe('the Workflows view, end to end', () => {
     const text = await readFile((await file.path()) ?? '', 'utf8');
     expect(text).toMatch(/version: ['"]?1\.0/);
     expect(text).not.toContain(KEY);
+    expect(await id('export-text').locator('pre').textContent()).toBe(text);
 
     const sim = [
       "version: '1.0'",
