@@ -17,7 +17,7 @@ import { createInterface } from 'node:readline';
 import { AIManager } from '../extensions/ai-sidecar/src/core/manager.js';
 import type { AIProvider, AIRequest, StreamPart } from '../extensions/ai-sidecar/src/core/types.js';
 import { OpenAICompatibleProvider } from '../extensions/ai-sidecar/src/providers/openai-compatible.js';
-import { managerAICall } from '../extensions/ai-sidecar/src/workflow/ai-call.js';
+import { managerAICall } from '../extensions/ai-sidecar/src/workflow/manager-ai.js';
 import { WorkflowExecutor } from '../extensions/ai-sidecar/src/workflow/executor.js';
 import type { Connection, Workflow, WorkflowBlock } from '../extensions/ai-sidecar/src/workflow/model.js';
 import { fmt, median, table } from './stats.js';

@@ -8,7 +8,9 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import Database from 'better-sqlite3';
 import { createSidecar, type Sidecar } from '../../extensions/ai-sidecar/src/app.js';
+import { WorkflowRepository } from '../../extensions/ai-sidecar/src/storage/workflow-repository.js';
 import { Dispatcher } from '../../extensions/ai-sidecar/src/channel/dispatcher.js';
 import { EVENT_SCHEMAS, WORKFLOW_EVENTS, type EventName, type ReplyEnvelope } from '../../extensions/ai-sidecar/src/protocol/contract.js';
 import type { Workflow, WorkflowExecution } from '../../extensions/ai-sidecar/src/workflow/model.js';
@@ -85,6 +87,20 @@ describe('workflow commands', () => {
     expect(await ok<unknown[]>(request('list_workflows', {}))).toEqual([]);
   });
 
+  it('a workflow carrying a key is neither saved nor run, and the key reaches no server', async () => {
+    const key = 'sk-proj-LEAKabcdefghijklmnopqrstuvwxyz0123456789';
+    const leaky = workflow([start(), agent('a', { provider: 'ollama', model: 'llama3.2:latest', userPrompt: `key ${key}` })], [edge('start', 'a')]);
+    const before = ollama.requests.length;
+    const saved = await request('save_workflow', { workflow: leaky });
+    const ran = await request('run_workflow', { workflow: leaky, input: 'x' });
+    for (const reply of [saved, ran]) {
+      expect(reply).toMatchObject({ ok: false, error: { code: 'validation', message: expect.stringContaining('looks like an API key') } });
+      expect(JSON.stringify(reply)).not.toContain('LEAKabcdef');
+    }
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(ollama.requests.length).toBe(before);
+  });
+
   it('saves, lists, gets, exports and deletes', async () => {
     const saved = await ok<Workflow>(request('save_workflow', { workflow: { ...chain(), id: '' } }));
     expect(saved.id).not.toBe('');
@@ -149,17 +165,30 @@ describe('workflow commands', () => {
     expect(await request('run_workflow', { input: 'x' })).toMatchObject({ ok: false, error: { code: 'validation' } });
   });
 
-  it('traces survive a restart; an execution cut short by the process ending is marked interrupted', async () => {
+  it('a shutdown mid-run records the execution as stopped; traces survive the restart', async () => {
     ollama.script({ kind: 'slow', intervalMs: 50, count: 500 });
     events = [];
-    const { executionId } = await ok<{ executionId: string }>(request('run_workflow', { workflow: chain(), input: 'crash' }));
+    const { executionId } = await ok<{ executionId: string }>(request('run_workflow', { workflow: chain(), input: 'quit' }));
     await expect.poll(() => events.some((e) => e.event === WORKFLOW_EVENTS.blockStarted && e.data.blockId === 'first'), { timeout: 10_000 }).toBe(true);
-    // Close the database under the running execution, as a crash would leave it: stored as running.
     await sidecar.dispose();
     open();
-    const trace = await ok<WorkflowExecution>(request('get_workflow_trace', { executionId }));
-    expect(trace).toMatchObject({ status: 'failed', error: { code: 'interrupted' } });
+    expect(await ok(request('get_workflow_trace', { executionId }))).toMatchObject({ status: 'cancelled', blocks: expect.arrayContaining([expect.objectContaining({ blockId: 'first', status: 'cancelled' })]) });
     const all = await ok<{ status: string }[]>(request('list_workflow_executions', {}));
-    expect(all.map((e) => e.status)).toEqual(expect.arrayContaining(['completed', 'cancelled', 'failed']));
+    expect(all.map((e) => e.status)).toEqual(expect.arrayContaining(['completed', 'cancelled']));
+  });
+
+  it('an execution a crash left running is marked interrupted at the next start', async () => {
+    await sidecar.dispose();
+    // What a killed process leaves behind: the row written when the execution started.
+    const db = new Database(path.join(dataDir, 'sim-ai.db'));
+    const repository = new WorkflowRepository(db);
+    const wf = chain();
+    repository.recordExecution(
+      { id: 'crashed-1', workflowId: '', workflowName: wf.name, status: 'running', input: 'x', startedAt: new Date().toISOString(), finishedAt: null, durationMs: null, response: null, error: null, rerunOf: null, rerunFrom: null, blocks: [] },
+      wf,
+    );
+    db.close();
+    open();
+    expect(await ok(request('get_workflow_trace', { executionId: 'crashed-1' }))).toMatchObject({ status: 'failed', error: { code: 'interrupted', message: 'The app stopped while this execution was running.' } });
   });
 });

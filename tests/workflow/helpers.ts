@@ -1,7 +1,7 @@
 /** Small builders for workflows in tests, and a manager wired to the vendor stand-ins. */
 import { AIManager } from '../../extensions/ai-sidecar/src/core/manager.js';
 import type { AIProvider } from '../../extensions/ai-sidecar/src/core/types.js';
-import { managerAICall } from '../../extensions/ai-sidecar/src/workflow/ai-call.js';
+import { managerAICall } from '../../extensions/ai-sidecar/src/workflow/manager-ai.js';
 import { WorkflowExecutor, type WorkflowEvent } from '../../extensions/ai-sidecar/src/workflow/executor.js';
 import type { AgentInputs, Connection, Workflow, WorkflowBlock } from '../../extensions/ai-sidecar/src/workflow/model.js';
 

@@ -72,6 +72,25 @@ describe.skipIf(MODEL === '')('workflow executor on the local model', () => {
     expect(traceOf(execution, 'join').input?.userPrompt).toBe(`${String(a.output?.content)} and ${String(b.output?.content)}`);
   }, 120_000);
 
+  it('a router on the local model names one of its targets (grammar-constrained) and only that one runs', async () => {
+    const wf = workflow(
+      [
+        start(),
+        { id: 'route', name: 'Route', type: 'router', inputs: { prompt: '<start.input>', provider: 'local', model: MODEL } },
+        { ...story('cats', 'Once upon a time a cat'), description: 'Stories about cats' } as WorkflowBlock,
+        { ...story('dogs', 'Once upon a time a dog'), description: 'Stories about dogs' } as WorkflowBlock,
+      ],
+      [edge('start', 'route'), edge('route', 'cats'), edge('route', 'dogs')],
+    );
+    const { execution } = await run(executorFor(manager), wf, 'a story about a dog');
+    expect(execution.error).toBeNull();
+    const chosen = traceOf(execution, 'route').output?.selectedPath;
+    expect(['cats', 'dogs']).toContain(chosen);
+    const other = chosen === 'cats' ? 'dogs' : 'cats';
+    expect(traceOf(execution, String(chosen)).status).toBe('completed');
+    expect(traceOf(execution, other).status).toBe('skipped');
+  }, 120_000);
+
   it('cancel mid-branch stops the generating block and the one queued behind it', async () => {
     const wf = workflow([start(), story('long1', 'Once upon a time', 4000), story('long2', 'Once upon a time', 4000), story('after', '<long1.content>')], [edge('start', 'long1'), edge('start', 'long2'), edge('long1', 'after')]);
     let texts = 0;

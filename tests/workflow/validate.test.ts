@@ -80,3 +80,20 @@ describe('workflow validation', () => {
     expect(refs.some((r) => r.startsWith('<other.'))).toBe(false);
   });
 });
+
+describe('secrets never enter a workflow', () => {
+  it('a key pasted into a prompt or a variable is refused at save and at run, and never sent', () => {
+    const key = 'sk-proj-TESTabcdefghijklmnopqrstuvwxyz0123456789';
+    const wf = workflow([start(), agent('a', { provider: 'openai', userPrompt: `Use ${key} to call` })], [edge('start', 'a')], { token: 'sk-ant-api03-abcdefghijklmnopqrstuvwxyz0123' });
+    const problems = validateWorkflow(wf);
+    expect(problems.map((p) => p.field)).toEqual(['userPrompt', 'variables.token']);
+    expect(problems[0]?.message).toBe('Block "a", userPrompt, holds what looks like an API key. Keys belong in the vault (Providers), never in a workflow: remove it.');
+    // The message names where, never the key itself.
+    expect(JSON.stringify(problems)).not.toContain('abcdefghijklmnop');
+  });
+
+  it('ordinary text with long words and hashes is not mistaken for a key', () => {
+    const wf = workflow([start(), agent('a', { provider: 'openai', userPrompt: 'Check commit 0123456789abcdef0123456789abcdef01234567 and the task-list of sk-8 items' })], [edge('start', 'a')]);
+    expect(validateWorkflow(wf)).toEqual([]);
+  });
+});

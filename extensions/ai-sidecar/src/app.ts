@@ -20,7 +20,7 @@ import { modelHandlers } from './channel/handlers/models.js';
 import { workflowHandlers } from './channel/handlers/workflows.js';
 import { WorkflowEventRelay } from './channel/workflow-streamer.js';
 import { WorkflowRepository } from './storage/workflow-repository.js';
-import { managerAICall } from './workflow/ai-call.js';
+import { managerAICall } from './workflow/manager-ai.js';
 import { WorkflowExecutor } from './workflow/executor.js';
 import { WorkflowService } from './workflow/service.js';
 import { MemoryWorkflowStore } from './workflow/store.js';
@@ -120,7 +120,7 @@ export function createSidecar(options: SidecarOptions): Sidecar {
     handlers,
     info,
     dispose: async () => {
-      workflows.cancelAll();
+      await workflows.shutdown();
       await manager.dispose();
       vault?.dispose();
       db?.close();

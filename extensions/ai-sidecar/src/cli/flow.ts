@@ -11,7 +11,7 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { dataPaths, resolveDataLocation } from '../storage/paths.js';
-import { managerAICall } from '../workflow/ai-call.js';
+import { managerAICall } from '../workflow/manager-ai.js';
 import { WorkflowExecutor, type WorkflowEvent } from '../workflow/executor.js';
 import type { ImportReport, Workflow, WorkflowBlock, WorkflowExecution } from '../workflow/model.js';
 import { describeProblems } from '../workflow/validate.js';
@@ -132,17 +132,22 @@ function printResult(execution: WorkflowExecution, json: boolean): void {
   if (execution.error !== null && execution.status === 'failed') process.stderr.write(`error (${execution.error.code}): ${execution.error.message}\n`);
 }
 
+/** Reads and imports the file, telling what the import did; throws in plain words. */
+async function load(options: FlowOptions): Promise<Workflow> {
+  const text = await readFile(options.file, 'utf8').catch((error: unknown) => {
+    throw new UsageError(`Cannot read ${options.file}: ${error instanceof Error ? error.message : String(error)}`);
+  });
+  const imported = importWorkflow(text);
+  for (const line of describeImport(imported.report)) process.stderr.write(`${line}\n`);
+  return withLocalPaths(imported.workflow, path.dirname(path.resolve(options.file)));
+}
+
 async function main(): Promise<number> {
   let options: FlowOptions;
   let workflow: Workflow;
   try {
     options = parse(process.argv.slice(2), process.env);
-    const text = await readFile(options.file, 'utf8').catch((error: unknown) => {
-      throw new UsageError(`Cannot read ${options.file}: ${error instanceof Error ? error.message : String(error)}`);
-    });
-    const imported = importWorkflow(text);
-    for (const line of describeImport(imported.report)) process.stderr.write(`${line}\n`);
-    workflow = withLocalPaths(imported.workflow, path.dirname(path.resolve(options.file)));
+    workflow = await load(options);
   } catch (error) {
     process.stderr.write(`${error instanceof Error ? error.message : String(error)}\n`);
     return 2;

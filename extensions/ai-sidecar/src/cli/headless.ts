@@ -1,7 +1,7 @@
 /**
  * What the headless runners share: an AIManager with the app's providers, keys from the
- * environment (OPENAI_API_KEY, ANTHROPIC_API_KEY, ...), providers enabled on demand, and the
- * one-line usage summary.
+ * environment (OPENAI_API_KEY, ANTHROPIC_API_KEY, ...), providers enabled on demand, and small
+ * formatting helpers. (`ask.ts` can move onto this once its flag handling settles.)
  */
 import { EnvKeySource } from '../core/key-source.js';
 import { AIManager } from '../core/manager.js';
@@ -31,13 +31,6 @@ export function createHeadlessAI(local: LocalLlamaOptions = {}, env: NodeJS.Proc
     },
     dispose: () => manager.dispose(),
   };
-}
-
-export function numberOption(raw: string | undefined, name: string): number | undefined {
-  if (raw === undefined) return undefined;
-  const value = Number(raw);
-  if (!Number.isFinite(value)) throw new UsageError(`${name} takes a number, got "${raw}".`);
-  return value;
 }
 
 export function formatMs(ms: number | null | undefined): string {

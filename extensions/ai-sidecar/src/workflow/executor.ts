@@ -13,9 +13,9 @@ import { BlockFailure, type AICall, type BlockContext, type BlockOutcome, type M
 import { WorkflowError } from './errors.js';
 import { WorkflowGraph } from './graph.js';
 import type { BlockError, BlockTrace, Connection, JsonObject, JsonValue, Workflow, WorkflowBlock, WorkflowExecution } from './model.js';
-import { referenceName, START_ROOT, VARIABLE_ROOT } from './references.js';
+import { START_ROOT, VARIABLE_ROOT } from './references.js';
 import { TraceRecorder } from './trace.js';
-import { describeProblems, validateWorkflow } from './validate.js';
+import { blocksByReferenceName, describeProblems, validateWorkflow } from './validate.js';
 
 export type WorkflowEvent =
   | { readonly type: 'block-started'; readonly executionId: string; readonly block: WorkflowBlock; readonly input: JsonObject }
@@ -90,7 +90,7 @@ class Execution {
       { id, workflowId: workflow.id, workflowName: workflow.name, input: options.input, rerunOf: reuse?.from.id ?? null, rerunFrom: reuse?.fromBlock ?? null },
       workflow.blocks,
     );
-    for (const block of workflow.blocks) this.names.set(block.type === 'starter' ? START_ROOT : referenceName(block.name), block.id);
+    for (const [name, block] of blocksByReferenceName(workflow)) this.names.set(name, block.id);
     const variables: JsonObject = { ...workflow.variables };
     const starterInput: JsonObject = { input: options.input };
     this.context = {

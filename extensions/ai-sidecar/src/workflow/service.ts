@@ -12,7 +12,10 @@ import type { ImportReport, Workflow, WorkflowExecution, WorkflowExecutionSummar
 import { reusableBlocks } from './rerun.js';
 import type { WorkflowStore } from './store.js';
 import { describeProblems, referenceOptions, validateWorkflow } from './validate.js';
-import { exportWorkflow, importWorkflow } from './yaml.js';
+import { lazyModule } from '../core/lazy-module.js';
+
+/** The YAML library is loaded on the first import or export, not at every start. */
+const formats = lazyModule(() => import('./yaml.js'));
 
 export interface WorkflowServiceDeps {
   readonly store: WorkflowStore;
@@ -24,6 +27,8 @@ export interface WorkflowServiceDeps {
 
 export class WorkflowService implements Service {
   private readonly running = new Map<string, ExecutionHandle>();
+  /** Each running execution's last write, for shutdown to wait on. */
+  private readonly recorded = new Set<Promise<void>>();
 
   constructor(private readonly deps: WorkflowServiceDeps) {}
 
@@ -56,14 +61,14 @@ export class WorkflowService implements Service {
     if (!this.deps.store.delete(id)) throw new WorkflowError('not_found', `There is no workflow "${id}" (it may have been deleted).`);
   }
 
-  import(text: string, format: 'auto' | 'yaml' | 'json'): { workflow: Workflow; report: ImportReport } {
-    return importWorkflow(text, format);
+  async import(text: string, format: 'auto' | 'yaml' | 'json'): Promise<{ workflow: Workflow; report: ImportReport }> {
+    return (await formats.load()).importWorkflow(text, format);
   }
 
-  export(id: string, format: 'yaml' | 'json'): { text: string; fileName: string } {
+  async export(id: string, format: 'yaml' | 'json'): Promise<{ text: string; fileName: string }> {
     const workflow = this.get(id);
     const base = workflow.name.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '') || 'workflow';
-    return { text: exportWorkflow(workflow, format), fileName: `${base}.${format === 'yaml' ? 'sim.yaml' : 'json'}` };
+    return { text: (await formats.load()).exportWorkflow(workflow, format), fileName: `${base}.${format === 'yaml' ? 'sim.yaml' : 'json'}` };
   }
 
   run(source: { workflowId: string } | { workflow: Workflow }, input: string, override?: ModelOverride): string {
@@ -99,9 +104,16 @@ export class WorkflowService implements Service {
     return this.start(workflow, { input: execution.input, override, reuse: { from: execution, blocks, fromBlock: blockId } });
   }
 
-  /** Stops every running execution (shutdown). */
-  cancelAll(): void {
+  /**
+   * Stops every running execution and waits (at most `timeoutMs`) until each has been recorded as
+   * stopped, so a clean shutdown leaves no execution marked running.
+   */
+  async shutdown(timeoutMs = 3000): Promise<void> {
     for (const handle of this.running.values()) handle.cancel();
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<void>((resolve) => (timer = setTimeout(resolve, timeoutMs)));
+    await Promise.race([Promise.all(this.recorded), timeout]);
+    clearTimeout(timer);
   }
 
   private start(workflow: Workflow, options: { input: string; override: ModelOverride | undefined; reuse?: Parameters<WorkflowExecutor['start']>[0]['reuse'] }): string {
@@ -109,10 +121,12 @@ export class WorkflowService implements Service {
     const handle = this.deps.executor.start({ workflow, ...options, onEvent: this.deps.onEvent });
     this.running.set(handle.id, handle);
     this.record(handle.snapshot(), workflow);
-    void handle.result.then((execution) => {
+    const recorded = handle.result.then((execution) => {
       this.running.delete(handle.id);
       this.record(execution, workflow);
     });
+    this.recorded.add(recorded);
+    void recorded.finally(() => this.recorded.delete(recorded));
     return handle.id;
   }
 

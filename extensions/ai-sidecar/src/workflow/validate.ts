@@ -12,7 +12,25 @@ import { outputFields } from './outputs.js';
 import { findReferences, referenceName, referencingFields, START_ROOT, VARIABLE_ROOT, type Reference } from './references.js';
 
 export function validateWorkflow(workflow: Workflow, graph: WorkflowGraph = new WorkflowGraph(workflow)): WorkflowProblem[] {
-  return [...blockProblems(workflow), ...connectionProblems(workflow, graph), ...referenceProblems(workflow, graph)];
+  return [...blockProblems(workflow), ...connectionProblems(workflow, graph), ...referenceProblems(workflow, graph), ...secretProblems(workflow)];
+}
+
+/** Shapes of provider keys (OpenAI, Anthropic, Google, Groq, xAI, Hugging Face, age identities). */
+const KEY_SHAPE = /\b(sk-(proj-|ant-(api\d+-)?)?[A-Za-z0-9_-]{20,}|AIza[0-9A-Za-z_-]{30,}|AGE-SECRET-KEY-1[0-9A-Z]{20,}|(gsk|xai|pplx|nvapi)[_-][A-Za-z0-9]{20,}|hf_[A-Za-z0-9]{20,})/;
+
+/** Secrets never enter a workflow: a key pasted into a prompt or a variable is refused. */
+function secretProblems(workflow: Workflow): WorkflowProblem[] {
+  const problems: WorkflowProblem[] = [];
+  const message = (where: string): string => `${where} holds what looks like an API key. Keys belong in the vault (Providers), never in a workflow: remove it.`;
+  for (const block of workflow.blocks) {
+    for (const [field, text] of referencingFields(block)) {
+      if (KEY_SHAPE.test(text)) problems.push({ blockId: block.id, field, message: message(`Block "${block.name}", ${field},`) });
+    }
+  }
+  for (const [name, value] of Object.entries(workflow.variables)) {
+    if (KEY_SHAPE.test(value)) problems.push({ field: `variables.${name}`, message: message(`Variable "${name}"`) });
+  }
+  return problems;
 }
 
 /** Plain-words summary of problems, for an error message. */

@@ -21,8 +21,8 @@ export interface WorkflowService {
   validate(workflow: Workflow): WorkflowProblem[];
   references(workflow: Workflow, blockId: string): ReferenceOption[];
   delete(id: string): void;
-  import(text: string, format: 'auto' | 'yaml' | 'json'): { workflow: Workflow; report: ImportReport };
-  export(id: string, format: 'yaml' | 'json'): { text: string; fileName: string };
+  import(text: string, format: 'auto' | 'yaml' | 'json'): Promise<{ workflow: Workflow; report: ImportReport }>;
+  export(id: string, format: 'yaml' | 'json'): Promise<{ text: string; fileName: string }>;
   run(source: { workflowId: string } | { workflow: Workflow }, input: string, override?: ModelOverride): string;
   /** True when `executionId` was a running workflow execution (now stopping). */
   cancel(executionId: string): boolean;
