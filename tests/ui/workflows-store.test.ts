@@ -314,6 +314,20 @@ describe('running a workflow', () => {
     expect(store.run.execution?.response).toBe('the end');
   });
 
+  it('keeps events of at most 32 unclaimed executions while their start replies are awaited', async () => {
+    const link = sidecar({ run_workflow: () => ({ executionId: 'e0' }) });
+    for (let n = 0; n <= 32; n += 1) link.emit(WORKFLOW_EVENTS.blockChunk, { executionId: `e${n}`, seq: 0, blockId: 'a', text: `from e${n}` });
+    const client = useConnectionStore().require();
+    // e0 was the oldest of 33 and was dropped; e1 is still kept and replayed.
+    const early = await client.runWorkflow(Promise.resolve({ executionId: 'e1' }));
+    const dropped = await client.runWorkflow(Promise.resolve({ executionId: 'e0' }));
+    const seen: string[] = [];
+    early.onEvent((e) => e.name === WORKFLOW_EVENTS.blockChunk && seen.push(e.payload.text));
+    dropped.onEvent((e) => e.name === WORKFLOW_EVENTS.blockChunk && seen.push(e.payload.text));
+    expect(seen).toEqual(['from e1']);
+    expect(link.commands()).toEqual([]);
+  });
+
   it('ends a run in words when the sidecar goes away, and shows a refused start', async () => {
     let refuse = false;
     const link = sidecar({ run_workflow: () => (refuse ? new Error('Agent: choose a model first.') : { executionId: 'x3' }) });
