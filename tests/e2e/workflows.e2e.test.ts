@@ -274,6 +274,29 @@ describe('the Workflows view, end to end', () => {
     expect(await id('block-Writer').count()).toBe(0);
   });
 
+  it('builds a condition whose branches lead to two responses; only the branch taken runs', async () => {
+    await id('new-workflow').click();
+    await id('workflow-name').fill('Yes or no');
+    await id('add-condition').click();
+    await id('branch-if').fill('<start.input> == "yes"');
+    await dragConnection(id('handle-Start-success'), 'Condition');
+    await id('add-response').click();
+    await id('response-data').fill('said yes');
+    await id('add-response').click();
+    await id('response-data').fill('said no');
+    await dragConnection(id('handle-Condition-if'), 'Response');
+    await dragConnection(id('handle-Condition-else'), 'Response 2');
+    await expect.poll(() => page.locator('.vue-flow__edge').count()).toBe(3);
+    await id('workflow-input').fill('yes');
+    await id('run-workflow').click();
+    await expect.poll(runStatus, { timeout: 20_000 }).toMatch(/completed|failed/);
+    await shot('condition');
+    expect(await runStatus(), (await id('run-panel').textContent()) ?? '').toBe('completed');
+    expect(await id('trace-Response').getAttribute('data-status')).toBe('completed');
+    expect(await id('trace-Response 2').getAttribute('data-status')).toBe('skipped');
+    expect(await id('trace-response').textContent()).toBe('said yes');
+  });
+
   it('deletes a workflow from the list', async () => {
     await id('workflow-Story chain').getByTestId('delete-workflow').click();
     await id('workflow-Story chain').getByTestId('delete-workflow').click();

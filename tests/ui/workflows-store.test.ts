@@ -82,6 +82,16 @@ describe('workflow editing', () => {
     expect(store.doc?.connections.at(-1)).toEqual({ source: writer.id, target: fallback?.id, kind: 'error' });
   });
 
+  it('places a new block right of the selected one, below any block already there', () => {
+    sidecar({});
+    const { store, writer } = twoBlocks();
+    store.select('start');
+    const second = store.addBlock('agent');
+    const start = store.doc?.blocks[0]?.position;
+    expect(writer.position).toEqual({ x: (start?.x ?? 0) + 260, y: start?.y });
+    expect(second?.position).toEqual({ x: (start?.x ?? 0) + 260, y: (start?.y ?? 0) + 100 });
+  });
+
   it('connects a condition by branch, and removing a branch or a block removes its connections', () => {
     sidecar({});
     const { store, writer } = twoBlocks();
