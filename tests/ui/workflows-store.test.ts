@@ -195,7 +195,9 @@ describe('saving and importing', () => {
     const other = store.addBlock('agent');
     if (other === undefined) throw new Error('no block');
     other.name = 'agent!';
+    if (store.doc) store.doc.name = ' ';
     expect(await store.save()).toBe(false);
+    expect(store.problems[0]).toEqual({ message: 'The workflow needs a name.' });
     await store.start('go');
     expect(link.commands()).toEqual([]);
     expect(store.issuesByBlock[other.id]).toMatch(/choose a provider and a model/);
