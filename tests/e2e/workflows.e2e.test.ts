@@ -164,6 +164,15 @@ describe('the Workflows view, end to end', () => {
     expect(((await id('trace-response').textContent()) ?? '').length).toBeGreaterThan(10);
   }, 90_000);
 
+  it('runs again from the agent, reusing the stored output of the blocks before it', async () => {
+    await id('rerun-Teller').click();
+    await expect.poll(runStatus, { timeout: 60_000 }).toMatch(/completed|failed|cancelled/);
+    expect(await runStatus(), (await id('run-panel').textContent()) ?? '').toBe('completed');
+    expect(await id('trace-Start').textContent()).toMatch(/\(reused\)/);
+    expect(await id('trace-Teller').textContent()).not.toMatch(/reused/);
+    expect(((await id('trace-response').textContent()) ?? '').length).toBeGreaterThan(10);
+  }, 90_000);
+
   it('stops a slow run on the OpenAI stand-in: the whole execution is cancelled mid-stream', async () => {
     await id('tab-vault').click();
     await id('passphrase').fill('my long passphrase');
@@ -195,11 +204,11 @@ describe('the Workflows view, end to end', () => {
 
   it('reads the stored trace of an earlier run', async () => {
     const past = id('past-runs');
-    await expect.poll(() => past.locator('option:not([disabled])').count(), { timeout: 10_000 }).toBe(2);
+    // Newest first: the stopped run, the rerun from Teller, the first run.
+    await expect.poll(() => past.locator('option:not([disabled])').count(), { timeout: 10_000 }).toBe(3);
     const options = await past.locator('option:not([disabled])').allTextContents();
-    expect(options[0]).toMatch(/Stopped/);
-    expect(options[1]).toMatch(/Completed/);
-    await past.selectOption({ index: 2 });
+    expect(options.map((o) => o.match(/Stopped|Completed/)?.[0])).toEqual(['Stopped', 'Completed', 'Completed']);
+    await past.selectOption({ index: 3 });
     await expect.poll(() => id('trace-Teller').getAttribute('data-status'), { timeout: 10_000 }).toBe('completed');
     expect(await runStatus()).toBe('completed');
     expect(await id('trace-Teller').getByTestId('tokens').textContent()).toMatch(/^[1-9]\d* in · [1-9]\d* out$/);
