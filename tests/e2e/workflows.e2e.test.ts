@@ -14,8 +14,7 @@ import { startNeutralinoStandIn, type StandIn } from '../neutralino/runtime.js';
 import { startOpenAIServer, type OpenAIServer } from '../wire/openai-server.js';
 
 const KEY = 'sk-proj-FlowFlowFlowFlowSECRET0011';
-/** The tiny test model, beside the project (../shared) or, from a git worktree, at /work/shared. */
-const MODEL = [path.resolve(ROOT, '../shared/models/stories260K.gguf'), '/work/shared/models/stories260K.gguf'].find((p) => existsSync(p)) ?? 'stories260K.gguf';
+const MODEL = path.resolve(ROOT, '../shared/models/stories260K.gguf');
 const SHOTS = path.join(ROOT, 'test-output', 'screenshots');
 let runtime: StandIn;
 let openai: OpenAIServer;
@@ -165,6 +164,15 @@ describe('the Workflows view, end to end', () => {
     expect(((await id('trace-response').textContent()) ?? '').length).toBeGreaterThan(10);
   }, 90_000);
 
+  it('runs again from the agent, reusing the stored output of the blocks before it', async () => {
+    await id('rerun-Teller').click();
+    await expect.poll(runStatus, { timeout: 60_000 }).toMatch(/completed|failed|cancelled/);
+    expect(await runStatus(), (await id('run-panel').textContent()) ?? '').toBe('completed');
+    expect(await id('trace-Start').textContent()).toMatch(/\(reused\)/);
+    expect(await id('trace-Teller').textContent()).not.toMatch(/reused/);
+    expect(((await id('trace-response').textContent()) ?? '').length).toBeGreaterThan(10);
+  }, 90_000);
+
   it('stops a slow run on the OpenAI stand-in: the whole execution is cancelled mid-stream', async () => {
     await id('tab-vault').click();
     await id('passphrase').fill('my long passphrase');
@@ -196,11 +204,11 @@ describe('the Workflows view, end to end', () => {
 
   it('reads the stored trace of an earlier run', async () => {
     const past = id('past-runs');
-    await expect.poll(() => past.locator('option:not([disabled])').count(), { timeout: 10_000 }).toBe(2);
+    // Newest first: the stopped run, the rerun from Teller, the first run.
+    await expect.poll(() => past.locator('option:not([disabled])').count(), { timeout: 10_000 }).toBe(3);
     const options = await past.locator('option:not([disabled])').allTextContents();
-    expect(options[0]).toMatch(/Stopped/);
-    expect(options[1]).toMatch(/Completed/);
-    await past.selectOption({ index: 2 });
+    expect(options.map((o) => o.match(/Stopped|Completed/)?.[0])).toEqual(['Stopped', 'Completed', 'Completed']);
+    await past.selectOption({ index: 3 });
     await expect.poll(() => id('trace-Teller').getAttribute('data-status'), { timeout: 10_000 }).toBe('completed');
     expect(await runStatus()).toBe('completed');
     expect(await id('trace-Teller').getByTestId('tokens').textContent()).toMatch(/^[1-9]\d* in · [1-9]\d* out$/);
@@ -227,6 +235,7 @@ describe('the Workflows view, end to end', () => {
     const text = await readFile((await file.path()) ?? '', 'utf8');
     expect(text).toMatch(/version: ['"]?1\.0/);
     expect(text).not.toContain(KEY);
+    expect(await id('export-text').locator('pre').textContent()).toBe(text);
 
     const sim = [
       "version: '1.0'",
@@ -272,6 +281,29 @@ describe('the Workflows view, end to end', () => {
     await id('discard-confirm').click();
     await id('block-Teller').waitFor();
     expect(await id('block-Writer').count()).toBe(0);
+  });
+
+  it('builds a condition whose branches lead to two responses; only the branch taken runs', async () => {
+    await id('new-workflow').click();
+    await id('workflow-name').fill('Yes or no');
+    await id('add-condition').click();
+    await id('branch-if').fill('<start.input> == "yes"');
+    await dragConnection(id('handle-Start-success'), 'Condition');
+    await id('add-response').click();
+    await id('response-data').fill('said yes');
+    await id('add-response').click();
+    await id('response-data').fill('said no');
+    await dragConnection(id('handle-Condition-if'), 'Response');
+    await dragConnection(id('handle-Condition-else'), 'Response 2');
+    await expect.poll(() => page.locator('.vue-flow__edge').count()).toBe(3);
+    await id('workflow-input').fill('yes');
+    await id('run-workflow').click();
+    await expect.poll(runStatus, { timeout: 20_000 }).toMatch(/completed|failed/);
+    await shot('condition');
+    expect(await runStatus(), (await id('run-panel').textContent()) ?? '').toBe('completed');
+    expect(await id('trace-Response').getAttribute('data-status')).toBe('completed');
+    expect(await id('trace-Response 2').getAttribute('data-status')).toBe('skipped');
+    expect(await id('trace-response').textContent()).toBe('said yes');
   });
 
   it('deletes a workflow from the list', async () => {

@@ -82,6 +82,16 @@ describe('workflow editing', () => {
     expect(store.doc?.connections.at(-1)).toEqual({ source: writer.id, target: fallback?.id, kind: 'error' });
   });
 
+  it('places a new block right of the selected one, below any block already there', () => {
+    sidecar({});
+    const { store, writer } = twoBlocks();
+    store.select('start');
+    const second = store.addBlock('agent');
+    const start = store.doc?.blocks[0]?.position;
+    expect(writer.position).toEqual({ x: (start?.x ?? 0) + 260, y: start?.y });
+    expect(second?.position).toEqual({ x: (start?.x ?? 0) + 260, y: (start?.y ?? 0) + 100 });
+  });
+
   it('connects a condition by branch, and removing a branch or a block removes its connections', () => {
     sidecar({});
     const { store, writer } = twoBlocks();
@@ -185,7 +195,9 @@ describe('saving and importing', () => {
     const other = store.addBlock('agent');
     if (other === undefined) throw new Error('no block');
     other.name = 'agent!';
+    if (store.doc) store.doc.name = ' ';
     expect(await store.save()).toBe(false);
+    expect(store.problems[0]).toEqual({ message: 'The workflow needs a name.' });
     await store.start('go');
     expect(link.commands()).toEqual([]);
     expect(store.issuesByBlock[other.id]).toMatch(/choose a provider and a model/);
@@ -312,6 +324,20 @@ describe('running a workflow', () => {
     await store.showPastRun('x1');
     expect(store.run).toMatchObject({ status: 'completed', executionId: 'x1', input: 'hi', blocks: [{ blockId: 'start', status: 'completed' }] });
     expect(store.run.execution?.response).toBe('the end');
+  });
+
+  it('keeps events of at most 32 unclaimed executions while their start replies are awaited', async () => {
+    const link = sidecar({ run_workflow: () => ({ executionId: 'e0' }) });
+    for (let n = 0; n <= 32; n += 1) link.emit(WORKFLOW_EVENTS.blockChunk, { executionId: `e${n}`, seq: 0, blockId: 'a', text: `from e${n}` });
+    const client = useConnectionStore().require();
+    // e0 was the oldest of 33 and was dropped; e1 is still kept and replayed.
+    const early = await client.runWorkflow(Promise.resolve({ executionId: 'e1' }));
+    const dropped = await client.runWorkflow(Promise.resolve({ executionId: 'e0' }));
+    const seen: string[] = [];
+    early.onEvent((e) => e.name === WORKFLOW_EVENTS.blockChunk && seen.push(e.payload.text));
+    dropped.onEvent((e) => e.name === WORKFLOW_EVENTS.blockChunk && seen.push(e.payload.text));
+    expect(seen).toEqual(['from e1']);
+    expect(link.commands()).toEqual([]);
   });
 
   it('ends a run in words when the sidecar goes away, and shows a refused start', async () => {

@@ -84,6 +84,9 @@ export interface ClientOptions {
   readonly newId?: () => string;
 }
 
+/** Executions whose events are kept while their start reply is awaited. */
+const MAX_UNCLAIMED = 32;
+
 export class SidecarClient {
   private readonly pending = new Map<string, Pending>();
   private readonly runs = new Map<string, RunReceiver>();
@@ -171,8 +174,10 @@ export class SidecarClient {
     const event = { name, payload: parsed.data } as WorkflowRunEvent;
     const id = parsed.data.executionId;
     const receiver = this.flows.get(id);
-    if (receiver !== undefined) receiver.deliver(event);
-    else this.earlyFlow.set(id, [...(this.earlyFlow.get(id) ?? []), event]);
+    if (receiver !== undefined) return receiver.deliver(event);
+    this.earlyFlow.set(id, [...(this.earlyFlow.get(id) ?? []), event]);
+    // Events nobody claims (their run's reply never came) must not pile up: keep the newest few executions.
+    if (this.earlyFlow.size > MAX_UNCLAIMED) this.earlyFlow.delete(this.earlyFlow.keys().next().value ?? '');
   }
 
   private onReply(data: unknown): void {

@@ -42,12 +42,13 @@ export function uniqueName(doc: WorkflowDoc, base: string): string {
 
 /**
  * Every problem that stops a save or a run, found without a round trip: the sidecar's own checks
- * (references, connections, cycles, names) plus an agent or router with no model chosen yet, which
- * the contract would refuse as malformed rather than explain.
+ * (references, connections, cycles, names) plus a workflow without a name and an agent or router with
+ * no model chosen yet, which the contract would refuse as malformed rather than explain.
  */
 export function localProblems(doc: WorkflowDoc): WorkflowProblem[] {
   const unchosen = doc.blocks
     .filter((b) => (b.type === 'agent' || b.type === 'router') && (b.inputs.provider === '' || b.inputs.model === ''))
     .map((b) => ({ blockId: b.id, field: 'model', message: `Block "${b.name}": choose a provider and a model.` }));
-  return [...unchosen, ...validateWorkflow(doc)];
+  const unnamed = doc.name.trim() === '' ? [{ message: 'The workflow needs a name.' }] : [];
+  return [...unnamed, ...unchosen, ...validateWorkflow(doc)];
 }

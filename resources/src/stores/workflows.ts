@@ -206,7 +206,10 @@ export const useWorkflowsStore = defineStore('workflows', () => {
     let n = d.blocks.length + 1;
     while (taken.has(`${type}-${n}`)) n += 1;
     const anchor = d.blocks.find((b) => b.id === selectedId.value) ?? d.blocks.at(-1);
-    const position = anchor?.position ? { x: anchor.position.x + 260, y: anchor.position.y + (d.blocks.length % 2) * 40 } : { x: 40, y: 120 };
+    const position = anchor?.position ? { x: anchor.position.x + 260, y: anchor.position.y } : { x: 40, y: 120 };
+    // Below any block already there, so a new block never lands on top of another.
+    const near = (y: number) => d.blocks.some((b) => b.position && Math.abs(b.position.x - position.x) < 220 && Math.abs(b.position.y - y) < 90);
+    while (near(position.y)) position.y += 100;
     const block = newBlock(type, `${type}-${n}`, uniqueName(d, LABELS[type]), position);
     d.blocks.push(block);
     selectedId.value = block.id;
