@@ -88,6 +88,8 @@ export interface StandIn {
   readonly nativeCallLog: NativeCall[];
   /** Resolves when the app exits (`app.exit` or `close()`), with performance.now() of the moment. */
   readonly exited: Promise<number>;
+  /** The code the page passed to `app.exit`, once it has (the real runtime exits the process with it). */
+  exitCode(): number | undefined;
   appClientCount(): number;
   extensionOutput(id: string): string;
   /**
@@ -125,6 +127,7 @@ export async function startNeutralinoStandIn(options: StandInOptions): Promise<S
   const openDialogRequests: OpenDialogRequest[] = [];
   let exitResolve!: (at: number) => void;
   const exited = new Promise<number>((resolve) => (exitResolve = resolve));
+  let exitCode: number | undefined;
 
   const server = http.createServer((req, res) => serveFile(req, res));
   const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_MESSAGE });
@@ -269,6 +272,7 @@ export async function startNeutralinoStandIn(options: StandInOptions): Promise<S
         return {};
       }
       case 'app.exit':
+        exitCode = typeof data.code === 'number' ? data.code : 0;
         setImmediate(() => void close());
         return {};
       case 'app.getConfig':
@@ -332,6 +336,7 @@ export async function startNeutralinoStandIn(options: StandInOptions): Promise<S
     extensionProcesses: processes,
     nativeCallLog,
     exited,
+    exitCode: () => exitCode,
     appClientCount: () => apps.size,
     extensionOutput: (id) => processes.filter((p) => p.id === id).map((p) => p.output).join(''),
     answerOpenDialog: (paths) => void (openDialogAnswer = paths),

@@ -10,7 +10,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { EVENTS, type ReplyEnvelope } from '../../extensions/ai-sidecar/src/protocol/contract.js';
+import { EVENTS, RESTART_EXIT_CODE, type ReplyEnvelope } from '../../extensions/ai-sidecar/src/protocol/contract.js';
 import { PageClient } from '../neutralino/page-client.js';
 import { startNeutralinoStandIn, type StandIn } from '../neutralino/runtime.js';
 import { traceWrites, writesOutside } from './write-trace.js';
@@ -159,6 +159,26 @@ describe('portable folder', () => {
     expect(threadCache).not.toMatch(/"\//);
     expect(threadCache).not.toContain(work);
   }, 120_000);
+
+  it('its launcher starts the runtime again when the window asks for a restart, and only then', async () => {
+    // A runtime that leaves with the restart code (what "Restart the app" makes the page do) the first
+    // time and with 3 the second: the launcher must run it twice and end with the second code.
+    const dir = path.join(work, 'restart');
+    execFileSync('mkdir', ['-p', dir]);
+    cpSync(path.join(folder, 'sim-ai-desktop'), path.join(dir, 'sim-ai-desktop'));
+    writeFileSync(path.join(dir, 'resources.neu'), '');
+    const runtimeName = readdirSync(folder).find((f) => /^neutralino-linux_/.test(f)) ?? 'neutralino-linux_x64';
+    writeFileSync(path.join(dir, runtimeName), `#!/bin/sh\necho run >> "$(dirname "$0")/runs"\n[ "$(wc -l < "$(dirname "$0")/runs")" -ge 2 ] && exit 3\nexit ${RESTART_EXIT_CODE}\n`);
+    chmodSync(path.join(dir, runtimeName), 0o755);
+    let code = 0;
+    try {
+      execFileSync(path.join(dir, 'sim-ai-desktop'), [], { stdio: 'ignore' });
+    } catch (error) {
+      code = (error as { status: number }).status;
+    }
+    expect(code).toBe(3);
+    expect(readFileSync(path.join(dir, 'runs'), 'utf8').trim().split('\n')).toHaveLength(2);
+  });
 
   it('starts from read-only media, says it cannot save, and still runs the local model', async () => {
     const copy = path.join(work, 'copy');

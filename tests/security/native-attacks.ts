@@ -3,8 +3,12 @@
 /** What the page (@neutralinojs/lib's dispatch) and the sidecar (event broadcast) call, and nothing else. */
 export const NEEDED = ['app.broadcast', 'extensions.dispatch', 'extensions.getStats'];
 
-/** The allow list: what the app always calls, and the system file dialog, opened only when the person picks a model file. */
-export const ALLOWED = [...NEEDED, 'os.showOpenDialog'].sort();
+/**
+ * The allow list: what the app always calls; the system file dialog, opened only when the person picks
+ * a model file; and `app.exit`, with which "Restart the app" asks the launcher to start it again
+ * (a page that can close its own window gains nothing by it).
+ */
+export const ALLOWED = [...NEEDED, 'app.exit', 'os.showOpenDialog'].sort();
 
 /** Calls a hostile page script would make, with the arguments that would hurt. */
 export const ATTACKS = (dbFile: string): [string, unknown][] => [
@@ -17,7 +21,6 @@ export const ATTACKS = (dbFile: string): [string, unknown][] => [
   ['os.spawnProcess', { command: 'id' }],
   ['os.open', { url: 'https://example.com' }],
   ['os.getEnvs', {}],
-  ['app.exit', {}],
   ['app.getConfig', {}],
   ['app.killProcess', {}],
   ['window.setTitle', { title: 'pwned' }],

@@ -98,9 +98,12 @@ function portableConfig() {
   return config;
 }
 
+/** protocol/contract.ts RESTART_EXIT_CODE: the window's "Restart the app" leaves with it. */
+const RESTART_EXIT_CODE = 75;
+
 function writeLaunchers(runtimeName) {
   const sh = `#!/bin/sh
-# Starts Sim AI Desktop from this folder. exec: no launcher process stays behind.
+# Starts Sim AI Desktop from this folder, and again when the window asks for a restart (exit code 75).
 here="$(cd "$(dirname "$0")" && pwd)"
 cd "$here" || exit 1
 if [ ! -x "./${runtimeName}" ]; then
@@ -120,11 +123,15 @@ export XDG_CACHE_HOME="$here/data/webview/cache"
 export XDG_DATA_HOME="$here/data/webview/share"
 export XDG_CONFIG_HOME="$here/data/webview/config"
 export GSETTINGS_BACKEND=memory
-exec "./${runtimeName}" --path="$here" --enable-extensions=true
+while :; do
+  "./${runtimeName}" --path="$here" --enable-extensions=true
+  code=$?
+  [ "$code" -eq ${RESTART_EXIT_CODE} ] || exit "$code"
+done
 `;
   writeFileSync(path.join(outDir, 'sim-ai-desktop'), sh);
   chmodSync(path.join(outDir, 'sim-ai-desktop'), 0o755);
-  writeFileSync(path.join(outDir, 'sim-ai-desktop.cmd'), `@echo off\r\ncd /d "%~dp0"\r\nif not exist "%~dp0${RESOURCES_FILE}" (echo ${RESOURCES_FILE} is missing: the folder is incomplete. & exit /b 1)\r\nstart "" "%~dp0${runtimeName}" --path="%~dp0." --enable-extensions=true\r\n`);
+  writeFileSync(path.join(outDir, 'sim-ai-desktop.cmd'), `@echo off\r\ncd /d "%~dp0"\r\nif not exist "%~dp0${RESOURCES_FILE}" (echo ${RESOURCES_FILE} is missing: the folder is incomplete. & exit /b 1)\r\n:run\r\nstart "" /wait "%~dp0${runtimeName}" --path="%~dp0." --enable-extensions=true\r\nif %errorlevel%==${RESTART_EXIT_CODE} goto run\r\n`);
 }
 
 function runtimeBinary() {

@@ -11,6 +11,8 @@ import { RESOURCES_FILE, writeResourcesBundle } from './resources-bundle.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 const dev = process.argv.includes('--dev');
+/** protocol/contract.ts RESTART_EXIT_CODE: the page asks for a restart by leaving with it. */
+const RESTART_EXIT_CODE = 75;
 
 const PLATFORM = { linux: 'linux', darwin: 'mac', win32: 'win' }[process.platform];
 const ARCH = { x64: 'x64', arm64: 'arm64', arm: 'armhf' }[process.arch];
@@ -50,6 +52,8 @@ if (dev) {
   const bundle = await writeResourcesBundle({ config, uiDir: path.join(root, 'resources', 'dist'), out: path.join(root, RESOURCES_FILE) });
   // Without the archive the runtime would quietly fall back to directory mode.
   if (!existsSync(bundle)) throw new Error(`${bundle} was not written`);
-  run = spawnSync(binary, [`--path=${root}`], { cwd: root, stdio: 'inherit' });
+  // The window's "Restart the app" leaves with RESTART_EXIT_CODE (protocol/contract.ts): start again.
+  do run = spawnSync(binary, [`--path=${root}`], { cwd: root, stdio: 'inherit' });
+  while (run.status === RESTART_EXIT_CODE);
 }
 process.exit(run.status ?? 1);

@@ -1,6 +1,6 @@
 /** The production transport: @neutralinojs/lib's dispatch to the sidecar and its event bus. */
 import { app, events, extensions, init } from '@neutralinojs/lib';
-import { SIDECAR_ID, REQUEST_EVENT, type RequestEnvelope } from '@contract';
+import { RESTART_EXIT_CODE, SIDECAR_ID, REQUEST_EVENT, type RequestEnvelope } from '@contract';
 import type { Transport } from './client';
 
 export function neutralinoTransport(): Transport {
@@ -21,12 +21,12 @@ export function neutralinoTransport(): Transport {
         if (e.detail === SIDECAR_ID) handler();
       });
     },
-    // The library restarts by `os.execCommand` of the app's own command line, then `app.exit`. The
-    // shipped allow-list gives the page no `os.*`, so this is refused (and the library's promise then
-    // never settles): give up after a moment and let the UI say how to restart by hand.
+    // The library's restartProcess needs `os.execCommand`, which the page must never have. Leaving with
+    // RESTART_EXIT_CODE asks the launcher to start the app again; a runtime started some other way just
+    // closes, so give up after a moment and let the UI say how to restart by hand.
     restartApp: () =>
       Promise.race([
-        app.restartProcess(),
+        app.exit(RESTART_EXIT_CODE),
         new Promise<never>((_, reject) => setTimeout(() => reject(new Error('the runtime did not restart the app')), 3_000)),
       ]),
   };

@@ -16,6 +16,12 @@ export const PROTOCOL_VERSION = 1;
 export const SIDECAR_ID = 'ai.sidecar';
 export const REQUEST_EVENT = 'sim.request';
 export const REPLY_EVENT = 'sim.reply';
+/**
+ * The runtime cannot restart an extension, and the page may not spawn processes (no `os.*`). So the
+ * page restarts the app by leaving with this exit code (`app.exit`), and every launcher (`npm start`,
+ * the portable folder's) starts the runtime again when it sees it. EX_TEMPFAIL: "try again".
+ */
+export const RESTART_EXIT_CODE = 75;
 
 /** Codes of protocol-level failures, beside the AI error codes. */
 export const CHANNEL_ERROR_CODES = ['bad_message', 'unknown_command', 'not_found', 'timeout', 'disconnected', 'storage', 'read_only', 'internal', 'validation', 'wrong_passphrase', 'vault_exists', 'vault_not_initialised'] as const;
