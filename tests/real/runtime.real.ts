@@ -218,6 +218,16 @@ describe.skipIf(NEU_BIN === undefined || !existsSync(NEU_BIN))('the real Neutral
 });
 
 /** The listening port of a process (the runtime picks a free one when started by the launcher). */
+/** The first child process of `pid` (Linux /proc), if it has one. */
+function childOf(pid: number): number | undefined {
+  try {
+    const first = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/)[0];
+    return first ? Number(first) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 function listeningPort(pid: number): number | undefined {
   const out = spawnSync('ss', ['-ltnpH'], { encoding: 'utf8' }).stdout;
   const line = out.split('\n').find((l) => l.includes(`pid=${pid},`));
@@ -241,6 +251,8 @@ describe.skipIf(NEU_BIN === undefined || !existsSync(NEU_BIN))('the portable fol
   }, 300_000);
 
   afterAll(async () => {
+    const child = childOf(launcher?.pid ?? -1);
+    if (child !== undefined) process.kill(child, 'SIGTERM');
     launcher?.kill('SIGTERM');
     if (work) await rm(work, { recursive: true, force: true });
   });
@@ -255,8 +267,9 @@ describe.skipIf(NEU_BIN === undefined || !existsSync(NEU_BIN))('the portable fol
 
   it('the launcher runs the runtime in bundle mode: traversal and directory requests get 404, the data folder is 0700', async () => {
     launcher = spawn(path.join(folder, 'sim-ai-desktop'), [], { cwd: folder, stdio: 'ignore' });
-    // exec: the launcher's pid is the runtime's.
-    port = await waitFor(async () => listeningPort(launcher?.pid ?? -1), 'the portable runtime to listen');
+    // The launcher stays (it starts the runtime again on a restart): the runtime is its child, and the
+    // launcher lives exactly as long as the runtime does.
+    port = await waitFor(async () => listeningPort(childOf(launcher?.pid ?? -1) ?? -1), 'the portable runtime to listen');
     runtime = launcher;
     await waitFor(async () => ((await get('/')).status === 200 ? true : undefined), 'the portable runtime to serve');
     for (const target of ['/..%2f..%2f..%2f..%2f..%2f..%2f..%2fetc%2fpasswd', '/..%2f..%2fdata%2fsim-ai.db', '/..%2fresources.neu', '/assets/']) {
