@@ -184,3 +184,16 @@ describe('thread tuner looks at other counts sparingly', () => {
     expect((4000 * 60) / took).toBeGreaterThan(0.97);
   });
 });
+
+describe('thread tuner under load on one thread', () => {
+  it('does not re-measure when one thread slows with the machine: more threads would only be slower', () => {
+    const cached: ThreadChoice = { threads: 1, rates: { 1: 1000 / 50, 2: 1000 / 30 } };
+    const tuner = new ThreadTuner([1, 2], cached);
+    const sim = machine(8, 0.3);
+    sim.set({ 1: 90, 2: 500 }); // everything slower: another process and the machine's load
+    const took = sim.run(tuner, 1000);
+    expect(tuner.measurements).toBe(0);
+    expect(tuner.threads).toBe(1);
+    expect((1000 * 90) / took).toBeGreaterThan(0.95);
+  });
+});

@@ -6,9 +6,10 @@
  *
  * So the count is measured on real work, never on a separate probe run: the first generation with a
  * model alternates the candidates in short segments (ABBA order, so drift hits both alike) and keeps
- * the fastest by median token interval. Then every run is watched: a window that decodes well below
- * what the measurement promised (another process took a core) starts a new measurement at once, and
- * a short look at the other candidates every few hundred tokens notices when a core came back. The
+ * the fastest by median token interval. Then every run is watched: a window on more than one thread
+ * that decodes well below what the measurement promised (another process took a core) starts a new
+ * measurement at once, and a short look at the other candidates every few hundred tokens (less often
+ * while looks find nothing) notices when a core came back. The
  * result is cached per model content and machine, so the app and the runner share it.
  */
 import { createHash } from 'node:crypto';
@@ -188,7 +189,11 @@ export class ThreadTuner {
     if (mode.window.length < this.settings.window) return;
     const rate = 1000 / median(mode.window);
     const promised = this.choice?.rates[this.active];
-    if (promised !== undefined && rate < promised * this.settings.slowShare) {
+    // Slow with more than the fewest threads: another process took a core, and fewer threads may win
+    // (barrier waits on a preempted core). Slow on the fewest: the load slows every count, more
+    // threads would not help, and the periodic look still checks that.
+    const fewest = Math.min(...this.candidates);
+    if (promised !== undefined && this.active > fewest && rate < promised * this.settings.slowShare) {
       this.mode = this.measuring();
       return;
     }
