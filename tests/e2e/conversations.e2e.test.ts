@@ -349,6 +349,41 @@ describe('conversations, end to end', () => {
     expect(await lastStatus()).toBe('complete');
   });
 
+  it('says why it cannot send (the vault locked after the restart) and leads to the fix', async () => {
+    await page.getByTestId('conversation-title').filter({ hasText: 'Hello cloud' }).click();
+    await expect.poll(() => page.getByTestId('send-reason').textContent(), { timeout: 10_000 }).toMatch(/Unlock the vault/);
+    expect(await page.getByTestId('send').isDisabled()).toBe(true);
+    await page.getByTestId('send-fix').click();
+    await page.getByTestId('passphrase').fill('my long passphrase');
+    await page.getByTestId('vault-unlock').click();
+    await expect.poll(() => page.getByTestId('vault-state').getAttribute('data-state'), { timeout: 10_000 }).toBe('unlocked');
+    await page.getByTestId('tab-chat').click();
+    await expect.poll(() => page.getByTestId('send-reason').textContent(), { timeout: 10_000 }).toMatch(/Enter sends/);
+  });
+
+  it('Enter sends and Shift+Enter breaks the line; Ctrl+Enter can be chosen instead', async () => {
+    const box = page.getByTestId('prompt');
+    await box.fill('');
+    await box.press('a');
+    await box.press('Shift+Enter');
+    await box.press('b');
+    expect(await box.inputValue()).toBe('a\nb');
+    await page.getByTestId('tab-settings').click();
+    await page.getByTestId('tab-providers').click();
+    await page.getByTestId('send-key').selectOption('ctrl-enter');
+    await page.getByTestId('tab-chat').click();
+    await box.press('Enter');
+    // Enter now only breaks the line (nothing was sent).
+    expect((await box.inputValue()).split('\n')).toHaveLength(3);
+    const before = await answers().count();
+    await box.press('Control+Enter');
+    await expect.poll(() => answers().count(), { timeout: 10_000 }).toBe(before + 1);
+    await expect.poll(lastStatus, { timeout: 15_000 }).toBe('complete');
+    await page.getByTestId('tab-settings').click();
+    await page.getByTestId('send-key').selectOption('enter');
+    await page.getByTestId('tab-chat').click();
+  });
+
   it('follows the dark theme, from the toggle and kept across a reload', async () => {
     const background = () => page.evaluate(() => getComputedStyle(document.documentElement).backgroundColor);
     const light = await background();
