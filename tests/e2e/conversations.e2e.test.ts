@@ -22,6 +22,8 @@ let browser: Browser;
 let page: Page;
 let dataDir: string;
 let modelSource: string;
+/** Every URL the page fetched, in order (to see what loads when). */
+const fetched: string[] = [];
 
 const shot = (name: string) => page.screenshot({ path: path.join(SHOTS, `conversations-${name}.png`), fullPage: false });
 const answers = () => page.getByTestId('message-assistant');
@@ -83,6 +85,7 @@ beforeAll(async () => {
   const context = await browser.newContext({ viewport: { width: 1000, height: 760 }, acceptDownloads: true, colorScheme: 'light' });
   await context.grantPermissions(['clipboard-read', 'clipboard-write']);
   page = await context.newPage();
+  page.on('request', (request) => void fetched.push(request.url()));
   await startApp();
 }, 120_000);
 
@@ -234,6 +237,65 @@ describe('conversations, end to end', () => {
     await shot('cloud');
   });
 
+  it('follows the stream to the bottom until the person scrolls up, then offers a way back', async () => {
+    openai.script({ kind: 'slow', intervalMs: 20, count: 600 });
+    await send('Tell me everything');
+    const box = page.getByTestId('messages');
+    const gap = () => box.evaluate((el) => el.scrollHeight - el.scrollTop - el.clientHeight);
+    await expect.poll(() => box.evaluate((el) => el.scrollHeight > el.clientHeight + 200), { timeout: 15_000 }).toBe(true);
+    // The view moves to the bottom after each layout (ResizeObserver), so it is read after a frame.
+    await expect.poll(gap, { timeout: 5_000 }).toBeLessThan(60);
+    await expect.poll(() => lastAnswer().getByTestId('answer-text').textContent(), { timeout: 10_000 }).toMatch(/t40 /);
+    await expect.poll(gap, { timeout: 5_000 }).toBeLessThan(60);
+    await box.hover();
+    await page.mouse.wheel(0, -600);
+    await expect.poll(() => page.getByTestId('jump-latest').count(), { timeout: 5_000 }).toBe(1);
+    const held = await box.evaluate((el) => el.scrollTop);
+    await expect.poll(() => box.evaluate((el) => el.scrollHeight), { timeout: 5_000 }).toBeGreaterThan((await box.evaluate((el) => el.scrollHeight)) + 50);
+    expect(Math.abs((await box.evaluate((el) => el.scrollTop)) - held)).toBeLessThan(5);
+    await page.getByTestId('jump-latest').click();
+    await expect.poll(gap, { timeout: 5_000 }).toBeLessThan(60);
+    await page.keyboard.press('Escape');
+    await expect.poll(lastStatus, { timeout: 10_000 }).toBe('cancelled');
+  });
+
+  it('starts from a preset, whose system prompt is sent first, and the settings stay editable', async () => {
+    await page.keyboard.press('Control+n');
+    await withSettings(async () => {
+      await page.getByTestId('preset').selectOption({ label: 'Short answers' });
+      await expect.poll(() => page.getByTestId('system').inputValue()).toMatch(/few words/);
+    });
+    const before = openai.requests.length;
+    await sendAndWait('What is a sidecar?', 15_000);
+    const first = openai.requests.slice(before).at(-1)?.body as { messages: { role: string; content: string }[]; temperature?: number };
+    expect(first.messages[0]).toMatchObject({ role: 'system', content: expect.stringMatching(/few words/) });
+    expect(first.temperature).toBe(0.3);
+    await withSettings(() => page.getByTestId('system').fill('Answer like a pirate.'));
+    await sendAndWait('And a window?', 15_000);
+    const second = openai.requests.at(-1)?.body as { messages: { role: string; content: string }[] };
+    expect(second.messages[0]).toEqual({ role: 'system', content: 'Answer like a pirate.' });
+    expect(second.messages.map((m) => m.role)).toEqual(['system', 'user', 'assistant', 'user']);
+    await withSettings(async () => {
+      await page.getByTestId('preset-name').fill('Pirate');
+      await page.getByTestId('preset-save').click();
+      await expect.poll(() => page.getByTestId('preset').locator('option').allTextContents()).toContain('Pirate (yours)');
+    });
+  });
+
+  it('renders hostile answers inert in the chat: no script, no handler, links never navigate, no native call', async () => {
+    openai.script({ kind: 'ok', tokens: ['Hi <img src=x onerror="window.__pwned=1">\n\n', '<script>window.__pwned=2</script>\n\n', '[click](https://example.com/x) and [js](javascript:window.__pwned=3)'] });
+    const calls = runtime.nativeCallLog.length;
+    const url = page.url();
+    await sendAndWait('Be evil', 15_000);
+    await lastAnswer().locator('a').first().click();
+    await page.waitForTimeout(300);
+    expect(page.url()).toBe(url);
+    expect(await page.evaluate(() => (window as unknown as { __pwned?: number }).__pwned)).toBeUndefined();
+    expect(await lastAnswer().locator('script, [onerror], a[href^="javascript"]').count()).toBe(0);
+    const made = new Set(runtime.nativeCallLog.slice(calls).filter((c) => c.origin === 'app').map((c) => c.method));
+    expect([...made].every((m) => m === 'extensions.dispatch' || m === 'extensions.getStats')).toBe(true);
+  });
+
   it('stops a slow answer with Esc; the partial text stays', async () => {
     openai.script({ kind: 'slow', intervalMs: 50, count: 400 });
     await send('Go on forever');
@@ -262,11 +324,14 @@ describe('conversations, end to end', () => {
     expect(ending).not.toMatch(/\bauth\b|needs_key|Finish:/);
   });
 
-  it('copies a whole answer and a code block', async () => {
+  it('copies a whole answer and a code block; the highlighter loads with the first code block, not before', async () => {
+    const highlighter = () => fetched.filter((u) => /\/assets\/core-[\w-]+\.js$/.test(u)).length;
+    expect(highlighter()).toBe(0);
     openai.script({ kind: 'ok', tokens: ['Here:\n\n', '```js\n', 'const a = 1;\n', '```\n\nDone.'] });
     await sendAndWait('Some code please', 15_000);
     const pre = lastAnswer().locator('pre');
     await expect.poll(() => pre.locator('.hljs-keyword').count(), { timeout: 10_000 }).toBeGreaterThan(0);
+    expect(highlighter()).toBe(1);
     await pre.getByRole('button', { name: 'Copy code' }).click();
     expect(await page.evaluate(() => navigator.clipboard.readText())).toBe('const a = 1;\n');
     await lastAnswer().getByTestId('copy-answer').click();
@@ -276,12 +341,47 @@ describe('conversations, end to end', () => {
   it('finds its conversations again after a restart', async () => {
     await stopApp();
     await startApp();
-    await expect.poll(() => page.getByTestId('conversation-item').count(), { timeout: 10_000 }).toBe(3);
+    await expect.poll(() => page.getByTestId('conversation-item').count(), { timeout: 10_000 }).toBe(4);
     const titles = await page.getByTestId('conversation-title').allTextContents();
     expect(titles).toContain('Fox story');
     await page.getByTestId('conversation-title').filter({ hasText: 'Fox story' }).first().click();
     await expect.poll(() => page.getByTestId('user-text').first().textContent()).toBe('Once upon a time there was a fox');
     expect(await lastStatus()).toBe('complete');
+  });
+
+  it('says why it cannot send (the vault locked after the restart) and leads to the fix', async () => {
+    await page.getByTestId('conversation-title').filter({ hasText: 'Hello cloud' }).click();
+    await expect.poll(() => page.getByTestId('send-reason').textContent(), { timeout: 10_000 }).toMatch(/Unlock the vault/);
+    expect(await page.getByTestId('send').isDisabled()).toBe(true);
+    await page.getByTestId('send-fix').click();
+    await page.getByTestId('passphrase').fill('my long passphrase');
+    await page.getByTestId('vault-unlock').click();
+    await expect.poll(() => page.getByTestId('vault-state').getAttribute('data-state'), { timeout: 10_000 }).toBe('unlocked');
+    await page.getByTestId('tab-chat').click();
+    await expect.poll(() => page.getByTestId('send-reason').textContent(), { timeout: 10_000 }).toMatch(/Enter sends/);
+  });
+
+  it('Enter sends and Shift+Enter breaks the line; Ctrl+Enter can be chosen instead', async () => {
+    const box = page.getByTestId('prompt');
+    await box.fill('');
+    await box.press('a');
+    await box.press('Shift+Enter');
+    await box.press('b');
+    expect(await box.inputValue()).toBe('a\nb');
+    await page.getByTestId('tab-settings').click();
+    await page.getByTestId('tab-providers').click();
+    await page.getByTestId('send-key').selectOption('ctrl-enter');
+    await page.getByTestId('tab-chat').click();
+    await box.press('Enter');
+    // Enter now only breaks the line (nothing was sent).
+    expect((await box.inputValue()).split('\n')).toHaveLength(3);
+    const before = await answers().count();
+    await box.press('Control+Enter');
+    await expect.poll(() => answers().count(), { timeout: 10_000 }).toBe(before + 1);
+    await expect.poll(lastStatus, { timeout: 15_000 }).toBe('complete');
+    await page.getByTestId('tab-settings').click();
+    await page.getByTestId('send-key').selectOption('enter');
+    await page.getByTestId('tab-chat').click();
   });
 
   it('follows the dark theme, from the toggle and kept across a reload', async () => {

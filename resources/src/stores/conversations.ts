@@ -14,6 +14,7 @@ type Summary = CommandResult<'list_conversations'>[number];
 export type ConversationDetail = CommandResult<'get_conversation'>;
 export type Message = ConversationDetail['messages'][number];
 type Run = CommandResult<'send_message'>;
+type Preset = CommandResult<'list_presets'>[number];
 
 /** A new conversation before its first message: nothing is stored until something is sent. */
 export interface Draft {
@@ -121,6 +122,12 @@ export const useConversationsStore = defineStore('conversations', () => {
     if (open === undefined) return;
     const updated = await guard(() => client().invoke('update_conversation', { id: open.id, ...patch }));
     if (updated !== undefined && current.value?.id === updated.id) Object.assign(current.value, updated);
+  }
+
+  /** A preset fills in its prompt and settings (and its provider and model, when it names them). */
+  function applyPreset(preset: Preset): Promise<void> {
+    if (draft.value !== undefined) draft.value.presetId = preset.id;
+    return configure({ settings: { ...preset.settings }, ...(preset.provider ? { provider: preset.provider } : {}), ...(preset.model ? { model: preset.model } : {}) });
   }
 
   async function send(text: string): Promise<boolean> {
@@ -293,7 +300,7 @@ export const useConversationsStore = defineStore('conversations', () => {
 
   return {
     list, query, listStatus, listError, current, draft, live, error, deleted, loadingModel, trimNotes, busy, settings, provider, model,
-    refreshList, open, startDraft, configure, send, regenerate, editAndResend, stop, rename, remove, undoDelete, exportCurrent, importText,
+    refreshList, open, startDraft, configure, applyPreset, send, regenerate, editAndResend, stop, rename, remove, undoDelete, exportCurrent, importText,
     onStored, onContext, onModelLoad,
   };
 });

@@ -9,7 +9,6 @@ import { ref } from 'vue';
 import type { CommandResult } from '@contract';
 import { caughtText } from '../lib/words';
 import { useConnectionStore } from './connection';
-import { useProvidersStore } from './providers';
 import { useVaultStore } from './vault';
 
 type Status = CommandResult<'first_launch_status'>;
@@ -43,18 +42,16 @@ export const useOnboardingStore = defineStore('onboarding', () => {
     }
   }
 
-  /** Opens the system file dialog for a GGUF file and has the sidecar take it into the models folder. */
+  /** Opens the system file dialog for a GGUF file and has the sidecar take it into the models folder (linked, else copied). */
   async function pickLocalModel(): Promise<string | undefined> {
     const picked = await step('picking', () => os.showOpenDialog('Choose a GGUF model file', { filters: [{ name: 'GGUF models', extensions: ['gguf'] }, { name: 'All files', extensions: ['*'] }] }));
     const file = picked?.[0];
     if (file === undefined) return undefined;
     const model = await step('importing', () => client().invoke('import_model', { path: file, link: true }));
-    await refresh();
-    await useProvidersStore().refresh();
     return model?.id;
   }
 
-  /** Saves a cloud key, creating the vault first when there is none (or unlocking it). */
+  /** Saves a cloud key, creating the vault first when there is none (or unlocking it). The caller refreshes what it shows. */
   async function saveKey(input: { provider: string; key: string; passphrase: string; baseURL?: string }): Promise<boolean> {
     const vault = useVaultStore();
     const saved = await step('saving', async () => {
@@ -64,8 +61,6 @@ export const useOnboardingStore = defineStore('onboarding', () => {
       if (input.baseURL) await client().invoke('update_provider', { provider: input.provider, baseURL: input.baseURL });
       return client().invoke('set_secret', { provider: input.provider, secret: input.key });
     });
-    await refresh();
-    await useProvidersStore().refresh();
     return saved !== undefined;
   }
 

@@ -3,6 +3,7 @@ import { defineStore } from 'pinia';
 import { ref } from 'vue';
 import type { CommandResult } from '@contract';
 import { useConnectionStore } from './connection';
+import { useProvidersStore } from './providers';
 
 type VaultStatus = CommandResult<'vault_status'>;
 export type Busy = 'idle' | 'working';
@@ -17,7 +18,10 @@ export const useVaultStore = defineStore('vault', () => {
     busy.value = 'working';
     error.value = undefined;
     try {
+      const before = status.value?.state;
       status.value = await action();
+      // Locking and unlocking change which providers can run: ask again.
+      if (before !== undefined && before !== status.value.state) void useProvidersStore().refresh();
       return true;
     } catch (e) {
       error.value = e instanceof Error ? e.message : String(e);
@@ -32,7 +36,11 @@ export const useVaultStore = defineStore('vault', () => {
     status,
     busy,
     error,
-    set: (next: VaultStatus) => (status.value = next),
+    set: (next: VaultStatus) => {
+      const changed = status.value !== undefined && status.value.state !== next.state;
+      status.value = next;
+      if (changed) void useProvidersStore().refresh();
+    },
     refresh: () => run(() => client().invoke('vault_status', {})),
     init: (passphrase: string) => run(() => client().invoke('vault_init', { passphrase })),
     unlock: (passphrase: string) => run(() => client().invoke('vault_unlock', { passphrase })),
