@@ -84,6 +84,8 @@ describe('the desktop app, end to end', () => {
     await card.getByTestId('key-openai').fill(KEY);
     await card.getByTestId('save-key-openai').click();
     await expect.poll(() => card.getByTestId('key-state-openai').textContent()).toBe('Key stored …5150');
+    // The key is sealed with the origin it was entered for: the URL above was set first.
+    expect(await card.getByTestId('key-origin-openai').textContent()).toBe(` · sent only to ${new URL(openai.url).origin}`);
     expect(await card.getByTestId('key-openai').inputValue()).toBe('');
     await shot('providers');
   });

@@ -26,7 +26,11 @@ let browser: Browser;
 let page: Page;
 let dataDir: string;
 
-const tab = (name: string) => page.getByTestId(`tab-${name}`).click();
+/** Vault, Providers and the single-run view are tabs of the Settings area; History is top-level. */
+async function tab(name: string): Promise<void> {
+  if (['vault', 'providers', 'run', 'models'].includes(name)) await page.getByTestId('tab-settings').click();
+  await page.getByTestId(`tab-${name}`).click();
+}
 const runStatus = () => page.getByTestId('run-status').getAttribute('data-status');
 
 async function runBlock(provider: string, model: string, prompt: string, temperature?: number): Promise<void> {
@@ -78,7 +82,7 @@ describe('every run ends in the window', () => {
     await page.getByTestId('passphrase').fill('my long passphrase');
     await page.getByTestId('passphrase-confirm').fill('my long passphrase');
     await page.getByTestId('vault-create').click();
-    await expect.poll(() => page.getByTestId('vault-state').textContent(), { timeout: 10_000 }).toBe('unlocked');
+    await expect.poll(() => page.getByTestId('vault-state').getAttribute('data-state'), { timeout: 10_000 }).toBe('unlocked');
     // The Providers view has no base URL field for Anthropic: set it over the channel, as the runner would.
     const side = await PageClient.connect(runtime);
     expect(await side.request('update_provider', { provider: 'anthropic', baseURL: standIns.anthropic.url })).toMatchObject({ ok: true });
@@ -88,6 +92,8 @@ describe('every run ends in the window', () => {
     await card.getByTestId('key-anthropic').fill(KEY);
     await card.getByTestId('save-key-anthropic').click();
     await expect.poll(() => card.getByTestId('key-state-anthropic').textContent()).toMatch(/Key stored/);
+    // Sealed with the stand-in's origin, set before the key was saved.
+    expect(await card.getByTestId('key-origin-anthropic').textContent()).toContain(`sent only to ${new URL(standIns.anthropic.url).origin}`);
   });
 
   it('an Anthropic run whose message_delta has no input_tokens completes, with the count from message_start', async () => {
@@ -116,7 +122,8 @@ describe('every run ends in the window', () => {
     await page.getByTestId('engine-stopped').waitFor({ timeout: 5_000 });
     const shownAfterMs = Date.now() - killedAt;
     console.log(`dead sidecar (kill -9) to the window saying so: ${shownAfterMs} ms`);
-    expect(await page.getByTestId('connection').textContent()).toBe('stopped');
+    expect(await page.getByTestId('connection').getAttribute('data-state')).toBe('stopped');
+    expect(await page.getByTestId('connection').textContent()).toBe('Engine stopped');
     await expect.poll(runStatus, { timeout: 1_000 }).toBe('failed');
     expect(await page.getByTestId('run-error').textContent()).toMatch(/engine stopped/);
     // The text that arrived stays on screen.

@@ -174,11 +174,13 @@ describe('the Workflows view, end to end', () => {
   }, 90_000);
 
   it('stops a slow run on the OpenAI stand-in: the whole execution is cancelled mid-stream', async () => {
+    // Vault and Providers are under Settings; the vault's state is in its data-state, the words vary.
+    await id('tab-settings').click();
     await id('tab-vault').click();
     await id('passphrase').fill('my long passphrase');
     await id('passphrase-confirm').fill('my long passphrase');
     await id('vault-create').click();
-    await expect.poll(() => id('vault-state').textContent(), { timeout: 10_000 }).toBe('unlocked');
+    await expect.poll(() => id('vault-state').getAttribute('data-state'), { timeout: 10_000 }).toBe('unlocked');
     await id('tab-providers').click();
     const card = id('provider-openai');
     await card.getByTestId('url-openai').fill(`${openai.url}/v1`);
@@ -186,6 +188,8 @@ describe('the Workflows view, end to end', () => {
     await card.getByTestId('key-openai').fill(KEY);
     await card.getByTestId('save-key-openai').click();
     await expect.poll(() => card.getByTestId('key-state-openai').textContent()).toBe('Key stored …0011');
+    // The key is sealed with the stand-in's origin (the URL was set before the key).
+    expect(await card.getByTestId('key-origin-openai').textContent()).toContain(`sent only to ${new URL(openai.url).origin}`);
 
     await id('tab-workflows').click();
     await id('block-Teller').click();

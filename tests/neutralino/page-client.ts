@@ -56,12 +56,20 @@ export class PageClient {
     throw new Error('the sidecar did not connect');
   }
 
-  /** Sends a contract request and resolves with its one reply. */
-  request(command: string, params: unknown = {}, envelope: Record<string, unknown> = {}): Promise<ReplyEnvelope> {
+  /**
+   * Sends a contract request and resolves with its one reply. A reply that never comes fails with the
+   * command's name after `timeoutMs`, instead of hanging the calling hook until its own timeout.
+   */
+  request(command: string, params: unknown = {}, envelope: Record<string, unknown> = {}, timeoutMs = 60_000): Promise<ReplyEnvelope> {
     const id = randomUUID();
-    return new Promise((resolve) => {
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        off();
+        reject(new Error(`no reply to ${command} within ${timeoutMs} ms`));
+      }, timeoutMs);
       const off = this.on((event, data) => {
         if (event === REPLY_EVENT && (data as { id?: string }).id === id) {
+          clearTimeout(timer);
           off();
           resolve(data as ReplyEnvelope);
         }

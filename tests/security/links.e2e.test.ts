@@ -1,6 +1,7 @@
 /**
  * Issue 12: links in model output never navigate the window or open anything, by any click (left,
- * middle, with Ctrl/Shift/Meta/Alt), in every view that shows output: the Run view and History. In
+ * middle, with Ctrl/Shift/Meta/Alt), in every view that shows output: a conversation's answers (the
+ * main view), the single-run view under Settings, and History. In
  * headless Chromium on the built UI, served by the Neutralino stand-in with the real sidecar.
  */
 import { existsSync } from 'node:fs';
@@ -98,9 +99,25 @@ async function clickEverything(output: Locator): Promise<void> {
 }
 
 describe('links in model output', () => {
-  it('attack: in the Run view, no click of any kind follows a link', async () => {
+  it('attack: in a conversation\'s answer, no click of any kind follows a link', async () => {
     openai.script({ kind: 'ok', tokens: OUTPUT });
-    // The Providers view loads the provider list the Run view offers.
+    // The window opens on the chat (a key is stored, so no welcome screen).
+    await page.getByTestId('chat').waitFor({ timeout: 15_000 });
+    await expect.poll(() => page.getByTestId('provider').locator('option').allTextContents(), { timeout: 15_000 }).toContainEqual(expect.stringMatching(/^OpenAI/i));
+    await page.getByTestId('provider').selectOption('openai');
+    await page.getByTestId('model').selectOption('gpt-4o-mini').catch(async () => page.getByTestId('model').fill('gpt-4o-mini'));
+    await page.getByTestId('prompt').fill('links please');
+    await expect.poll(() => page.getByTestId('send').isEnabled(), { message: (await page.getByTestId('send-reason').textContent()) ?? '' }).toBe(true);
+    await page.getByTestId('prompt').press('Enter');
+    const answer = page.getByTestId('message-assistant').last();
+    await expect.poll(() => answer.getAttribute('data-status'), { timeout: 15_000 }).toBe('complete');
+    await clickEverything(answer.getByTestId('answer-text'));
+  });
+
+  it('attack: in the single-run view, no click of any kind follows a link', async () => {
+    openai.script({ kind: 'ok', tokens: OUTPUT });
+    // The single run is a tab of Settings, next to Providers (which loads the provider list it offers).
+    await page.getByTestId('tab-settings').click();
     await page.getByTestId('tab-providers').click();
     await page.getByTestId('provider-openai').waitFor();
     await page.getByTestId('tab-run').click();
@@ -116,9 +133,10 @@ describe('links in model output', () => {
   it('attack: in History, no click of any kind follows a link', async () => {
     await page.getByTestId('tab-history').click();
     await page.locator('[data-testid="history"] tbody tr').first().click();
-    await page.getByTestId('history-output').locator('a').first().waitFor({ timeout: 10_000 });
-    await clickEverything(page.getByTestId('history-output'));
+    const output = page.getByTestId('history-detail').getByTestId('answer-text');
+    await output.locator('a').first().waitFor({ timeout: 10_000 });
+    await clickEverything(output);
     // The links still say where they point.
-    expect(await page.getByTestId('history-output').textContent()).toContain('https://example.org/auto');
+    expect(await output.textContent()).toContain('https://example.org/auto');
   });
 });
