@@ -118,7 +118,9 @@ describe('every run ends in the window', () => {
   it('an Anthropic run whose message_delta has no input_tokens completes, with the count from message_start', async () => {
     // In a conversation.
     await tab('chat');
-    await page.getByTestId('model').selectOption('claude-test-1').catch(async () => page.getByTestId('model').fill('claude-test-1'));
+    // The model field becomes a list once the stand-in's models are in.
+    await expect.poll(() => page.getByTestId('model').evaluate((e) => e.tagName), { timeout: 10_000 }).toBe('SELECT');
+    await page.getByTestId('model').selectOption('claude-test-1');
     await say('Say hello');
     await expect.poll(() => lastAnswer().getAttribute('data-status'), { timeout: 10_000 }).toBe('complete');
     expect(await lastAnswer().getByTestId('answer-text').textContent()).toContain('Hello, world!');
