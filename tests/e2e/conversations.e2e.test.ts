@@ -457,6 +457,11 @@ describe('first launch with a cloud key instead of a model', () => {
     await startApp(freshDir);
     await page.getByTestId('welcome').waitFor({ timeout: 10_000 });
     await expect.poll(() => page.getByTestId('cloud-provider').locator('option').count()).toBeGreaterThan(0);
+    // The welcome screen at 420 px: both ways in, nothing wider than the window.
+    await page.setViewportSize({ width: 420, height: 760 });
+    expect(await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth)).toBeLessThanOrEqual(0);
+    await shot('narrow-welcome');
+    await page.setViewportSize({ width: 1000, height: 760 });
     await page.getByTestId('cloud-provider').selectOption('openai');
     await page.getByTestId('cloud-url').fill(`${openai.url}/v1`);
     await page.getByTestId('cloud-key').fill(KEY);
