@@ -1,8 +1,10 @@
 /**
  * Every run ends in the window (issue 10), end to end: the built UI in headless Chromium, the
- * Neutralino stand-in, the real sidecar, the vendor stand-ins. An Anthropic run whose usage lacks
- * `input_tokens` completes; a setting out of range is refused in words; a sidecar killed mid-run is
- * shown at once (the time is measured and printed); a run cut short by closing the window is in
+ * Neutralino stand-in, the real sidecar, the vendor stand-ins. Runs go the way a person makes them
+ * now, in a conversation (set up on the first-launch screen), and through the single-run view under
+ * Settings, which shows a run's settings and errors directly. An Anthropic run whose usage lacks
+ * `input_tokens` completes; a setting out of range is refused in words; a sidecar killed mid-answer
+ * is shown at once (the time is measured and printed); a run cut short by closing the window is in
  * History as cancelled.
  */
 import { execFileSync } from 'node:child_process';
@@ -32,6 +34,17 @@ async function tab(name: string): Promise<void> {
   await page.getByTestId(`tab-${name}`).click();
 }
 const runStatus = () => page.getByTestId('run-status').getAttribute('data-status');
+const lastAnswer = () => page.getByTestId('message-assistant').last();
+
+/** Sends a message in the open conversation and waits for its answer to appear. */
+async function say(text: string): Promise<void> {
+  const before = await page.getByTestId('message-assistant').count();
+  await page.getByTestId('prompt').fill(text);
+  // If Send is refused, the reason shown under the box is the failure message.
+  await expect.poll(() => page.getByTestId('send').isEnabled(), { message: (await page.getByTestId('send-reason').textContent()) ?? '' }).toBe(true);
+  await page.getByTestId('prompt').press('Enter');
+  await expect.poll(() => page.getByTestId('message-assistant').count(), { timeout: 10_000 }).toBe(before + 1);
+}
 
 async function runBlock(provider: string, model: string, prompt: string, temperature?: number): Promise<void> {
   await tab('run');
@@ -65,6 +78,8 @@ beforeAll(async () => {
     args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
   });
   page = await browser.newPage({ viewport: { width: 900, height: 800 } });
+  // An action that cannot happen fails naming its element, not as a bare test timeout.
+  page.setDefaultTimeout(15_000);
   await page.goto(runtime.url);
   await page.locator('[data-testid="connection"][data-state="ready"]').waitFor({ timeout: 20_000 });
 }, 120_000);
@@ -77,26 +92,40 @@ afterAll(async () => {
 });
 
 describe('every run ends in the window', () => {
-  it('sets up: a vault, and an Anthropic key pointed at the stand-in, through the UI', async () => {
-    await tab('vault');
-    await page.getByTestId('passphrase').fill('my long passphrase');
-    await page.getByTestId('passphrase-confirm').fill('my long passphrase');
-    await page.getByTestId('vault-create').click();
-    await expect.poll(() => page.getByTestId('vault-state').getAttribute('data-state'), { timeout: 10_000 }).toBe('unlocked');
-    // The Providers view has no base URL field for Anthropic: set it over the channel, as the runner would.
+  it('sets up on the first-launch screen: a vault and an Anthropic key pointed at the stand-in', async () => {
+    await page.getByTestId('welcome').waitFor({ timeout: 10_000 });
+    await expect.poll(() => page.getByTestId('cloud-provider').locator('option').count(), { timeout: 10_000 }).toBeGreaterThan(0);
+    // The window has no address field for Anthropic: point it at the stand-in over the channel, as the
+    // runner would, before the key is saved (a key is sealed with the address it was entered for).
     const side = await PageClient.connect(runtime);
     expect(await side.request('update_provider', { provider: 'anthropic', baseURL: standIns.anthropic.url })).toMatchObject({ ok: true });
     side.close();
+    await page.getByTestId('cloud-provider').selectOption('anthropic');
+    await page.getByTestId('cloud-key').fill(KEY);
+    await page.getByTestId('cloud-passphrase').fill('my long passphrase');
+    await page.getByTestId('cloud-save').click();
+    await page.getByTestId('chat').waitFor({ timeout: 15_000 });
+    expect(await page.getByTestId('provider').inputValue()).toBe('anthropic');
+    // The key is sealed with the stand-in's origin: the address was set before the key was saved.
     await tab('providers');
     const card = page.getByTestId('provider-anthropic');
-    await card.getByTestId('key-anthropic').fill(KEY);
-    await card.getByTestId('save-key-anthropic').click();
-    await expect.poll(() => card.getByTestId('key-state-anthropic').textContent()).toMatch(/Key stored/);
-    // Sealed with the stand-in's origin, set before the key was saved.
+    await expect.poll(() => card.getByTestId('key-state-anthropic').textContent(), { timeout: 10_000 }).toMatch(/Key stored/);
     expect(await card.getByTestId('key-origin-anthropic').textContent()).toContain(`sent only to ${new URL(standIns.anthropic.url).origin}`);
+    await tab('vault');
+    expect(await page.getByTestId('vault-state').getAttribute('data-state')).toBe('unlocked');
   });
 
   it('an Anthropic run whose message_delta has no input_tokens completes, with the count from message_start', async () => {
+    // In a conversation.
+    await tab('chat');
+    // The model field becomes a list once the stand-in's models are in.
+    await expect.poll(() => page.getByTestId('model').evaluate((e) => e.tagName), { timeout: 10_000 }).toBe('SELECT');
+    await page.getByTestId('model').selectOption('claude-test-1');
+    await say('Say hello');
+    await expect.poll(() => lastAnswer().getAttribute('data-status'), { timeout: 10_000 }).toBe('complete');
+    expect(await lastAnswer().getByTestId('answer-text').textContent()).toContain('Hello, world!');
+    expect(await lastAnswer().getByTestId('answer-stats').textContent()).toMatch(/12 in · 5 out/);
+    // And in the single-run view.
     await runBlock('anthropic', 'claude-test-1', 'Say hello');
     await expect.poll(runStatus, { timeout: 10_000 }).toBe('completed');
     expect(await page.getByTestId('output').textContent()).toContain('Hello, world!');
@@ -112,10 +141,12 @@ describe('every run ends in the window', () => {
     await page.getByTestId('temperature').fill('0.7');
   });
 
-  it('a sidecar killed mid-run: the window says the engine stopped at once, the run ends, a restart is offered', async () => {
+  it('a sidecar killed mid-answer: the window says the engine stopped at once, the answer ends, a restart is offered', async () => {
     standIns.anthropic.script({ kind: 'slow', intervalMs: 50, count: 400 });
-    await runBlock('anthropic', 'claude-test-1', 'Go on');
-    await expect.poll(() => page.getByTestId('output').textContent(), { timeout: 10_000 }).toMatch(/t2 /);
+    await tab('chat');
+    await say('Go on');
+    const answer = lastAnswer();
+    await expect.poll(() => answer.getByTestId('answer-text').textContent(), { timeout: 10_000 }).toMatch(/t2 /);
     const [shell] = runtime.extensionProcesses;
     const killedAt = Date.now();
     process.kill(sidecarPid(shell!.pid), 'SIGKILL');
@@ -124,10 +155,10 @@ describe('every run ends in the window', () => {
     console.log(`dead sidecar (kill -9) to the window saying so: ${shownAfterMs} ms`);
     expect(await page.getByTestId('connection').getAttribute('data-state')).toBe('stopped');
     expect(await page.getByTestId('connection').textContent()).toBe('Engine stopped');
-    await expect.poll(runStatus, { timeout: 1_000 }).toBe('failed');
-    expect(await page.getByTestId('run-error').textContent()).toMatch(/engine stopped/);
+    await expect.poll(() => answer.getAttribute('data-status'), { timeout: 1_000 }).toBe('failed');
+    expect(await answer.getByTestId('answer-ending').textContent()).toMatch(/engine stopped/);
     // The text that arrived stays on screen.
-    expect(await page.getByTestId('output').textContent()).toMatch(/t0 t1 t2/);
+    expect(await answer.getByTestId('answer-text').textContent()).toMatch(/t0 t1 t2/);
     // Commands fail at once with the reason, not after a 15 s timeout about a command name.
     const started = Date.now();
     await tab('history');

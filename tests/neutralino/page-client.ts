@@ -38,10 +38,19 @@ export class PageClient {
     return () => this.listeners.delete(listener);
   }
 
-  native(method: string, data: unknown = {}): Promise<unknown> {
+  /** A native call; one the runtime never answers fails naming the method instead of hanging. */
+  native(method: string, data: unknown = {}, timeoutMs = 30_000): Promise<unknown> {
     const id = randomUUID();
-    return new Promise((resolve) => {
-      this.pending.set(id, resolve);
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.pending.delete(id);
+        reject(new Error(`no answer to the native call ${method} within ${timeoutMs} ms`));
+      }, timeoutMs);
+      this.pending.set(id, (value) => {
+        clearTimeout(timer);
+        this.pending.delete(id);
+        resolve(value);
+      });
       this.ws.send(JSON.stringify({ id, method, data, accessToken: this.token }));
     });
   }
@@ -74,7 +83,7 @@ export class PageClient {
           resolve(data as ReplyEnvelope);
         }
       });
-      void this.native('extensions.dispatch', { extensionId: SIDECAR_ID, event: REQUEST_EVENT, data: { v: PROTOCOL_VERSION, id, command, params, ...envelope } });
+      this.native('extensions.dispatch', { extensionId: SIDECAR_ID, event: REQUEST_EVENT, data: { v: PROTOCOL_VERSION, id, command, params, ...envelope } }).catch(() => undefined); // the reply's own timer reports a lost request
     });
   }
 

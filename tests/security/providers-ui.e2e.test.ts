@@ -39,7 +39,9 @@ beforeAll(async () => {
   page = await browser.newPage({ viewport: { width: 900, height: 900 } });
   page.on('websocket', (ws) => ws.on('framesent', (f) => sent.push(String(f.payload))));
   await page.goto(runtime.url);
-  await page.getByTestId('connection').filter({ hasText: 'ready' }).waitFor({ timeout: 20_000 });
+  // The connection's label is words; its state is in data-state. Vault and Providers are under Settings.
+  await page.locator('[data-testid="connection"][data-state="ready"]').waitFor({ timeout: 20_000 });
+  await page.getByTestId('tab-settings').click();
   await page.getByTestId('tab-vault').click();
   await page.getByTestId('passphrase').fill(PASSPHRASE);
   await page.getByTestId('passphrase-confirm').fill(PASSPHRASE);

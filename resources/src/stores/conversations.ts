@@ -119,7 +119,12 @@ export const useConversationsStore = defineStore('conversations', () => {
       return;
     }
     const open = current.value;
-    if (open === undefined) return;
+    if (open === undefined) {
+      // Chosen while start-up is still asking what there is (no first draft yet): the choice starts
+      // the draft, so it is kept instead of silently dropped.
+      startDraft(patch);
+      return;
+    }
     const updated = await guard(() => client().invoke('update_conversation', { id: open.id, ...patch }));
     if (updated !== undefined && current.value?.id === updated.id) Object.assign(current.value, updated);
   }

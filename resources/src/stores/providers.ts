@@ -45,6 +45,16 @@ export const useProvidersStore = defineStore('providers', () => {
     }
   }
 
+  /**
+   * Statuses and model lists again once a key is stored or removed: the chat's Send reads a
+   * provider's status ("needs a key"). Not awaited (a list may wait on a network), and its failure
+   * is left to the next refresh so the action's own error stays on screen. A key goes only to the
+   * origin it was sealed with, so this contacts no address the user has not entered the key for.
+   */
+  function refreshStatuses(): void {
+    client().invoke('list_models', {}).then((m) => (models.value = m), () => undefined);
+  }
+
   const secretFor = (provider: string) => secrets.value.find((s) => s.provider === provider);
 
   /**
@@ -96,11 +106,13 @@ export const useProvidersStore = defineStore('providers', () => {
       const saved = await guard(() => client().invoke('set_secret', { provider, secret }));
       if (saved) message.value = `Key for ${provider} stored (${saved.hint ?? ''}), for ${saved.origin ?? ''} only.`;
       await refreshSettings();
+      if (saved) refreshStatuses();
       return saved !== undefined;
     },
     deleteSecret: async (provider: string) => {
       await guard(() => client().invoke('delete_secret', { provider }));
       await refreshSettings();
+      refreshStatuses();
     },
     update: async (provider: string, patch: { baseURL?: string; enabled?: boolean; preset?: string; keepAlive?: string }) => {
       // No model list after a change: the next request to the new address is the user's own.
