@@ -159,6 +159,9 @@ describe('every run ends in the window', () => {
     expect(await answer.getByTestId('answer-ending').textContent()).toMatch(/engine stopped/);
     // The text that arrived stays on screen.
     expect(await answer.getByTestId('answer-text').textContent()).toMatch(/t0 t1 t2/);
+    // The box says why nothing can be sent, not that it is still connecting.
+    expect(await page.getByTestId('send-reason').textContent()).toMatch(/engine stopped/);
+    expect(await page.getByTestId('send').isDisabled()).toBe(true);
     // Commands fail at once with the reason, not after a 15 s timeout about a command name.
     const started = Date.now();
     await tab('history');
