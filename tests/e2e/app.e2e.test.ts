@@ -2,15 +2,15 @@
  * End to end: the built UI in headless Debian Chromium (playwright-core), served by the Neutralino
  * stand-in, with the real sidecar behind it and the OpenAI stand-in as the cloud.
  */
-import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildSidecarOnce, ROOT } from '../neutralino/build-once.js';
+import { ROOT } from '../neutralino/build-once.js';
 import { startNeutralinoStandIn, type StandIn } from '../neutralino/runtime.js';
 import { startOpenAIServer, type OpenAIServer } from '../wire/openai-server.js';
+import { buildAppOnce, launchChromium, openTab, whenConnected } from './window.js';
 
 const KEY = 'sk-proj-E2Ee2eE2Ee2eSECRETsecret5150';
 const MODEL = path.resolve(ROOT, '../shared/models/stories260K.gguf');
@@ -27,26 +27,16 @@ const sentFrames: string[] = [];
 async function shot(name: string): Promise<void> {
   await page.screenshot({ path: path.join(SHOTS, `${name}.png`), fullPage: true });
 }
-/** Vault, providers and the single-run view are under Settings; chat and history are top-level. */
-async function tab(name: string): Promise<void> {
-  if (['vault', 'providers', 'run', 'models'].includes(name)) await page.getByTestId('tab-settings').click();
-  await page.getByTestId(`tab-${name}`).click();
-}
+/** An area, or a tab of Settings (vault, providers, the single run). */
+const tab = (name: string) => openTab(page, name);
 
 beforeAll(async () => {
-  if (!existsSync(path.join(ROOT, 'resources/dist/index.html'))) {
-    const { build } = await import('vite');
-    await build({ configFile: path.join(ROOT, 'vite.config.ts'), logLevel: 'error' });
-  }
-  await buildSidecarOnce();
+  await buildAppOnce();
   await mkdir(SHOTS, { recursive: true });
   dataDir = await mkdtemp(path.join(os.tmpdir(), 'sim-e2e-'));
   openai = await startOpenAIServer();
   runtime = await startNeutralinoStandIn({ appDir: ROOT, env: { ...process.env, SIM_AI_DATA_DIR: dataDir } });
-  browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
+  browser = await launchChromium();
   page = await browser.newPage({ viewport: { width: 900, height: 800 } });
   page.on('response', (response) => void response.text().then((t) => seenBytes.push(t), () => undefined));
   page.on('websocket', (ws) => {
@@ -54,7 +44,7 @@ beforeAll(async () => {
     ws.on('framesent', (f) => sentFrames.push(String(f.payload)));
   });
   await page.goto(runtime.url);
-  await page.locator('[data-testid="connection"][data-state="ready"]').waitFor({ timeout: 20_000 });
+  await whenConnected(page);
 }, 120_000);
 
 afterAll(async () => {

@@ -7,11 +7,12 @@ import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildSidecarOnce, ROOT } from '../neutralino/build-once.js';
+import { ROOT } from '../neutralino/build-once.js';
 import { startNeutralinoStandIn, type StandIn } from '../neutralino/runtime.js';
 import { startOpenAIServer, type OpenAIServer } from '../wire/openai-server.js';
+import { buildAppOnce, launchChromium, whenConnected } from './window.js';
 
 const MODEL = '/work/shared/models/stories260K.gguf';
 const SHOTS = path.join(ROOT, 'test-output', 'screenshots');
@@ -33,7 +34,7 @@ const lastStatus = () => lastAnswer().getAttribute('data-status');
 async function startApp(folder = dataDir): Promise<void> {
   runtime = await startNeutralinoStandIn({ appDir: ROOT, env: { ...process.env, SIM_AI_DATA_DIR: folder } });
   await page.goto(runtime.url);
-  await page.locator('[data-testid="connection"][data-state="ready"]').waitFor({ timeout: 20_000 });
+  await whenConnected(page);
 }
 
 async function stopApp(): Promise<void> {
@@ -67,21 +68,14 @@ const setMaxTokens = (n: number) => withSettings(() => page.getByTestId('max-tok
 
 beforeAll(async () => {
   if (!existsSync(MODEL)) throw new Error(`The tiny model is missing: ${MODEL}`);
-  if (!existsSync(path.join(ROOT, 'resources/dist/index.html'))) {
-    const { build } = await import('vite');
-    await build({ configFile: path.join(ROOT, 'vite.config.ts'), logLevel: 'error' });
-  }
-  await buildSidecarOnce();
+  await buildAppOnce();
   await mkdir(SHOTS, { recursive: true });
   dataDir = await mkdtemp(path.join(os.tmpdir(), 'sim-conv-e2e-'));
   // The file the person "picks" lives outside the app's folder, as a download would.
   modelSource = path.join(await mkdtemp(path.join(os.tmpdir(), 'sim-conv-pick-')), 'stories260K.gguf');
   await writeFile(modelSource, await readFile(MODEL));
   openai = await startOpenAIServer();
-  browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
+  browser = await launchChromium();
   const context = await browser.newContext({ viewport: { width: 1000, height: 760 }, acceptDownloads: true, colorScheme: 'light' });
   await context.grantPermissions(['clipboard-read', 'clipboard-write']);
   page = await context.newPage();

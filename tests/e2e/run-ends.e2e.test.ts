@@ -8,18 +8,18 @@
  * History as cancelled.
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import Database from 'better-sqlite3';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EVENTS, RESTART_EXIT_CODE, type ReplyEnvelope } from '../../extensions/ai-sidecar/src/protocol/contract.js';
-import { buildSidecarOnce, ROOT } from '../neutralino/build-once.js';
+import { ROOT } from '../neutralino/build-once.js';
 import { PageClient } from '../neutralino/page-client.js';
 import { startNeutralinoStandIn, type StandIn } from '../neutralino/runtime.js';
 import { useCloudStandIns } from '../wire/cloud-stand-ins.js';
+import { buildAppOnce, launchChromium, openTab, whenConnected } from './window.js';
 
 const KEY = 'sk-ant-api03-E2Ee2eRUNENDSrunends-0123';
 const standIns = useCloudStandIns();
@@ -28,11 +28,8 @@ let browser: Browser;
 let page: Page;
 let dataDir: string;
 
-/** Vault, Providers and the single-run view are tabs of the Settings area; History is top-level. */
-async function tab(name: string): Promise<void> {
-  if (['vault', 'providers', 'run', 'models'].includes(name)) await page.getByTestId('tab-settings').click();
-  await page.getByTestId(`tab-${name}`).click();
-}
+/** An area, or a tab of Settings (vault, providers, the single run). */
+const tab = (name: string) => openTab(page, name);
 const runStatus = () => page.getByTestId('run-status').getAttribute('data-status');
 const lastAnswer = () => page.getByTestId('message-assistant').last();
 
@@ -66,22 +63,15 @@ function sidecarPid(shellPid: number): number {
 }
 
 beforeAll(async () => {
-  if (!existsSync(path.join(ROOT, 'resources/dist/index.html'))) {
-    const { build } = await import('vite');
-    await build({ configFile: path.join(ROOT, 'vite.config.ts'), logLevel: 'error' });
-  }
-  await buildSidecarOnce();
+  await buildAppOnce();
   dataDir = await mkdtemp(path.join(os.tmpdir(), 'sim-run-ends-e2e-'));
   runtime = await startNeutralinoStandIn({ appDir: ROOT, env: { ...process.env, SIM_AI_DATA_DIR: dataDir } });
-  browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
+  browser = await launchChromium();
   page = await browser.newPage({ viewport: { width: 900, height: 800 } });
   // An action that cannot happen fails naming its element, not as a bare test timeout.
   page.setDefaultTimeout(15_000);
   await page.goto(runtime.url);
-  await page.locator('[data-testid="connection"][data-state="ready"]').waitFor({ timeout: 20_000 });
+  await whenConnected(page);
 }, 120_000);
 
 afterAll(async () => {
@@ -159,6 +149,9 @@ describe('every run ends in the window', () => {
     expect(await answer.getByTestId('answer-ending').textContent()).toMatch(/engine stopped/);
     // The text that arrived stays on screen.
     expect(await answer.getByTestId('answer-text').textContent()).toMatch(/t0 t1 t2/);
+    // The box says why nothing can be sent, not that it is still connecting.
+    expect(await page.getByTestId('send-reason').textContent()).toMatch(/engine stopped/);
+    expect(await page.getByTestId('send').isDisabled()).toBe(true);
     // Commands fail at once with the reason, not after a 15 s timeout about a command name.
     const started = Date.now();
     await tab('history');

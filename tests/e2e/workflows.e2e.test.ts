@@ -3,15 +3,16 @@
  * real sidecar behind it, the in-process local model and the OpenAI stand-in. Builds a two-block
  * workflow on the canvas by dragging a connection, runs it, stops a run, reads the trace.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { chromium, type Browser, type Locator, type Page } from 'playwright-core';
+import type { Browser, Locator, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildSidecarOnce, ROOT } from '../neutralino/build-once.js';
+import { ROOT } from '../neutralino/build-once.js';
 import { startNeutralinoStandIn, type StandIn } from '../neutralino/runtime.js';
 import { startOpenAIServer, type OpenAIServer } from '../wire/openai-server.js';
+import { buildAppOnce, launchChromium, whenConnected } from './window.js';
 
 const KEY = 'sk-proj-FlowFlowFlowFlowSECRET0011';
 const MODEL = path.resolve(ROOT, '../shared/models/stories260K.gguf');
@@ -46,25 +47,18 @@ async function dragConnection(from: Locator, toBlock: string): Promise<void> {
 }
 
 beforeAll(async () => {
-  if (!existsSync(path.join(ROOT, 'resources/dist/index.html'))) {
-    const { build } = await import('vite');
-    await build({ configFile: path.join(ROOT, 'vite.config.ts'), logLevel: 'error' });
-  }
-  await buildSidecarOnce();
+  await buildAppOnce();
   await mkdir(SHOTS, { recursive: true });
   dataDir = await mkdtemp(path.join(os.tmpdir(), 'sim-flow-e2e-'));
   openai = await startOpenAIServer();
   runtime = await startNeutralinoStandIn({ appDir: ROOT, env: { ...process.env, SIM_AI_DATA_DIR: dataDir } });
-  browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
+  browser = await launchChromium();
   page = await browser.newPage({ viewport: { width: 1280, height: 900 }, acceptDownloads: true });
   page.on('request', (request) => {
     if (request.resourceType() === 'script') scripts.push(new URL(request.url()).pathname);
   });
   await page.goto(runtime.url);
-  await page.locator('[data-testid="connection"][data-state="ready"]').waitFor({ timeout: 20_000 });
+  await whenConnected(page);
 }, 120_000);
 
 afterAll(async () => {

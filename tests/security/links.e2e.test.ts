@@ -4,16 +4,16 @@
  * main view), the single-run view under Settings, and History. In
  * headless Chromium on the built UI, served by the Neutralino stand-in with the real sidecar.
  */
-import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { chromium, type Browser, type Locator, type Page } from 'playwright-core';
+import type { Browser, Locator, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildSidecarOnce, ROOT } from '../neutralino/build-once.js';
+import { ROOT } from '../neutralino/build-once.js';
 import { PageClient } from '../neutralino/page-client.js';
 import { startNeutralinoStandIn, type StandIn } from '../neutralino/runtime.js';
 import { startOpenAIServer, type OpenAIServer } from '../wire/openai-server.js';
+import { buildAppOnce, launchChromium, whenConnected } from '../e2e/window.js';
 
 const OUTPUT = [
   'Read [the docs](https://example.com/docs) or ',
@@ -32,13 +32,7 @@ const navigations: string[] = [];
 const offPageRequests: string[] = [];
 
 beforeAll(async () => {
-  // `npm test` builds the UI first (pretest); a lone run builds it if missing. Building here always
-  // would empty resources/dist under the other browser tests running at the same time.
-  if (!existsSync(path.join(ROOT, 'resources/dist/index.html'))) {
-    const { build } = await import('vite');
-    await build({ configFile: path.join(ROOT, 'vite.config.ts'), logLevel: 'error' });
-  }
-  await buildSidecarOnce();
+  await buildAppOnce();
   dataDir = await mkdtemp(path.join(os.tmpdir(), 'sim-links-'));
   openai = await startOpenAIServer();
   runtime = await startNeutralinoStandIn({ appDir: ROOT, env: { ...process.env, SIM_AI_DATA_DIR: dataDir } });
@@ -53,7 +47,7 @@ beforeAll(async () => {
     if (!reply.ok) throw new Error(reply.error.message);
   }
   setup.close();
-  browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update'] });
+  browser = await launchChromium();
   const context = await browser.newContext({ viewport: { width: 900, height: 800 } });
   context.on('page', (p) => opened.push(p.url()));
   page = await context.newPage();
@@ -64,7 +58,7 @@ beforeAll(async () => {
     if (url.protocol.startsWith('http') && url.port !== String(runtime.port)) offPageRequests.push(request.url());
   });
   await page.goto(appUrl);
-  await page.locator('[data-testid="connection"][data-state="ready"]').waitFor({ timeout: 20_000 });
+  await whenConnected(page);
 }, 120_000);
 
 afterAll(async () => {

@@ -4,15 +4,15 @@
  * shows the dialog naming the new host; only the vault passphrase there lets the key go to it; a
  * keyless LAN server over plain http is marked as unencrypted.
  */
-import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildSidecarOnce, ROOT } from '../neutralino/build-once.js';
+import { ROOT } from '../neutralino/build-once.js';
 import { startNeutralinoStandIn, type StandIn } from '../neutralino/runtime.js';
 import { startOpenAIServer, type OpenAIServer } from '../wire/openai-server.js';
+import { buildAppOnce, launchChromium, whenConnected } from '../e2e/window.js';
 
 const KEY = 'sk-proj-UIuiUIuiORIGINorigin7788';
 const PASSPHRASE = 'a long and honest passphrase';
@@ -25,22 +25,16 @@ let dataDir: string;
 const sent: string[] = [];
 
 beforeAll(async () => {
-  // `npm test` builds the UI first (pretest); a lone run builds it if missing. Building here always
-  // would empty resources/dist under the other browser tests running at the same time.
-  if (!existsSync(path.join(ROOT, 'resources/dist/index.html'))) {
-    const { build } = await import('vite');
-    await build({ configFile: path.join(ROOT, 'vite.config.ts'), logLevel: 'error' });
-  }
-  await buildSidecarOnce();
+  await buildAppOnce();
   dataDir = await mkdtemp(path.join(os.tmpdir(), 'sim-ui-origin-'));
   [home, evil] = await Promise.all([startOpenAIServer(), startOpenAIServer()]);
   runtime = await startNeutralinoStandIn({ appDir: ROOT, env: { ...process.env, SIM_AI_DATA_DIR: dataDir } });
-  browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking'] });
+  browser = await launchChromium();
   page = await browser.newPage({ viewport: { width: 900, height: 900 } });
   page.on('websocket', (ws) => ws.on('framesent', (f) => sent.push(String(f.payload))));
   await page.goto(runtime.url);
   // The connection's label is words; its state is in data-state. Vault and Providers are under Settings.
-  await page.locator('[data-testid="connection"][data-state="ready"]').waitFor({ timeout: 20_000 });
+  await whenConnected(page);
   await page.getByTestId('tab-settings').click();
   await page.getByTestId('tab-vault').click();
   await page.getByTestId('passphrase').fill(PASSPHRASE);

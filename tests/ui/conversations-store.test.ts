@@ -233,5 +233,6 @@ describe('words for people', () => {
     expect(sendBlocked({ ...ok, model: ' ' })).toMatch(/Choose a model/);
     expect(sendBlocked({ ...ok, text: '' })).toMatch(/Type a message/);
     expect(sendBlocked({ ...ok, connected: false })).toMatch(/connect/);
+    expect(sendBlocked({ ...ok, connected: false, stopped: true })).toMatch(/engine stopped: restart/);
   });
 });

@@ -82,7 +82,9 @@ export function caughtText(e: unknown): string {
 }
 
 /** Why the Send button is disabled, or undefined when it is not. */
-export function sendBlocked(input: { connected: boolean; provider: string; model: string; state: string | undefined; text: string; busy: boolean }): string | undefined {
+export function sendBlocked(input: { connected: boolean; stopped?: boolean; provider: string; model: string; state: string | undefined; text: string; busy: boolean }): string | undefined {
+  // A stopped engine never reconnects by itself: say so instead of "waiting".
+  if (input.stopped) return 'The engine stopped: restart the app to send again.';
   if (!input.connected) return 'Waiting for the app to connect…';
   if (input.busy) return 'An answer is still coming; stop it or wait.';
   if (input.provider === '') return 'Choose a provider for this conversation.';
