@@ -55,3 +55,20 @@ export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
     signal?.addEventListener('abort', onAbort, { once: true });
   });
 }
+
+/** Why a retry is happening, in plain words for the window, e.g. "The server is busy (HTTP 429)". */
+export function retryReason(error: AIErrorData): string {
+  const status = error.status;
+  const words = error.code === 'rate_limited' || status === 429
+    ? 'The server is busy'
+    : error.code === 'overloaded'
+      ? 'The server is overloaded'
+      : status === 408
+        ? 'The server timed out'
+        : status === 409
+          ? 'The server reported a conflict'
+          : status !== undefined && status >= 500
+            ? 'The server had a problem'
+            : 'The provider could not answer';
+  return status === undefined ? words : `${words} (HTTP ${status})`;
+}
