@@ -8,6 +8,12 @@ import { RunStreamer } from '../../extensions/ai-sidecar/src/channel/run-streame
 import { AIManager, type RetryNotice } from '../../extensions/ai-sidecar/src/core/manager.js';
 import { OpenAICompatibleProvider } from '../../extensions/ai-sidecar/src/providers/openai-compatible.js';
 import { EVENT_SCHEMAS, EVENTS } from '../../extensions/ai-sidecar/src/protocol/contract.js';
+import { WorkflowEventRelay } from '../../extensions/ai-sidecar/src/channel/workflow-streamer.js';
+import { WORKFLOW_EVENTS } from '../../extensions/ai-sidecar/src/protocol/contract.js';
+import { managerAICall } from '../../extensions/ai-sidecar/src/workflow/manager-ai.js';
+import { WorkflowExecutor } from '../../extensions/ai-sidecar/src/workflow/executor.js';
+import { agent, edge, response, start, workflow } from '../workflow/helpers.js';
+import { foldRunEvent, emptyRun } from '../../resources/src/stores/workflow-run.js';
 import { useCloudStandIns } from '../wire/cloud-stand-ins.js';
 import { staticKeys, userRequest } from '../providers/fixtures.js';
 
@@ -61,6 +67,28 @@ describe('retry notices', () => {
     const response = await manager.execute('openai', userRequest('gpt-4o-mini'), { onRetry: (r) => notices.push(r) }).result;
     expect(response.finishReason).toBe('stop');
     expect(notices.map((n) => [n.attempt, n.delayMs])).toEqual([[2, 1000], [3, 2000]]);
+  });
+
+  it('carries a workflow AI block\'s retry as sim.workflow.block-retry, in seq order, and the run panel notes it until text comes', async () => {
+    const { manager, sleeps, events, emit } = setup();
+    standIns.openai.script({ kind: 'rate_limited', retryAfterSeconds: 2 });
+    const relay = new WorkflowEventRelay(emit, 1);
+    const executor = new WorkflowExecutor({ ai: managerAICall(manager) });
+    const wf = workflow([start(), agent('writer', { provider: 'openai' }), response('<writer.content>')], [edge('start', 'writer'), edge('writer', 'response')]);
+    const execution = await executor.start({ workflow: wf, input: 'Hi', onEvent: relay.onEvent }).result;
+
+    expect(execution.status).toBe('completed');
+    expect(sleeps).toEqual([2000]);
+    const retries = events.filter((e) => e.event === WORKFLOW_EVENTS.blockRetry);
+    expect(retries.map((e) => e.payload)).toEqual([{ executionId: execution.id, seq: expect.any(Number), blockId: 'writer', attempt: 2, delayMs: 2000, message: 'The server is busy (HTTP 429)' }]);
+    expect(events.map((e) => e.payload.seq)).toEqual(events.map((_, i) => i));
+    // The run panel, folded from these very events: the note shows after the retry and is gone after the first text.
+    const upTo = (n: number) => events.slice(0, n).reduce((run, e) => foldRunEvent(run, { name: e.event, payload: e.payload } as Parameters<typeof foldRunEvent>[1]), emptyRun());
+    const at = events.findIndex((e) => e.event === WORKFLOW_EVENTS.blockRetry) + 1;
+    expect(upTo(at).blocks.find((b) => b.blockId === 'writer')?.note).toBe('The server is busy (HTTP 429). Retrying in 2 s (attempt 2)…');
+    const firstText = events.findIndex((e) => e.event === WORKFLOW_EVENTS.blockChunk && e.payload.blockId === 'writer') + 1;
+    expect(firstText).toBeGreaterThan(at);
+    expect(upTo(firstText).blocks.find((b) => b.blockId === 'writer')?.note).toBeUndefined();
   });
 
   it('keeps a retry notice that breaks the contract off the wire without leaving a gap in seq', () => {

@@ -309,7 +309,7 @@ describe('conversations, end to end', () => {
   it('says where the answer appears that it retries, when and why, while the provider refuses for now, then answers', async () => {
     openai.script({ kind: 'rate_limited', retryAfterSeconds: 6 }, { kind: 'ok' });
     await send('Are you busy?');
-    const phase = () => lastAnswer().getByTestId('answer-phase').textContent().catch(() => '');
+    const phase = async () => (await lastAnswer().getByTestId('answer-phase').textContent().catch(() => '')) ?? '';
     const retrying = /^The server is busy \(HTTP 429\)\. Retrying in (\d) s \(attempt 2\)…$/;
     // The real retry is known at once: no guess from the time waited.
     await expect.poll(phase, { timeout: 10_000 }).toMatch(retrying);

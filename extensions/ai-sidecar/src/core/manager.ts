@@ -6,7 +6,9 @@
 import { randomUUID } from 'node:crypto';
 import { AIError, toAIError, type AIErrorData } from './errors.js';
 import { ResponseBuilder } from './response-builder.js';
-import { DEFAULT_RETRY_POLICY, retryDelay, retryReason, sleep, type RetryPolicy } from './retry.js';
+import { DEFAULT_RETRY_POLICY, retryDelay, retryReason, sleep, type RetryNotice, type RetryPolicy } from './retry.js';
+
+export type { RetryNotice } from './retry.js';
 import type { AIProvider, AIRequest, AIResponse, ModelInfo, ProviderKind, ProviderStatus, StreamPart } from './types.js';
 
 export interface ExecutionRecord {
@@ -58,14 +60,6 @@ export interface ExecuteOptions {
   readonly prepare?: (request: AIRequest, signal: AbortSignal) => Promise<AIRequest>;
   /** Called before each wait for a retry, so the window can say why nothing has arrived yet. */
   readonly onRetry?: (retry: RetryNotice) => void;
-}
-
-/** One retry about to happen: the attempt it will be (2 = the first retry), the wait, and why. */
-export interface RetryNotice {
-  readonly attempt: number;
-  readonly delayMs: number;
-  /** The failure in plain words, e.g. "The server is busy (HTTP 429)". */
-  readonly message: string;
 }
 
 export interface Execution {

@@ -22,6 +22,14 @@ export const DEFAULT_RETRY_POLICY: RetryPolicy = {
   maxRetryAfterMs: 30_000,
 };
 
+/** One retry about to happen: the attempt it will be (2 = the first retry), the wait, and why. */
+export interface RetryNotice {
+  readonly attempt: number;
+  readonly delayMs: number;
+  /** The failure in plain words, e.g. "The server is busy (HTTP 429)". */
+  readonly message: string;
+}
+
 /** How long to wait before retry number `retry` (0-based), or undefined when not to retry. */
 export function retryDelay(
   error: AIErrorData,

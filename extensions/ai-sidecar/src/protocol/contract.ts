@@ -640,6 +640,8 @@ export const WORKFLOW_EVENTS = {
   blockSkipped: 'sim.workflow.block-skipped',
   blockFailed: 'sim.workflow.block-failed',
   done: 'sim.workflow.done',
+  // Issue 14: an AI block's model is tried again before its first token (as `sim.retry`).
+  blockRetry: 'sim.workflow.block-retry',
 } as const;
 
 const tagged = { executionId: z.string(), seq: z.number().int().min(0), blockId: z.string() };
@@ -651,6 +653,7 @@ const WORKFLOW_EVENT_SCHEMAS = {
   [WORKFLOW_EVENTS.blockSkipped]: z.object({ ...tagged, reason: z.string() }),
   /** A failed block; `handled` when its error connection takes over (the execution goes on). */
   [WORKFLOW_EVENTS.blockFailed]: z.object({ ...tagged, error: blockErrorSchema, handled: z.boolean(), trace: blockTraceSchema }),
+  [WORKFLOW_EVENTS.blockRetry]: z.object({ ...tagged, attempt: z.number().int().min(2), delayMs: z.number().int().min(0), message: z.string() }),
   /** Exactly one per execution, last: the whole trace (status completed, failed or cancelled). */
   [WORKFLOW_EVENTS.done]: z.object({ executionId: z.string(), seq: z.number().int().min(0), execution: workflowExecutionSchema }),
 } as const;
