@@ -330,7 +330,7 @@ class RunReceiver implements RunHandle {
 
   onChunk(handler: (text: string) => void): RunHandle {
     this.handlers.chunk.push(handler);
-    for (const e of this.delivered) if (e.kind === 'chunk') handler(e.payload.text);
+    for (const e of this.delivered) if (e.kind === 'chunk' && e.payload.text !== '') handler(e.payload.text);
     return this;
   }
   onRetry(handler: (retry: RetryNotice) => void): RunHandle {
