@@ -1,12 +1,23 @@
 import { describe, expect, it } from 'vitest';
 import { AIError } from '../../extensions/ai-sidecar/src/core/errors.js';
-import { DEFAULT_RETRY_POLICY, retryDelay, sleep } from '../../extensions/ai-sidecar/src/core/retry.js';
+import { DEFAULT_RETRY_POLICY, retryDelay, retryReason, sleep } from '../../extensions/ai-sidecar/src/core/retry.js';
 import { httpFailureToAIError, parseRetryAfter } from '../../extensions/ai-sidecar/src/providers/http-errors.js';
 
 const data = (code: ConstructorParameters<typeof AIError>[0], status?: number, retryAfterMs?: number) =>
   new AIError(code, 'x', { ...(status === undefined ? {} : { status }), ...(retryAfterMs === undefined ? {} : { retryAfterMs }) }).toData();
 
 describe('retry rule', () => {
+  it.each([
+    ['rate_limited', 429, 'The server is busy (HTTP 429)'],
+    ['overloaded', 529, 'The server is overloaded (HTTP 529)'],
+    ['overloaded', undefined, 'The server is overloaded'],
+    ['provider_unavailable', 503, 'The server had a problem (HTTP 503)'],
+    ['provider_unavailable', 408, 'The server timed out (HTTP 408)'],
+    ['provider_unavailable', 409, 'The server reported a conflict (HTTP 409)'],
+  ] as const)('says why a %s (%s) is retried in plain words', (code, status, words) => {
+    expect(retryReason(data(code, status))).toBe(words);
+  });
+
   it.each([408, 409, 429, 500, 502, 503, 529])('retries status %i', (status) => {
     expect(retryDelay(data('provider_unavailable', status), 0, DEFAULT_RETRY_POLICY, () => 0)).toBeGreaterThan(0);
   });

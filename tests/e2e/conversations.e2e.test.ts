@@ -300,10 +300,18 @@ describe('conversations, end to end', () => {
     expect(await lastAnswer().getByTestId('answer-text').textContent()).toMatch(/t2 /);
   });
 
-  it('says where the answer appears that it is still waiting while the provider refuses for now, then answers', async () => {
+  it('says where the answer appears that it retries, when and why, while the provider refuses for now, then answers', async () => {
     openai.script({ kind: 'rate_limited', retryAfterSeconds: 6 }, { kind: 'ok' });
     await send('Are you busy?');
-    await expect.poll(() => lastAnswer().getByTestId('answer-phase').textContent().catch(() => ''), { timeout: 10_000 }).toMatch(/Still waiting \(\d+ s\).*retries/);
+    const phase = async () => (await lastAnswer().getByTestId('answer-phase').textContent().catch(() => '')) ?? '';
+    const retrying = /^The server is busy \(HTTP 429\)\. Retrying in (\d) s \(attempt 2\)…$/;
+    // The real retry is known at once: no guess from the time waited.
+    await expect.poll(phase, { timeout: 10_000 }).toMatch(retrying);
+    const first = Number(retrying.exec(await phase())?.[1]);
+    expect(first).toBeGreaterThan(0);
+    expect(first).toBeLessThanOrEqual(6);
+    // It counts down while the app waits out the server's Retry-After.
+    await expect.poll(async () => Number(retrying.exec(await phase())?.[1] ?? 0), { timeout: 10_000 }).toBeLessThan(first);
     await expect.poll(lastStatus, { timeout: 20_000 }).toBe('complete');
     expect(await lastAnswer().getByTestId('answer-text').textContent()).toMatch(/Hello, world!/);
     expect(await lastAnswer().getByTestId('answer-phase').count()).toBe(0);

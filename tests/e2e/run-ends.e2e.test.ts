@@ -3,7 +3,8 @@
  * Neutralino stand-in, the real sidecar, the vendor stand-ins. Runs go the way a person makes them
  * now, in a conversation (set up on the first-launch screen), and through the single-run view under
  * Settings, which shows a run's settings and errors directly. An Anthropic run whose usage lacks
- * `input_tokens` completes; a setting out of range is refused in words; a sidecar killed mid-answer
+ * `input_tokens` completes; a setting out of range is refused in words; a rate-limited run says it
+ * retries, when and why; a sidecar killed mid-answer
  * is shown at once (the time is measured and printed); a run cut short by closing the window is in
  * History as cancelled.
  */
@@ -129,6 +130,15 @@ describe('every run ends in the window', () => {
     expect(await page.getByTestId('run-error').textContent()).not.toMatch(/request\.|too_big|expected/);
     expect(standIns.anthropic.requests.length).toBe(before);
     await page.getByTestId('temperature').fill('0.7');
+  });
+
+  it('the single-run view says when and why it retries a rate-limited run, then shows the answer', async () => {
+    standIns.anthropic.script({ kind: 'rate_limited', retryAfterSeconds: 3 });
+    await runBlock('anthropic', 'claude-test-1', 'Are you busy?');
+    await expect.poll(() => page.getByTestId('run-retry').textContent().catch(() => ''), { timeout: 10_000 }).toBe('The server is busy (HTTP 429). Retrying in 3 s (attempt 2)…');
+    await expect.poll(runStatus, { timeout: 15_000 }).toBe('completed');
+    expect(await page.getByTestId('output').textContent()).toContain('Hello, world!');
+    expect(await page.getByTestId('run-retry').count()).toBe(0);
   });
 
   it('a sidecar killed mid-answer: the window says the engine stopped at once, the answer ends, a restart is offered', async () => {

@@ -45,6 +45,21 @@ describe('SidecarClient', () => {
     await expect(b).rejects.toMatchObject({ code: 'bad_message' });
   });
 
+  it('delivers a retry notice in seq order, also to a handler attached late, and never as text', () => {
+    const { transport, emit } = memoryTransport();
+    const client = new SidecarClient(transport);
+    const notice = { executionId: 'e9', seq: 0, attempt: 2, delayMs: 1500, message: 'The server is busy (HTTP 429)' };
+    const handle = client.track('e9');
+    // Out of order, one of them broken, all before any handler is attached: replayed in order.
+    emit(EVENTS.chunk, { executionId: 'e9', seq: 2, text: 'Hi' });
+    emit(EVENTS.retry, { executionId: 'e9', seq: 1, attempt: 'x', delayMs: 1, message: 'broken' });
+    emit(EVENTS.retry, notice);
+    const order: string[] = [];
+    handle.onRetry((r) => order.push(`retry ${r.attempt} ${r.delayMs}`)).onChunk((t) => order.push(`text ${t}`));
+    // The broken notice held its place (the chunk after it came through) and reached no handler.
+    expect(order).toEqual(['retry 2 1500', 'text Hi']);
+  });
+
   it('times out a call that gets no reply', async () => {
     const { transport } = memoryTransport();
     const client = new SidecarClient(transport, { timeoutMs: 30 });

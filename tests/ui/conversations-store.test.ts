@@ -5,7 +5,7 @@
 import { createPinia, setActivePinia } from 'pinia';
 import { beforeEach, describe, expect, it } from 'vitest';
 import type { Transport } from '../../resources/src/api/client.js';
-import { sendBlocked, errorText, finishReason, providerState } from '../../resources/src/lib/words.js';
+import { sendBlocked, errorText, finishReason, providerState, retryText } from '../../resources/src/lib/words.js';
 import { useConnectionStore } from '../../resources/src/stores/connection.js';
 import { useConversationsStore } from '../../resources/src/stores/conversations.js';
 import { wireEvents } from '../../resources/src/stores/events.js';
@@ -211,6 +211,41 @@ describe('conversations store', () => {
     expect(store.live?.phase).toBe('streaming');
     expect(store.loadingModel).toBeUndefined();
     await flush();
+  });
+
+  it('shows a real retry where the answer waits, in words, and clears it at the first token', async () => {
+    const { sidecar, store } = await setup(sendHandlers);
+    store.startDraft({ provider: 'openai', model: 'gpt-4o-mini' });
+    await store.send('Hi');
+    expect(store.live?.retry).toBeUndefined();
+    const before = Date.now();
+    sidecar.emit(EVENTS.retry, { executionId: 'e-a1', seq: 0, attempt: 2, delayMs: 3000, message: 'The server is busy (HTTP 429)' });
+    const retry = store.live?.retry;
+    expect(retry).toMatchObject({ attempt: 2, message: 'The server is busy (HTTP 429)' });
+    expect(retry!.until - before).toBeGreaterThanOrEqual(3000);
+    expect(store.live?.phase).toBe('waiting');
+    // What ChatMessage shows at the moment the notice arrives, and once the wait is over.
+    expect(retryText(retry!, Math.ceil((retry!.until - Date.now()) / 1000))).toBe('The server is busy (HTTP 429). Retrying in 3 s (attempt 2)…');
+    expect(retryText(retry!, 0)).toBe('The server is busy (HTTP 429). Retrying now (attempt 2)…');
+    // A notice that breaks the contract is not shown.
+    sidecar.emit(EVENTS.retry, { executionId: 'e-a1', seq: 1, attempt: 'three', delayMs: 1000, message: 'x' });
+    expect(store.live?.retry).toEqual(retry);
+    sidecar.emit(EVENTS.chunk, { executionId: 'e-a1', seq: 2, text: 'Hello' });
+    expect(store.live?.phase).toBe('streaming');
+    expect(store.live?.retry).toBeUndefined();
+    expect(store.current?.messages[1]?.content).toBe('Hello');
+  });
+
+  it('never shows a retry after text, even when its event arrives late', async () => {
+    const { sidecar, store } = await setup(sendHandlers);
+    store.startDraft({ provider: 'openai', model: 'gpt-4o-mini' });
+    await store.send('Hi');
+    sidecar.emit(EVENTS.chunk, { executionId: 'e-a1', seq: 1, text: 'Hello' });
+    expect(store.current?.messages[1]?.content).toBe('');
+    sidecar.emit(EVENTS.retry, { executionId: 'e-a1', seq: 0, attempt: 2, delayMs: 1000, message: 'The server is busy (HTTP 429)' });
+    expect(store.current?.messages[1]?.content).toBe('Hello');
+    expect(store.live?.phase).toBe('streaming');
+    expect(store.live?.retry).toBeUndefined();
   });
 });
 

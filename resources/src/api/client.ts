@@ -48,7 +48,10 @@ export class ClientError extends Error {
 type Chunk = EventPayload<typeof EVENTS.chunk>;
 type Done = EventPayload<typeof EVENTS.done>;
 type Failed = EventPayload<typeof EVENTS.error>;
-type RunEvent = { kind: 'chunk'; payload: Chunk } | { kind: 'done'; payload: Done } | { kind: 'error'; payload: Failed };
+/** A failed try the engine will make again: attempt about to be made, the wait, and why. */
+export type RetryNotice = EventPayload<typeof EVENTS.retry>;
+type RunEvent = { kind: 'chunk'; payload: Chunk } | { kind: 'retry'; payload: RetryNotice } | { kind: 'done'; payload: Done } | { kind: 'error'; payload: Failed };
+const RUN_EVENT_NAMES = { chunk: EVENTS.chunk, retry: EVENTS.retry, done: EVENTS.done, error: EVENTS.error } as const;
 
 type WorkflowEventName = (typeof WORKFLOW_EVENTS)[keyof typeof WORKFLOW_EVENTS];
 /** One workflow run event, by its contract name; `lost` when the channel went away before `done`. */
@@ -66,6 +69,8 @@ export interface WorkflowRunHandle {
 export interface RunHandle {
   readonly executionId: string;
   onChunk(handler: (text: string) => void): RunHandle;
+  /** A retry before the first token, in its place among the chunks (so never after text). */
+  onRetry(handler: (retry: RetryNotice) => void): RunHandle;
   onDone(handler: (payload: Done) => void): RunHandle;
   onError(handler: (payload: Failed) => void): RunHandle;
   cancel(): Promise<void>;
@@ -103,6 +108,7 @@ export class SidecarClient {
   ) {
     transport.on(REPLY_EVENT, (data) => this.onReply(data));
     transport.on(EVENTS.chunk, (data) => this.onRunEvent('chunk', data));
+    transport.on(EVENTS.retry, (data) => this.onRunEvent('retry', data));
     transport.on(EVENTS.done, (data) => this.onRunEvent('done', data));
     transport.on(EVENTS.error, (data) => this.onRunEvent('error', data));
     for (const name of Object.values(WORKFLOW_EVENTS)) transport.on(name, (data) => this.onWorkflowEvent(name, data));
@@ -192,7 +198,7 @@ export class SidecarClient {
   }
 
   private onRunEvent(kind: RunEvent['kind'], data: unknown): void {
-    const schema = EVENT_SCHEMAS[kind === 'chunk' ? EVENTS.chunk : kind === 'done' ? EVENTS.done : EVENTS.error];
+    const schema = EVENT_SCHEMAS[RUN_EVENT_NAMES[kind]];
     const parsed = schema.safeParse(data);
     if (!parsed.success) {
       this.onBrokenRunEvent(kind, data, parsed.error.issues);
@@ -206,15 +212,15 @@ export class SidecarClient {
 
   /**
    * An event that breaks the contract must not leave its run waiting forever. A broken final report
-   * ends the run, saying what was wrong; a broken chunk with a usable sequence number holds its place
-   * as empty text (later events wait on its `seq`); anything else is ignored.
+   * ends the run, saying what was wrong; a broken chunk or retry notice with a usable sequence number
+   * holds its place as empty text (later events wait on its `seq`); anything else is ignored.
    */
   private onBrokenRunEvent(kind: RunEvent['kind'], data: unknown, issues: Parameters<typeof describeIssues>[0]): void {
     const { executionId, seq } = (typeof data === 'object' && data !== null ? data : {}) as { executionId?: unknown; seq?: unknown };
     if (typeof executionId !== 'string') return;
     const receiver = this.runs.get(executionId);
-    if (kind === 'chunk') {
-      if (receiver !== undefined && Number.isInteger(seq) && (seq as number) >= 0) receiver.deliver({ kind, payload: { executionId, seq: seq as number, text: '' } });
+    if (kind === 'chunk' || kind === 'retry') {
+      if (receiver !== undefined && Number.isInteger(seq) && (seq as number) >= 0) receiver.deliver({ kind: 'chunk', payload: { executionId, seq: seq as number, text: '' } });
       return;
     }
     receiver?.fail({ code: 'bad_message', message: `The run was ended: the engine's final report was malformed (${describeIssues(issues)}).`, retryable: false });
@@ -313,7 +319,7 @@ class WorkflowReceiver implements WorkflowRunHandle {
 class RunReceiver implements RunHandle {
   private readonly order = new SeqOrder<RunEvent>();
   private readonly delivered: RunEvent[] = [];
-  private readonly handlers = { chunk: [] as ((text: string) => void)[], done: [] as ((p: Done) => void)[], error: [] as ((p: Failed) => void)[] };
+  private readonly handlers = { chunk: [] as ((text: string) => void)[], retry: [] as ((r: RetryNotice) => void)[], done: [] as ((p: Done) => void)[], error: [] as ((p: Failed) => void)[] };
   private finished = false;
 
   constructor(
@@ -324,7 +330,12 @@ class RunReceiver implements RunHandle {
 
   onChunk(handler: (text: string) => void): RunHandle {
     this.handlers.chunk.push(handler);
-    for (const e of this.delivered) if (e.kind === 'chunk') handler(e.payload.text);
+    for (const e of this.delivered) if (e.kind === 'chunk' && e.payload.text !== '') handler(e.payload.text);
+    return this;
+  }
+  onRetry(handler: (retry: RetryNotice) => void): RunHandle {
+    this.handlers.retry.push(handler);
+    for (const e of this.delivered) if (e.kind === 'retry') handler(e.payload);
     return this;
   }
   onDone(handler: (payload: Done) => void): RunHandle {
@@ -346,7 +357,7 @@ class RunReceiver implements RunHandle {
     for (const ready of this.order.take(event)) this.dispatch(ready);
     // The end arrived but something before it never did (dropped in transit): do not wait forever.
     // After a grace period, deliver what is held in order, skipping the gap; the end carries the text.
-    if (event.kind !== 'chunk' && !this.finished) {
+    if (isEnd(event) && !this.finished) {
       setTimeout(() => {
         for (const held of this.order.flush()) this.dispatch(held);
       }, GAP_GRACE_MS);
@@ -364,14 +375,20 @@ class RunReceiver implements RunHandle {
   private dispatch(event: RunEvent): void {
     if (this.finished) return;
     this.delivered.push(event);
-    if (event.kind === 'chunk') for (const h of this.handlers.chunk) h(event.payload.text);
+    // An empty chunk only holds a broken event's place: nothing arrived, so nothing is announced.
+    if (event.kind === 'chunk') for (const h of event.payload.text === '' ? [] : this.handlers.chunk) h(event.payload.text);
+    else if (event.kind === 'retry') for (const h of this.handlers.retry) h(event.payload);
     else if (event.kind === 'done') for (const h of this.handlers.done) h(event.payload);
     else for (const h of this.handlers.error) h(event.payload);
-    if (event.kind !== 'chunk') {
+    if (isEnd(event)) {
       this.finished = true;
       this.forget();
     }
   }
+}
+
+function isEnd(event: RunEvent): boolean {
+  return event.kind === 'done' || event.kind === 'error';
 }
 
 /** How long a run's end waits for events missing before it. */

@@ -97,3 +97,9 @@ export function sendBlocked(input: { connected: boolean; stopped?: boolean; prov
 }
 
 export const mib = (bytes: number): string => `${(bytes / 2 ** 20).toFixed(bytes < 10 * 2 ** 20 ? 1 : 0)} MiB`;
+
+/** A retry the engine is about to make, in words: "The server is busy (HTTP 429). Retrying in 2 s (attempt 2)…". */
+export function retryText(retry: { message: string; attempt: number }, secondsLeft: number): string {
+  const when = secondsLeft > 0 ? `in ${secondsLeft} s` : 'now';
+  return `${retry.message}. Retrying ${when} (attempt ${retry.attempt})…`;
+}

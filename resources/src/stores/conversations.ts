@@ -33,6 +33,8 @@ interface Live {
   phase: AnswerPhase;
   handle: RunHandle | undefined;
   readonly startedAt: number;
+  /** The engine's latest retry before the first token, and when (ms since the epoch) its wait ends. */
+  retry?: { readonly attempt: number; readonly message: string; readonly until: number } | undefined;
 }
 
 const PENDING_ANSWER = 'pending-answer';
@@ -202,10 +204,16 @@ export const useConversationsStore = defineStore('conversations', () => {
     const answer = () => current.value?.messages.find((m) => m.id === state.messageId);
     handle
       .onChunk((text) => {
-        if (live.value?.executionId === state.executionId) live.value.phase = 'streaming';
+        if (live.value?.executionId === state.executionId) {
+          live.value.phase = 'streaming';
+          live.value.retry = undefined;
+        }
         loadingModel.value = undefined;
         const message = answer();
         if (message !== undefined) message.content += text;
+      })
+      .onRetry(({ attempt, delayMs, message }) => {
+        if (live.value?.executionId === state.executionId) live.value.retry = { attempt, message, until: Date.now() + delayMs };
       })
       .onDone(({ response }) => settle(state, response.finishReason === 'cancelled' ? 'cancelled' : 'complete', response))
       .onError(({ response, error: failure }) => settle(state, 'failed', response, failure));

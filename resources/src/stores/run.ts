@@ -2,7 +2,7 @@
 import { defineStore } from 'pinia';
 import { ref } from 'vue';
 import type { CommandResult } from '@contract';
-import type { RunHandle } from '../api/client';
+import type { RetryNotice, RunHandle } from '../api/client';
 import { errorText } from '../lib/words';
 import { useConnectionStore } from './connection';
 
@@ -33,12 +33,15 @@ export const useRunStore = defineStore('run', () => {
   const handle = ref<RunHandle>();
   /** Load progress of a local model file while a run waits for it (0 to 1). */
   const loading = ref<{ model: string; progress: number }>();
+  /** The engine's latest retry while no text has come yet. */
+  const retrying = ref<RetryNotice>();
   const connection = useConnectionStore();
 
   async function run(): Promise<void> {
     if (status.value === 'starting' || status.value === 'streaming') return;
     output.value = '';
     outcome.value = undefined;
+    retrying.value = undefined;
     status.value = 'starting';
     const messages = [
       ...(system.value.trim() ? [{ role: 'system' as const, content: system.value }] : []),
@@ -48,7 +51,8 @@ export const useRunStore = defineStore('run', () => {
       const h = await connection.require().callAIProvider(provider.value, { model: model.value, messages, temperature: temperature.value, maxTokens: maxTokens.value });
       handle.value = h;
       status.value = 'streaming';
-      h.onChunk((text) => ((loading.value = undefined), (output.value += text)))
+      h.onChunk((text) => ((loading.value = undefined), (retrying.value = undefined), (output.value += text)))
+        .onRetry((retry) => (retrying.value = retry))
         .onDone(({ response }) => finish(response.finishReason === 'cancelled' ? 'cancelled' : 'completed', response))
         .onError(({ response, error }) => finish('failed', { ...response, error }));
     } catch (e) {
@@ -65,6 +69,7 @@ export const useRunStore = defineStore('run', () => {
     status.value = next;
     handle.value = undefined;
     loading.value = undefined;
+    retrying.value = undefined;
     outcome.value = {
       finishReason: response.finishReason,
       inputTokens: response.usage.inputTokens,
@@ -81,7 +86,7 @@ export const useRunStore = defineStore('run', () => {
     await handle.value?.cancel().catch(() => undefined);
   }
 
-  return { provider, model, system, prompt, temperature, maxTokens, output, status, outcome, loading, onModelLoad, run, stop, running: () => status.value === 'starting' || status.value === 'streaming' };
+  return { provider, model, system, prompt, temperature, maxTokens, output, status, outcome, loading, retrying, onModelLoad, run, stop, running: () => status.value === 'starting' || status.value === 'streaming' };
 });
 
 export type { Response };

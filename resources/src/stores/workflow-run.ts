@@ -5,6 +5,7 @@
  */
 import { WORKFLOW_EVENTS } from '@contract';
 import type { WorkflowRunEvent } from '../api/client';
+import { retryText } from '../lib/words';
 import type { BlockTrace, BlockType, WorkflowExecution } from './workflow-types';
 
 export interface BlockRunView {
@@ -61,7 +62,13 @@ export function foldRunEvent(run: RunView, event: WorkflowRunEvent): RunView {
     }
     case WORKFLOW_EVENTS.blockChunk: {
       const p = event.payload;
+      // The first text ends any retry note.
       return { ...run, blocks: upsert(run.blocks, p.blockId, (b) => ({ blockId: p.blockId, name: b?.name ?? p.blockId, type: b?.type ?? 'agent', status: 'running', text: (b?.text ?? '') + p.text })) };
+    }
+    case WORKFLOW_EVENTS.blockRetry: {
+      const p = event.payload;
+      const note = retryText(p, Math.ceil(p.delayMs / 1000));
+      return { ...run, blocks: upsert(run.blocks, p.blockId, (b) => ({ blockId: p.blockId, name: b?.name ?? p.blockId, type: b?.type ?? 'agent', status: 'running', text: b?.text ?? '', note })) };
     }
     case WORKFLOW_EVENTS.blockDone:
     case WORKFLOW_EVENTS.blockFailed: {

@@ -1,8 +1,9 @@
 /**
  * Carries one execution's parts to the UI: text is coalesced so a fast local model sends at most one
- * chunk event per frame interval, every event carries the execution id and a sequence number, and the
- * run ends with exactly one `done` (finish reasons stop, length, cancelled) or one `error` event.
+ * chunk event per frame interval, every event carries the execution id and a sequence number, a
+ * retry before the first token is announced, and the run ends with exactly one `done` (finish reasons stop, length, cancelled) or one `error` event.
  */
+import type { RetryNotice } from '../core/manager.js';
 import type { AIResponse, StreamPart } from '../core/types.js';
 import { EVENT_SCHEMAS, EVENTS, type EventName, type EventPayload } from '../protocol/contract.js';
 import { describeIssues } from '../protocol/issue-text.js';
@@ -28,6 +29,18 @@ export class RunStreamer {
     if (part.type !== 'text-delta') return;
     this.buffer.push(part.text);
     this.timer ??= setTimeout(() => this.flush(), this.frameMs);
+  };
+
+  /**
+   * Says the run will try again (the manager's `onRetry`), in its place among the run's events. A
+   * notice that fails the contract is not sent and takes no `seq`: the UI would wait on the gap.
+   */
+  readonly onRetry = (retry: RetryNotice): void => {
+    this.flush();
+    const payload = { executionId: this.executionId, seq: this.seq, attempt: retry.attempt, delayMs: retry.delayMs, message: retry.message };
+    if (!EVENT_SCHEMAS[EVENTS.retry].safeParse(payload).success) return;
+    this.seq += 1;
+    this.emit(EVENTS.retry, payload);
   };
 
   /**

@@ -33,6 +33,13 @@ export class WorkflowEventRelay {
         stream.timer ??= setTimeout(() => this.flush(executionId), this.frameMs);
         return;
       }
+      case 'block-retry': {
+        // Before the block's first text, so nothing is pending; it still goes out in `seq` order.
+        this.flushBlock(executionId, stream, event.blockId);
+        const { attempt, delayMs, message } = event.retry;
+        this.emit(WORKFLOW_EVENTS.blockRetry, { executionId, seq: stream.seq++, blockId: event.blockId, attempt, delayMs, message });
+        return;
+      }
       case 'block-started':
         this.emit(WORKFLOW_EVENTS.blockStarted, { executionId, seq: stream.seq++, blockId: event.block.id, blockName: event.block.name, blockType: event.block.type, input: event.input });
         return;

@@ -103,6 +103,9 @@ function streamer(workflow: Workflow, quiet: boolean): (event: WorkflowEvent) =>
         }
         process.stderr.write(event.text.replace(/\n/g, `\n[${names.get(event.blockId) ?? event.blockId}] `));
         return;
+      case 'block-retry':
+        line(`[${names.get(event.blockId) ?? event.blockId}] ${event.retry.message}; retrying in ${Math.ceil(event.retry.delayMs / 1000)} s (attempt ${event.retry.attempt})`);
+        return;
       case 'block-started':
         if (event.block.type !== 'starter') line(`[${event.block.name}] started`);
         return;

@@ -82,6 +82,7 @@ export class ConversationRunner {
         streamer = new RunStreamer(id, this.persistingEmit(assistantId, id), this.deps.frameMs);
       },
       onPart: (part) => streamer?.onPart(part),
+      onRetry: (retry) => streamer?.onRetry(retry),
       prepare: async (request, signal) => {
         const counter = await this.counterFor(provider, model, settings.contextSize, signal);
         signal.throwIfAborted();

@@ -6,7 +6,9 @@
 import { randomUUID } from 'node:crypto';
 import { AIError, toAIError, type AIErrorData } from './errors.js';
 import { ResponseBuilder } from './response-builder.js';
-import { DEFAULT_RETRY_POLICY, retryDelay, sleep, type RetryPolicy } from './retry.js';
+import { DEFAULT_RETRY_POLICY, retryDelay, retryReason, sleep, type RetryNotice, type RetryPolicy } from './retry.js';
+
+export type { RetryNotice } from './retry.js';
 import type { AIProvider, AIRequest, AIResponse, ModelInfo, ProviderKind, ProviderStatus, StreamPart } from './types.js';
 
 export interface ExecutionRecord {
@@ -56,6 +58,8 @@ export interface ExecuteOptions {
    * the run as a provider's would; the ledger records the request it returns.
    */
   readonly prepare?: (request: AIRequest, signal: AbortSignal) => Promise<AIRequest>;
+  /** Called before each wait for a retry, so the window can say why nothing has arrived yet. */
+  readonly onRetry?: (retry: RetryNotice) => void;
 }
 
 export interface Execution {
@@ -110,7 +114,7 @@ export class AIManager {
     const controller = new AbortController();
     const unlink = linkAbort(options.signal, controller);
     const startedAt = Date.now();
-    const result = this.run(provider, request, controller.signal, options.onPart ?? noop, options.prepare)
+    const result = this.run(provider, request, controller.signal, options.onPart ?? noop, options)
       .then(({ sent, response }) => {
         // Recorded before `result` settles, so whoever awaits a run (or `dispose`) finds it in History.
         try {
@@ -166,7 +170,7 @@ export class AIManager {
     request: AIRequest,
     signal: AbortSignal,
     onPart: (part: StreamPart) => void,
-    prepare: ExecuteOptions['prepare'],
+    { prepare, onRetry }: Pick<ExecuteOptions, 'prepare' | 'onRetry'>,
   ): Promise<{ sent: AIRequest; response: AIResponse }> {
     const builder = new ResponseBuilder(provider.providerName, request.model, this.options.now);
     const emit = (part: StreamPart): void => {
@@ -196,6 +200,12 @@ export class AIManager {
       if (delay === undefined) {
         emit({ type: 'error', error: failure });
         break;
+      }
+      try {
+        // A listener's fault must not change the run's course.
+        onRetry?.({ attempt: retry + 2, delayMs: Math.round(delay), message: retryReason(failure) });
+      } catch {
+        // Nothing to do: the retry goes ahead regardless.
       }
       try {
         await (this.options.sleep ?? sleep)(delay, signal);

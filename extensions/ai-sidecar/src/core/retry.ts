@@ -22,6 +22,14 @@ export const DEFAULT_RETRY_POLICY: RetryPolicy = {
   maxRetryAfterMs: 30_000,
 };
 
+/** One retry about to happen: the attempt it will be (2 = the first retry), the wait, and why. */
+export interface RetryNotice {
+  readonly attempt: number;
+  readonly delayMs: number;
+  /** The failure in plain words, e.g. "The server is busy (HTTP 429)". */
+  readonly message: string;
+}
+
 /** How long to wait before retry number `retry` (0-based), or undefined when not to retry. */
 export function retryDelay(
   error: AIErrorData,
@@ -54,4 +62,21 @@ export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
     }, ms);
     signal?.addEventListener('abort', onAbort, { once: true });
   });
+}
+
+/** Why a retry is happening, in plain words for the window, e.g. "The server is busy (HTTP 429)". */
+export function retryReason(error: AIErrorData): string {
+  const status = error.status;
+  const words = error.code === 'rate_limited' || status === 429
+    ? 'The server is busy'
+    : error.code === 'overloaded'
+      ? 'The server is overloaded'
+      : status === 408
+        ? 'The server timed out'
+        : status === 409
+          ? 'The server reported a conflict'
+          : status !== undefined && status >= 500
+            ? 'The server had a problem'
+            : 'The provider could not answer';
+  return status === undefined ? words : `${words} (HTTP ${status})`;
 }

@@ -5,7 +5,8 @@
  *
  * Transport (see ../channel): the UI sends `Neutralino.extensions.dispatch(SIDECAR_ID, REQUEST_EVENT,
  * envelope)`; the sidecar answers every request exactly once with a `REPLY_EVENT` broadcast, and
- * streams runs as `EVENTS.chunk` … then one `EVENTS.done` or one `EVENTS.error`.
+ * streams runs as `EVENTS.chunk` … then one `EVENTS.done` or one `EVENTS.error` (an `EVENTS.retry`
+ * before the first chunk says a failed try will be made again).
  */
 import { z } from 'zod';
 import { AI_ERROR_CODES } from '../core/errors.js';
@@ -639,6 +640,8 @@ export const WORKFLOW_EVENTS = {
   blockSkipped: 'sim.workflow.block-skipped',
   blockFailed: 'sim.workflow.block-failed',
   done: 'sim.workflow.done',
+  // Issue 14: an AI block's model is tried again before its first token (as `sim.retry`).
+  blockRetry: 'sim.workflow.block-retry',
 } as const;
 
 const tagged = { executionId: z.string(), seq: z.number().int().min(0), blockId: z.string() };
@@ -650,6 +653,7 @@ const WORKFLOW_EVENT_SCHEMAS = {
   [WORKFLOW_EVENTS.blockSkipped]: z.object({ ...tagged, reason: z.string() }),
   /** A failed block; `handled` when its error connection takes over (the execution goes on). */
   [WORKFLOW_EVENTS.blockFailed]: z.object({ ...tagged, error: blockErrorSchema, handled: z.boolean(), trace: blockTraceSchema }),
+  [WORKFLOW_EVENTS.blockRetry]: z.object({ ...tagged, attempt: z.number().int().min(2), delayMs: z.number().int().min(0), message: z.string() }),
   /** Exactly one per execution, last: the whole trace (status completed, failed or cancelled). */
   [WORKFLOW_EVENTS.done]: z.object({ executionId: z.string(), seq: z.number().int().min(0), execution: workflowExecutionSchema }),
 } as const;
@@ -766,6 +770,8 @@ export const EVENTS = {
   vault: 'sim.vault',
   task: 'sim.task',
   modelLoad: 'sim.model-load',
+  // Issue 14: a run says when it retries (see the schema below).
+  retry: 'sim.retry',
   ...CONVERSATION_EVENTS,
 } as const;
 
@@ -786,6 +792,19 @@ export const EVENT_SCHEMAS = {
     message: z.string().optional(),
   }),
   [EVENTS.modelLoad]: z.object({ model: z.string(), progress: z.number().min(0).max(1) }),
+  // ---- Issue 14: retries shown where the answer appears ----
+  /**
+   * The run failed before its first token and will try again after `delayMs` (Retry-After when the
+   * provider gave one). It takes its place in the run's `seq` order, so it never shows after text;
+   * `attempt` is the try about to be made (2 = the first retry); `message` is the reason in words.
+   */
+  [EVENTS.retry]: z.object({
+    executionId: z.string(),
+    seq: z.number().int().min(0),
+    attempt: z.number().int().min(2),
+    delayMs: z.number().int().min(0),
+    message: z.string(),
+  }),
   ...CONVERSATION_EVENT_SCHEMAS,
   ...WORKFLOW_EVENT_SCHEMAS,
 } as const;

@@ -10,6 +10,7 @@
 import { randomUUID } from 'node:crypto';
 import { handlerFor } from './blocks/index.js';
 import { BlockFailure, type AICall, type BlockContext, type BlockOutcome, type ModelOverride } from './blocks/types.js';
+import type { RetryNotice } from '../core/retry.js';
 import { WorkflowError } from './errors.js';
 import { WorkflowGraph } from './graph.js';
 import type { BlockError, BlockTrace, Connection, JsonObject, JsonValue, Workflow, WorkflowBlock, WorkflowExecution } from './model.js';
@@ -20,6 +21,7 @@ import { blocksByReferenceName, describeProblems, validateWorkflow } from './val
 export type WorkflowEvent =
   | { readonly type: 'block-started'; readonly executionId: string; readonly block: WorkflowBlock; readonly input: JsonObject }
   | { readonly type: 'block-text'; readonly executionId: string; readonly blockId: string; readonly text: string }
+  | { readonly type: 'block-retry'; readonly executionId: string; readonly blockId: string; readonly retry: RetryNotice }
   | { readonly type: 'block-done'; readonly executionId: string; readonly trace: BlockTrace }
   | { readonly type: 'block-skipped'; readonly executionId: string; readonly trace: BlockTrace }
   | { readonly type: 'block-failed'; readonly executionId: string; readonly trace: BlockTrace; readonly handled: boolean }
@@ -168,7 +170,11 @@ class Execution {
 
   private async runBlock(block: WorkflowBlock): Promise<void> {
     const handler = handlerFor(block);
-    const context: BlockContext = { ...this.context, onText: (text) => this.emit({ type: 'block-text', executionId: this.id, blockId: block.id, text }) };
+    const context: BlockContext = {
+      ...this.context,
+      onText: (text) => this.emit({ type: 'block-text', executionId: this.id, blockId: block.id, text }),
+      onRetry: (retry) => this.emit({ type: 'block-retry', executionId: this.id, blockId: block.id, retry }),
+    };
     let input: JsonObject | null = null;
     let outcome: BlockOutcome;
     try {

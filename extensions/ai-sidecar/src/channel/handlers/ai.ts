@@ -48,6 +48,8 @@ export function aiHandlers({ manager, catalog, emit, frameMs }: AIHandlerDeps): 
         execution = manager.execute(provider, toAIRequest(request), {
           // Parts can arrive before we know the id only in theory (execute returns synchronously).
           onPart: (part) => (streamer === undefined ? buffered.push(part) : streamer.onPart(part)),
+          // Retries come only after an awaited attempt, so the streamer exists by then.
+          onRetry: (retry) => streamer?.onRetry(retry),
         });
       } catch (error) {
         release();

@@ -5,7 +5,7 @@ import { BlockFailure, type AIUsage, type BlockContext } from './types.js';
 export async function callModel(provider: string, request: AIRequest, context: BlockContext): Promise<{ response: AIResponse; usage: AIUsage }> {
   let response: AIResponse;
   try {
-    response = await context.ai(provider, request, { signal: context.signal, onText: context.onText });
+    response = await context.ai(provider, request, { signal: context.signal, onText: context.onText, ...(context.onRetry ? { onRetry: context.onRetry } : {}) });
   } catch (error) {
     // Only an unknown provider throws; every other failure arrives in the response.
     throw new BlockFailure('provider_unavailable', error instanceof Error ? error.message : String(error));

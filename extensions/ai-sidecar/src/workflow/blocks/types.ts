@@ -1,4 +1,5 @@
 /** One interface every block type implements: resolve its inputs, then run on them. */
+import type { RetryNotice } from '../../core/retry.js';
 import type { AIRequest, AIResponse } from '../../core/types.js';
 import type { WorkflowGraph } from '../graph.js';
 import type { JsonObject, WorkflowBlock } from '../model.js';
@@ -11,7 +12,7 @@ export interface ModelOverride {
 }
 
 /** Runs one AI request to its end; the executor hands the manager in here. */
-export type AICall = (provider: string, request: AIRequest, options: { signal: AbortSignal; onText: (text: string) => void }) => Promise<AIResponse>;
+export type AICall = (provider: string, request: AIRequest, options: { signal: AbortSignal; onText: (text: string) => void; onRetry?: (retry: RetryNotice) => void }) => Promise<AIResponse>;
 
 export interface BlockContext {
   readonly graph: WorkflowGraph;
@@ -21,6 +22,8 @@ export interface BlockContext {
   readonly override: ModelOverride | undefined;
   /** Streams the block's text as it arrives. */
   readonly onText: (text: string) => void;
+  /** Says the model is being tried again before its first token. */
+  readonly onRetry?: (retry: RetryNotice) => void;
 }
 
 /** What an AI block spent, for the trace. */
