@@ -6,7 +6,7 @@ import { randomUUID } from 'node:crypto';
 import { stat } from 'node:fs/promises';
 import nodePath from 'node:path';
 import { EVENTS } from '../../protocol/contract.js';
-import { CATALOGUE } from '../../models/catalogue.js';
+import { CATALOGUE, type CatalogueEntry } from '../../models/catalogue.js';
 import { checkDownloadURL, type DownloadPolicy } from '../../models/download-policy.js';
 import type { ModelStore } from '../../models/model-store.js';
 import type { LocalLlamaProvider } from '../../providers/local-llama.js';
@@ -23,6 +23,8 @@ export interface ModelHandlerDeps {
   readonly emit: EmitEvent;
   /** Where downloads may come from (the store's fetch applies it to every redirect too). */
   readonly downloads?: DownloadPolicy;
+  /** The catalogue offered (default: the built-in one; see catalogueFromEnv). */
+  readonly catalogue?: readonly CatalogueEntry[];
 }
 
 /** Only plain `*.gguf` names (as the store requires): checked before the source path is touched. */
@@ -33,7 +35,7 @@ type ModelHandlers = Pick<Handlers, 'list_local_models' | 'model_catalogue' | 'i
 /** Progress events at most every 100 ms per task: a fast download must not flood the channel. */
 const PROGRESS_INTERVAL_MS = 100;
 
-export function modelHandlers({ store, local, ollama, emit, downloads }: ModelHandlerDeps): ModelHandlers {
+export function modelHandlers({ store, local, ollama, emit, downloads, catalogue = CATALOGUE }: ModelHandlerDeps): ModelHandlers {
   const tasks = new Map<string, AbortController>();
 
   function startTask(kind: 'download' | 'pull', work: (signal: AbortSignal, progress: (completed: number, total?: number, message?: string) => void) => Promise<void>): { taskId: string } {
@@ -63,7 +65,7 @@ export function modelHandlers({ store, local, ollama, emit, downloads }: ModelHa
 
   return {
     list_local_models: () => store.list().then((models) => models.map((m) => ({ ...m }))),
-    model_catalogue: () => CATALOGUE.map((entry) => ({ ...entry })),
+    model_catalogue: () => catalogue.map((entry) => ({ ...entry })),
     // The page may name any path: every answer about the source is the same whether it is missing,
     // a folder, unreadable or not a model, so import_model cannot be used to probe the file system.
     import_model: async ({ path: source, link }) => {
