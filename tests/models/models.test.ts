@@ -123,6 +123,17 @@ describe('downloads', () => {
     }
   });
 
+  it('stops a download that runs past the expected size when the server gave no length, and keeps nothing', async () => {
+    const folder = await temp();
+    // A chunked answer (no content-length) that goes on past the catalogue's size, e.g. a portal page or a wrong file.
+    let sent = 0;
+    const endless: typeof fetch = async () =>
+      new Response(new ReadableStream({ pull: (c) => (sent < 64 * bytes.length ? (c.enqueue(bytes.subarray(0, 65_536)), (sent += 65_536)) : c.close(), undefined) }));
+    await expect(download({ url: 'http://127.0.0.1:1/x', destination: path.join(folder, 'long.gguf'), expectedBytes: bytes.length, fetch: endless })).rejects.toMatchObject({ code: 'size', message: expect.stringMatching(/more than the \d+ bytes expected/) });
+    expect(sent).toBeLessThan(2 * bytes.length);
+    expect(await readdir(folder)).toEqual([]);
+  });
+
   it('checks free disk space before starting', async () => {
     const folder = await temp();
     let requested = false;

@@ -103,6 +103,8 @@ async function fetchOnce(options: DownloadOptions, part: string, attempt: number
   const body = Readable.fromWeb(response.body as import('node:stream/web').ReadableStream<Uint8Array>);
   body.on('data', (chunk: Buffer) => {
     received += chunk.length;
+    // Without a length from the server only the byte count can tell a wrong file: stop it at once.
+    if (total !== null && received > total) return void body.destroy(new DownloadError('size', `The server sent more than the ${total} bytes expected: the file was discarded.`));
     options.onProgress?.({ receivedBytes: received, totalBytes: total, attempt });
   });
   await pipeline(body, createWriteStream(part, { flags: resumed ? 'a' : 'w' }));
