@@ -134,6 +134,15 @@ describe('downloads', () => {
     expect(await readdir(folder)).toEqual([]);
   });
 
+  it('honours a cancel that comes after the last byte (while the checksum is computed): nothing is kept', async () => {
+    const folder = await temp();
+    const controller = new AbortController();
+    const whole: typeof fetch = async () => new Response(new Uint8Array(bytes), { headers: { 'content-length': String(bytes.length) } });
+    const pending = download({ url: 'http://127.0.0.1:1/x', destination: path.join(folder, 'late.gguf'), fetch: whole, signal: controller.signal, onProgress: (p) => p.receivedBytes === bytes.length && controller.abort() });
+    await expect(pending).rejects.toMatchObject({ code: 'cancelled' });
+    expect(await readdir(folder)).toEqual([]);
+  });
+
   it('checks free disk space before starting', async () => {
     const folder = await temp();
     let requested = false;
