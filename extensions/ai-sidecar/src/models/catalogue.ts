@@ -19,6 +19,7 @@ export interface CatalogueEntry {
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { MODEL_MIRROR_ENV } from './download-policy.js';
+import { MODEL_FILE_NAME } from './model-store.js';
 
 const GiB = 2 ** 30;
 
@@ -60,7 +61,7 @@ export const CATALOGUE_FILE_ENV = 'SIM_AI_MODEL_CATALOGUE';
 
 const entryFile = z.array(
   z.object({
-    id: z.string().regex(/^(?!\.)[\w.() -]+\.gguf$/i),
+    id: z.string().regex(MODEL_FILE_NAME),
     name: z.string().min(1).max(200),
     url: z.url({ protocol: /^https?$/ }),
     sizeBytes: z.number().int().positive(),

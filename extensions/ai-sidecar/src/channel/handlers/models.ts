@@ -8,7 +8,7 @@ import nodePath from 'node:path';
 import { EVENTS } from '../../protocol/contract.js';
 import { CATALOGUE, type CatalogueEntry } from '../../models/catalogue.js';
 import { checkDownloadURL, type DownloadPolicy } from '../../models/download-policy.js';
-import type { ModelStore } from '../../models/model-store.js';
+import { MODEL_FILE_NAME, type ModelStore } from '../../models/model-store.js';
 import type { LocalLlamaProvider } from '../../providers/local-llama.js';
 import type { OllamaProvider } from '../../providers/ollama.js';
 import { ChannelError } from '../errors.js';
@@ -27,8 +27,6 @@ export interface ModelHandlerDeps {
   readonly catalogue?: readonly CatalogueEntry[];
 }
 
-/** Only plain `*.gguf` names (as the store requires): checked before the source path is touched. */
-const MODEL_NAME = /^(?!\.)[\w.() -]+\.gguf$/i;
 
 type ModelHandlers = Pick<Handlers, 'list_local_models' | 'model_catalogue' | 'import_model' | 'delete_model' | 'download_model' | 'cancel_task' | 'unload_model' | 'set_local_settings' | 'ollama_loaded' | 'ollama_pull' | 'ollama_delete'>;
 
@@ -70,7 +68,8 @@ export function modelHandlers({ store, local, ollama, emit, downloads, catalogue
     // a folder, unreadable or not a model, so import_model cannot be used to probe the file system.
     import_model: async ({ path: source, link }) => {
       const name = nodePath.basename(source);
-      if (!MODEL_NAME.test(name)) throw new ChannelError('validation', `"${name}" is not a model file name: letters, digits, . _ - ( ) and spaces, ending in .gguf.`);
+      // Only names the store accepts, checked before the source path is touched.
+      if (!MODEL_FILE_NAME.test(name)) throw new ChannelError('validation', `"${name}" is not a model file name: letters, digits, . _ - ( ) and spaces, ending in .gguf.`);
       if (await stat(nodePath.join(store.folder, name)).then(() => true, () => false)) {
         throw new ChannelError('validation', `A model named ${name} is already in the models folder.`);
       }
