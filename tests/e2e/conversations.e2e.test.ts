@@ -3,8 +3,9 @@
  * stand-in, the tiny real GGUF model for local answers and the OpenAI stand-in as the cloud.
  * One app data folder for the whole file, so a restart finds what the earlier steps stored.
  */
+import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
@@ -12,6 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ROOT } from '../neutralino/build-once.js';
 import { startNeutralinoStandIn, type StandIn } from '../neutralino/runtime.js';
 import { startOpenAIServer, type OpenAIServer } from '../wire/openai-server.js';
+import { startFileServer, type FileServerOptions } from '../models/file-server.js';
 import { buildAppOnce, launchChromium, whenConnected } from './window.js';
 
 const MODEL = '/work/shared/models/stories260K.gguf';
@@ -31,8 +33,8 @@ const answers = () => page.getByTestId('message-assistant');
 const lastAnswer = () => answers().last();
 const lastStatus = () => lastAnswer().getAttribute('data-status');
 
-async function startApp(folder = dataDir): Promise<void> {
-  runtime = await startNeutralinoStandIn({ appDir: ROOT, env: { ...process.env, SIM_AI_DATA_DIR: folder } });
+async function startApp(folder = dataDir, env: NodeJS.ProcessEnv = {}): Promise<void> {
+  runtime = await startNeutralinoStandIn({ appDir: ROOT, env: { ...process.env, SIM_AI_DATA_DIR: folder, ...env } });
   await page.goto(runtime.url);
   await whenConnected(page);
 }
@@ -483,4 +485,72 @@ describe('first launch with a cloud key instead of a model', () => {
     await page.getByTestId('tab-chat').click();
     await shot('first-launch-cloud');
   });
+});
+
+describe('first launch offline, a model downloaded from the catalogue', () => {
+  let freshDir: string;
+  let mirror: Awaited<ReturnType<typeof startFileServer>> | undefined;
+  afterAll(async () => {
+    await mirror?.close();
+    if (freshDir) await rm(freshDir, { recursive: true, force: true });
+  });
+  const entry = (testid: string, name: string) => page.getByTestId(testid).filter({ hasText: name });
+  const download = (name: string) => entry('catalogue-entry', name).getByRole('button', { name: 'Download' }).click();
+  const progressOf = (name: string) => entry('download-progress', name);
+  /** What the models folder holds, partial files included. */
+  const modelFiles = async () => readdir(path.join(freshDir, 'models')).catch(() => [] as string[]);
+
+  it('from a mirror on this computer: a wrong checksum refused in words, a cancel leaves nothing, then progress and a local answer', async () => {
+    // The mirror and the catalogue are the user's, named in the environment (never by the page): the
+    // catalogue lists the tiny model by its real size and sha256, plus a copy whose checksum is wrong.
+    const bytes = await readFile(MODEL);
+    const serving: FileServerOptions = { sliceDelayMs: 400 };
+    mirror = await startFileServer(bytes, serving);
+    freshDir = await mkdtemp(path.join(os.tmpdir(), 'sim-conv-catalogue-'));
+    const catalogueFile = path.join(freshDir, 'catalogue.json');
+    const item = { sizeBytes: bytes.length, ramBytes: 2 ** 20, checksumVerified: true, licence: 'MIT', url: 'https://huggingface.co/karpathy/tinyllamas/resolve/main/stories260K.gguf' };
+    await writeFile(catalogueFile, JSON.stringify([
+      { ...item, id: 'stories260K.gguf', name: 'Tiny stories', sha256: createHash('sha256').update(bytes).digest('hex') },
+      { ...item, id: 'tampered.gguf', name: 'Tampered copy', sha256: 'ab'.repeat(32) },
+    ]));
+    await stopApp();
+    await startApp(freshDir, { SIM_AI_MODEL_MIRROR: new URL(mirror.url).origin, SIM_AI_MODEL_CATALOGUE: catalogueFile });
+    await page.getByTestId('welcome').waitFor({ timeout: 10_000 });
+    await expect.poll(() => page.getByTestId('catalogue-entry').count(), { timeout: 10_000 }).toBe(2);
+
+    // A cancelled download: progress, then back to the two ways in, and nothing left in the models folder.
+    await download('Tiny stories');
+    await expect.poll(() => progressOf('Tiny stories').textContent(), { timeout: 15_000 }).toMatch(/: [1-9]\d?%/);
+    expect(await progressOf('Tiny stories').locator('progress').count()).toBe(1);
+    await shot('catalogue-progress');
+    await progressOf('Tiny stories').getByRole('button', { name: 'Cancel' }).click();
+    await expect.poll(() => progressOf('Tiny stories').textContent(), { timeout: 10_000 }).toMatch(/cancelled/);
+    expect(await page.getByTestId('welcome').isVisible()).toBe(true);
+    expect(await page.getByTestId('pick-model').isEnabled()).toBe(true);
+    expect(await entry('catalogue-entry', 'Tiny stories').getByRole('button', { name: 'Download' }).isEnabled()).toBe(true);
+    await expect.poll(modelFiles, { timeout: 5_000 }).toEqual([]);
+
+    // A file that does not match the catalogue's checksum is refused in words and discarded.
+    serving.sliceDelayMs = 0;
+    await download('Tampered copy');
+    await expect.poll(() => progressOf('Tampered copy').textContent(), { timeout: 15_000 }).toMatch(/failed \(The download's sha256 is [0-9a-f]{64}, not the expected (ab){32}: the file was discarded\.\)/);
+    expect(await modelFiles()).toEqual([]);
+    expect(await page.getByTestId('welcome').isVisible()).toBe(true);
+
+    // The matching one: progress shown, then a conversation with the downloaded model.
+    serving.sliceDelayMs = 150;
+    await download('Tiny stories');
+    await expect.poll(() => page.getByTestId('download-progress').filter({ hasText: /Tiny stories: [1-9]\d?%/ }).count(), { timeout: 15_000 }).toBe(1);
+    await page.getByTestId('chat').waitFor({ timeout: 20_000 });
+    // The mirror was asked for each entry by its file name, never for anything else.
+    expect(new Set(mirror.paths)).toEqual(new Set(['/stories260K.gguf', '/tampered.gguf']));
+    expect(await modelFiles()).toEqual(['stories260K.gguf']);
+    expect(createHash('sha256').update(await readFile(path.join(freshDir, 'models', 'stories260K.gguf'))).digest('hex')).toBe(createHash('sha256').update(bytes).digest('hex'));
+    await expect.poll(() => page.getByTestId('provider').inputValue()).toBe('local');
+    await expect.poll(() => page.getByTestId('model').inputValue()).toBe('stories260K.gguf');
+    await setMaxTokens(24);
+    await sendAndWait('Once upon a time');
+    expect(await lastAnswer().getByTestId('answer-text').textContent()).toMatch(/\w+/);
+    await shot('catalogue-answer');
+  }, 120_000);
 });

@@ -7,17 +7,19 @@ export interface FileServerOptions {
   cutFirstAt?: number;
   /** Flip one byte in what is served. */
   corrupt?: boolean;
-  /** Delay between 64 KiB slices. */
+  /** Delay between 64 KiB slices (read for each slice, so a test may change it between downloads). */
   sliceDelayMs?: number;
 }
 
 export async function startFileServer(bytes: Buffer, options: FileServerOptions = {}) {
   const ranges: (string | undefined)[] = [];
+  const paths: string[] = [];
   const body = options.corrupt ? Buffer.from(bytes) : bytes;
   if (options.corrupt) body[Math.floor(body.length / 2)] = (body[Math.floor(body.length / 2)] ?? 0) ^ 0xff;
   let cut = options.cutFirstAt;
   const server = http.createServer((req, res) => {
     ranges.push(req.headers.range);
+    paths.push(req.url ?? '');
     const match = /^bytes=(\d+)-$/.exec(req.headers.range ?? '');
     const start = match ? Number(match[1]) : 0;
     if (start >= body.length) return void res.writeHead(416).end();
@@ -46,6 +48,8 @@ export async function startFileServer(bytes: Buffer, options: FileServerOptions 
   return {
     url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/model.gguf`,
     ranges,
+    /** The path of every request, in order (every path serves the same bytes). */
+    paths,
     close: () => new Promise<void>((resolve) => (server.closeAllConnections(), server.close(() => resolve()))),
   };
 }

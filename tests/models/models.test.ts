@@ -5,7 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { download } from '../../extensions/ai-sidecar/src/models/downloader.js';
-import { CATALOGUE } from '../../extensions/ai-sidecar/src/models/catalogue.js';
+import { CATALOGUE, catalogueFromEnv } from '../../extensions/ai-sidecar/src/models/catalogue.js';
 import { ModelStore } from '../../extensions/ai-sidecar/src/models/model-store.js';
 import { LocalLlamaProvider } from '../../extensions/ai-sidecar/src/providers/local-llama.js';
 import { startFileServer } from './file-server.js';
@@ -57,6 +57,27 @@ describe('models folder', () => {
   it('never claims a checksum the catalogue did not verify', () => {
     for (const entry of CATALOGUE) expect(entry.sha256 === null).toBe(!entry.checksumVerified);
   });
+
+  it('takes the catalogue and its mirror from the environment only, and keeps the built-in list over a bad file', async () => {
+    const folder = await temp();
+    const warnings: string[] = [];
+    const warn = (message: string) => void warnings.push(message);
+    expect(catalogueFromEnv({}, warn)).toEqual(CATALOGUE);
+    // A mirror serves every entry under its file name, below the folder it was given.
+    const mirrored = catalogueFromEnv({ SIM_AI_MODEL_MIRROR: 'http://192.168.1.20:8080/models' }, warn);
+    expect(mirrored.map((e) => e.url)).toEqual(CATALOGUE.map((e) => `http://192.168.1.20:8080/models/${e.id}`));
+    const file = path.join(folder, 'catalogue.json');
+    const own = { id: 'stories260K.gguf', name: 'Tiny stories', url: 'https://models.example/stories260K.gguf', sizeBytes: bytes.length, ramBytes: 1, sha256: sha, checksumVerified: true, licence: 'MIT' };
+    await writeFile(file, JSON.stringify([own]));
+    expect(catalogueFromEnv({ SIM_AI_MODEL_CATALOGUE: file }, warn)).toEqual([own]);
+    // An entry whose name would leave the models folder, or a file that is not JSON: the built-in list, and a warning in words.
+    await writeFile(file, JSON.stringify([{ ...own, id: '../../escape.gguf' }]));
+    expect(catalogueFromEnv({ SIM_AI_MODEL_CATALOGUE: file }, warn)).toEqual(CATALOGUE);
+    await writeFile(file, 'not json');
+    expect(catalogueFromEnv({ SIM_AI_MODEL_CATALOGUE: file }, warn)).toEqual(CATALOGUE);
+    expect(warnings).toHaveLength(2);
+    expect(warnings[0]).toMatch(/is not a readable catalogue, so the built-in one is used/);
+  });
 });
 
 describe('downloads', () => {
@@ -100,6 +121,26 @@ describe('downloads', () => {
     } finally {
       await server.close();
     }
+  });
+
+  it('stops a download that runs past the expected size when the server gave no length, and keeps nothing', async () => {
+    const folder = await temp();
+    // A chunked answer (no content-length) that goes on past the catalogue's size, e.g. a portal page or a wrong file.
+    let sent = 0;
+    const endless: typeof fetch = async () =>
+      new Response(new ReadableStream({ pull: (c) => (sent < 64 * bytes.length ? (c.enqueue(bytes.subarray(0, 65_536)), (sent += 65_536)) : c.close(), undefined) }));
+    await expect(download({ url: 'http://127.0.0.1:1/x', destination: path.join(folder, 'long.gguf'), expectedBytes: bytes.length, fetch: endless })).rejects.toMatchObject({ code: 'size', message: expect.stringMatching(/more than the \d+ bytes expected/) });
+    expect(sent).toBeLessThan(2 * bytes.length);
+    expect(await readdir(folder)).toEqual([]);
+  });
+
+  it('honours a cancel that comes after the last byte (while the checksum is computed): nothing is kept', async () => {
+    const folder = await temp();
+    const controller = new AbortController();
+    const whole: typeof fetch = async () => new Response(new Uint8Array(bytes), { headers: { 'content-length': String(bytes.length) } });
+    const pending = download({ url: 'http://127.0.0.1:1/x', destination: path.join(folder, 'late.gguf'), fetch: whole, signal: controller.signal, onProgress: (p) => p.receivedBytes === bytes.length && controller.abort() });
+    await expect(pending).rejects.toMatchObject({ code: 'cancelled' });
+    expect(await readdir(folder)).toEqual([]);
   });
 
   it('checks free disk space before starting', async () => {

@@ -27,6 +27,7 @@ import { WorkflowService } from './workflow/service.js';
 import { MemoryWorkflowStore } from './workflow/store.js';
 import { ModelStore } from './models/model-store.js';
 import { mirrorFromEnv, policyFetch } from './models/download-policy.js';
+import { catalogueFromEnv } from './models/catalogue.js';
 import { openDatabase, type SqliteDatabase } from './storage/database.js';
 import { dataPaths, resolveDataLocation, restrictNewFileModes } from './storage/paths.js';
 import { ExecutionsRepository, ProviderSettingsRepository, SecretsRepository, VaultMetaRepository } from './storage/repositories.js';
@@ -139,6 +140,7 @@ export function createSidecar(options: SidecarOptions): Sidecar {
     ...modelHandlers({
       store: new ModelStore(paths.models, policyFetch(downloads)),
       downloads,
+      catalogue: catalogueFromEnv(options.env ?? process.env, (message) => log('warn', message)),
       local,
       ollama: () => {
         const provider = manager.providerNames().includes('ollama') ? manager.provider('ollama') : undefined;

@@ -16,6 +16,11 @@ export interface CatalogueEntry {
   readonly licence: string;
 }
 
+import { readFileSync } from 'node:fs';
+import { z } from 'zod';
+import { MODEL_MIRROR_ENV } from './download-policy.js';
+import { MODEL_FILE_NAME } from './model-store.js';
+
 const GiB = 2 ** 30;
 
 export const CATALOGUE: readonly CatalogueEntry[] = [
@@ -50,3 +55,51 @@ export const CATALOGUE: readonly CatalogueEntry[] = [
     licence: 'Apache-2.0',
   },
 ];
+
+/** A JSON file of entries that replaces the list above (an offline team's own models); set outside the page. */
+export const CATALOGUE_FILE_ENV = 'SIM_AI_MODEL_CATALOGUE';
+
+const entryFile = z.array(
+  z.object({
+    id: z.string().regex(MODEL_FILE_NAME),
+    name: z.string().min(1).max(200),
+    url: z.url({ protocol: /^https?$/ }),
+    sizeBytes: z.number().int().positive(),
+    ramBytes: z.number().int().positive(),
+    sha256: z.string().regex(/^[a-f0-9]{64}$/i).nullable(),
+    checksumVerified: z.boolean(),
+    licence: z.string().max(200),
+  }),
+);
+
+/**
+ * The catalogue as this sidecar offers it. Both inputs come from the environment, never the page:
+ * `SIM_AI_MODEL_CATALOGUE` may replace the entries, and with a mirror (`SIM_AI_MODEL_MIRROR`) each
+ * entry is fetched from the mirror under its file name, so a mirror of the catalogue works offline.
+ * A catalogue file that cannot be read or is not valid is reported and the built-in list kept.
+ */
+export function catalogueFromEnv(env: NodeJS.ProcessEnv, warn: (message: string) => void): CatalogueEntry[] {
+  let entries: readonly CatalogueEntry[] = CATALOGUE;
+  const file = env[CATALOGUE_FILE_ENV]?.trim();
+  if (file) {
+    try {
+      entries = entryFile.parse(JSON.parse(readFileSync(file, 'utf8')));
+    } catch (error) {
+      warn(`${CATALOGUE_FILE_ENV} (${file}) is not a readable catalogue, so the built-in one is used: ${error instanceof Error ? error.message : String(error)}`);
+    }
+  }
+  const mirror = mirrorBase(env[MODEL_MIRROR_ENV]);
+  return entries.map((entry) => (mirror === undefined ? { ...entry } : { ...entry, url: new URL(encodeURIComponent(entry.id), mirror).href }));
+}
+
+/** The mirror's address as a folder (a trailing slash), so `http://nas:8080/models` serves `models/<id>`. */
+function mirrorBase(value: string | undefined): URL | undefined {
+  if (!value?.trim()) return undefined;
+  try {
+    const base = new URL(value.trim());
+    if (!base.pathname.endsWith('/')) base.pathname += '/';
+    return base;
+  } catch {
+    return undefined;
+  }
+}

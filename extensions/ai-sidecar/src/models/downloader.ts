@@ -45,7 +45,9 @@ export async function download(options: DownloadOptions): Promise<{ sha256: stri
   try {
     await checkDisk(options);
     const bytes = await fetchWithResume(options, part);
-    const digest = await sha256Of(part);
+    // Hashing a large model takes seconds: a cancel then still counts, and the rename waits for it.
+    const digest = await sha256Of(part, options.signal);
+    options.signal?.throwIfAborted();
     if (options.sha256 !== undefined && digest !== options.sha256.toLowerCase()) {
       throw new DownloadError('checksum', `The download's sha256 is ${digest}, not the expected ${options.sha256}: the file was discarded.`);
     }
@@ -103,6 +105,8 @@ async function fetchOnce(options: DownloadOptions, part: string, attempt: number
   const body = Readable.fromWeb(response.body as import('node:stream/web').ReadableStream<Uint8Array>);
   body.on('data', (chunk: Buffer) => {
     received += chunk.length;
+    // Without a length from the server only the byte count can tell a wrong file: stop it at once.
+    if (total !== null && received > total) return void body.destroy(new DownloadError('size', `The server sent more than the ${total} bytes expected: the file was discarded.`));
     options.onProgress?.({ receivedBytes: received, totalBytes: total, attempt });
   });
   await pipeline(body, createWriteStream(part, { flags: resumed ? 'a' : 'w' }));
@@ -110,9 +114,9 @@ async function fetchOnce(options: DownloadOptions, part: string, attempt: number
   return received;
 }
 
-async function sha256Of(file: string): Promise<string> {
+async function sha256Of(file: string, signal: AbortSignal | undefined): Promise<string> {
   const hash = createHash('sha256');
-  for await (const chunk of createReadStream(file)) hash.update(chunk as Buffer);
+  for await (const chunk of createReadStream(file, signal ? { signal } : {})) hash.update(chunk as Buffer);
   return hash.digest('hex');
 }
 

@@ -13,6 +13,9 @@ export class ModelStoreError extends CodedError<'validation' | 'not_found' | 'st
   override readonly name = 'ModelStoreError';
 }
 
+/** A plain `*.gguf` file name: no separators, no parent references, not hidden. */
+export const MODEL_FILE_NAME = /^(?!\.)[\w.() -]+\.gguf$/i;
+
 export interface DownloadRequest {
   readonly url: string;
   readonly name: string;
@@ -74,7 +77,7 @@ export class ModelStore {
 
   /** Only plain `*.gguf` file names: no separators, no parent references. */
   private safeName(name: string): string {
-    if (!/^[\w.() -]+\.gguf$/i.test(name) || name.startsWith('.')) {
+    if (!MODEL_FILE_NAME.test(name)) {
       throw new ModelStoreError('validation', `"${name}" is not a valid model file name (letters, digits, . _ - and ending in .gguf).`);
     }
     return name;

@@ -6,9 +6,9 @@ import { randomUUID } from 'node:crypto';
 import { stat } from 'node:fs/promises';
 import nodePath from 'node:path';
 import { EVENTS } from '../../protocol/contract.js';
-import { CATALOGUE } from '../../models/catalogue.js';
+import { CATALOGUE, type CatalogueEntry } from '../../models/catalogue.js';
 import { checkDownloadURL, type DownloadPolicy } from '../../models/download-policy.js';
-import type { ModelStore } from '../../models/model-store.js';
+import { MODEL_FILE_NAME, type ModelStore } from '../../models/model-store.js';
 import type { LocalLlamaProvider } from '../../providers/local-llama.js';
 import type { OllamaProvider } from '../../providers/ollama.js';
 import { ChannelError } from '../errors.js';
@@ -23,17 +23,17 @@ export interface ModelHandlerDeps {
   readonly emit: EmitEvent;
   /** Where downloads may come from (the store's fetch applies it to every redirect too). */
   readonly downloads?: DownloadPolicy;
+  /** The catalogue offered (default: the built-in one; see catalogueFromEnv). */
+  readonly catalogue?: readonly CatalogueEntry[];
 }
 
-/** Only plain `*.gguf` names (as the store requires): checked before the source path is touched. */
-const MODEL_NAME = /^(?!\.)[\w.() -]+\.gguf$/i;
 
 type ModelHandlers = Pick<Handlers, 'list_local_models' | 'model_catalogue' | 'import_model' | 'delete_model' | 'download_model' | 'cancel_task' | 'unload_model' | 'set_local_settings' | 'ollama_loaded' | 'ollama_pull' | 'ollama_delete'>;
 
 /** Progress events at most every 100 ms per task: a fast download must not flood the channel. */
 const PROGRESS_INTERVAL_MS = 100;
 
-export function modelHandlers({ store, local, ollama, emit, downloads }: ModelHandlerDeps): ModelHandlers {
+export function modelHandlers({ store, local, ollama, emit, downloads, catalogue = CATALOGUE }: ModelHandlerDeps): ModelHandlers {
   const tasks = new Map<string, AbortController>();
 
   function startTask(kind: 'download' | 'pull', work: (signal: AbortSignal, progress: (completed: number, total?: number, message?: string) => void) => Promise<void>): { taskId: string } {
@@ -63,12 +63,13 @@ export function modelHandlers({ store, local, ollama, emit, downloads }: ModelHa
 
   return {
     list_local_models: () => store.list().then((models) => models.map((m) => ({ ...m }))),
-    model_catalogue: () => CATALOGUE.map((entry) => ({ ...entry })),
+    model_catalogue: () => catalogue.map((entry) => ({ ...entry })),
     // The page may name any path: every answer about the source is the same whether it is missing,
     // a folder, unreadable or not a model, so import_model cannot be used to probe the file system.
     import_model: async ({ path: source, link }) => {
       const name = nodePath.basename(source);
-      if (!MODEL_NAME.test(name)) throw new ChannelError('validation', `"${name}" is not a model file name: letters, digits, . _ - ( ) and spaces, ending in .gguf.`);
+      // Only names the store accepts, checked before the source path is touched.
+      if (!MODEL_FILE_NAME.test(name)) throw new ChannelError('validation', `"${name}" is not a model file name: letters, digits, . _ - ( ) and spaces, ending in .gguf.`);
       if (await stat(nodePath.join(store.folder, name)).then(() => true, () => false)) {
         throw new ChannelError('validation', `A model named ${name} is already in the models folder.`);
       }
