@@ -10,13 +10,14 @@ import os from 'node:os';
 import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SHARED_MODELS } from '../local/model-path.js';
 import { ROOT } from '../neutralino/build-once.js';
 import { startNeutralinoStandIn, type StandIn } from '../neutralino/runtime.js';
 import { startOpenAIServer, type OpenAIServer } from '../wire/openai-server.js';
 import { startFileServer, type FileServerOptions } from '../models/file-server.js';
 import { buildAppOnce, launchChromium, whenConnected } from './window.js';
 
-const MODEL = '/work/shared/models/stories260K.gguf';
+const MODEL = path.join(SHARED_MODELS, 'stories260K.gguf');
 const SHOTS = path.join(ROOT, 'test-output', 'screenshots');
 const KEY = 'sk-proj-ConvConvConvSECRETsecret4242';
 let runtime: StandIn;

@@ -1,5 +1,5 @@
 /**
- * A stand-in for the Neutralino runtime (6.9) as /work/shared/neutralino-protocol.md describes it, so
+ * A stand-in for the Neutralino runtime (6.9) as ../shared/neutralino-protocol.md describes it, so
  * tests drive the real UI and the real sidecar. Test code only: the product never imports it.
  *
  * Implemented: config reading; static files with the globals script (one-time token); the WebSocket
