@@ -7,6 +7,7 @@ import { defineStore } from 'pinia';
 import { computed, reactive, ref } from 'vue';
 import type { CommandResult, ConversationSettings, EventPayload, EVENTS } from '@contract';
 import type { RunHandle } from '../api/client';
+import { guarded } from '../lib/guard';
 import { caughtText } from '../lib/words';
 import { useConnectionStore } from './connection';
 
@@ -71,15 +72,7 @@ export const useConversationsStore = defineStore('conversations', () => {
   const provider = computed(() => draft.value?.provider ?? current.value?.provider ?? '');
   const model = computed(() => draft.value?.model ?? current.value?.model ?? '');
 
-  async function guard<T>(action: () => Promise<T>): Promise<T | undefined> {
-    error.value = undefined;
-    try {
-      return await action();
-    } catch (e) {
-      error.value = caughtText(e);
-      return undefined;
-    }
-  }
+  const guard = <T>(action: () => Promise<T>): Promise<T | undefined> => guarded(error, action);
 
   async function refreshList(): Promise<void> {
     // The list has its own error: refreshing it never hides the chat's.

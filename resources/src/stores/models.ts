@@ -3,6 +3,7 @@ import { defineStore } from 'pinia';
 import { reactive, ref } from 'vue';
 import type { CommandResult, EventPayload, EVENTS } from '@contract';
 import { useConnectionStore } from './connection';
+import { guarded } from '../lib/guard';
 
 type Task = EventPayload<typeof EVENTS.task> & { label: string };
 
@@ -15,14 +16,7 @@ export const useModelsStore = defineStore('models', () => {
   const connection = useConnectionStore();
   const client = () => connection.require();
 
-  async function guard(action: () => Promise<unknown>): Promise<void> {
-    error.value = undefined;
-    try {
-      await action();
-    } catch (e) {
-      error.value = e instanceof Error ? e.message : String(e);
-    }
-  }
+  const guard = async (action: () => Promise<unknown>): Promise<void> => void (await guarded(error, action));
 
   const refresh = () =>
     guard(async () => {

@@ -7,6 +7,7 @@ import { os } from '@neutralinojs/lib';
 import { defineStore } from 'pinia';
 import { ref } from 'vue';
 import type { CommandResult } from '@contract';
+import { guarded } from '../lib/guard';
 import { caughtText } from '../lib/words';
 import { useConnectionStore } from './connection';
 import { useVaultStore } from './vault';
@@ -31,12 +32,8 @@ export const useOnboardingStore = defineStore('onboarding', () => {
 
   async function step<T>(state: 'picking' | 'importing' | 'saving', action: () => Promise<T>): Promise<T | undefined> {
     busy.value = state;
-    error.value = undefined;
     try {
-      return await action();
-    } catch (e) {
-      error.value = caughtText(e);
-      return undefined;
+      return await guarded(error, action);
     } finally {
       busy.value = 'idle';
     }

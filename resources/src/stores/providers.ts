@@ -2,7 +2,8 @@
 import { defineStore } from 'pinia';
 import { computed, ref } from 'vue';
 import type { CommandResult } from '@contract';
-import { caughtText, providerState } from '../lib/words';
+import { guarded } from '../lib/guard';
+import { providerState } from '../lib/words';
 import { useConnectionStore } from './connection';
 
 type ProviderInfo = CommandResult<'list_providers'>[number];
@@ -21,15 +22,7 @@ export const useProvidersStore = defineStore('providers', () => {
 
   const byName = computed(() => new Map(models.value.map((m) => [m.provider, m])));
 
-  async function guard<T>(action: () => Promise<T>): Promise<T | undefined> {
-    error.value = undefined;
-    try {
-      return await action();
-    } catch (e) {
-      error.value = caughtText(e);
-      return undefined;
-    }
-  }
+  const guard = <T>(action: () => Promise<T>): Promise<T | undefined> => guarded(error, action);
 
   /**
    * Settings and key hints only: nothing here makes the sidecar contact a provider. It keeps the
