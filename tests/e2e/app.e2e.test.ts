@@ -2,15 +2,14 @@
  * End to end: the built UI in headless Debian Chromium (playwright-core), served by the Neutralino
  * stand-in, with the real sidecar behind it and the OpenAI stand-in as the cloud.
  */
-import { mkdir, mkdtemp, rm } from 'node:fs/promises';
-import os from 'node:os';
+import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ROOT } from '../neutralino/build-once.js';
-import { startNeutralinoStandIn, type StandIn } from '../neutralino/runtime.js';
+import type { StandIn } from '../neutralino/runtime.js';
 import { startOpenAIServer, type OpenAIServer } from '../wire/openai-server.js';
-import { buildAppOnce, launchChromium, openTab, whenConnected } from './window.js';
+import { closeAppWindow, openTab, startAppWindow, whenConnected } from './window.js';
 
 const KEY = 'sk-proj-E2Ee2eE2Ee2eSECRETsecret5150';
 const MODEL = path.resolve(ROOT, '../shared/models/stories260K.gguf');
@@ -31,12 +30,9 @@ async function shot(name: string): Promise<void> {
 const tab = (name: string) => openTab(page, name);
 
 beforeAll(async () => {
-  await buildAppOnce();
   await mkdir(SHOTS, { recursive: true });
-  dataDir = await mkdtemp(path.join(os.tmpdir(), 'sim-e2e-'));
   openai = await startOpenAIServer();
-  runtime = await startNeutralinoStandIn({ appDir: ROOT, env: { ...process.env, SIM_AI_DATA_DIR: dataDir } });
-  browser = await launchChromium();
+  ({ dataDir, runtime, browser } = await startAppWindow('sim-e2e-'));
   page = await browser.newPage({ viewport: { width: 900, height: 800 } });
   page.on('response', (response) => void response.text().then((t) => seenBytes.push(t), () => undefined));
   page.on('websocket', (ws) => {
@@ -48,11 +44,8 @@ beforeAll(async () => {
 }, 120_000);
 
 afterAll(async () => {
-  await browser?.close();
-  await runtime?.close();
-  runtime?.killAll();
+  await closeAppWindow({ dataDir, runtime, browser });
   await openai?.close();
-  if (dataDir) await rm(dataDir, { recursive: true, force: true });
 });
 
 describe('the desktop app, end to end', () => {

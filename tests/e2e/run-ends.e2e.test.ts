@@ -9,8 +9,6 @@
  * History as cancelled.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
-import os from 'node:os';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import type { Browser, Page } from 'playwright-core';
@@ -20,7 +18,7 @@ import { ROOT } from '../neutralino/build-once.js';
 import { PageClient } from '../neutralino/page-client.js';
 import { startNeutralinoStandIn, type StandIn } from '../neutralino/runtime.js';
 import { useCloudStandIns } from '../wire/cloud-stand-ins.js';
-import { buildAppOnce, launchChromium, openTab, whenConnected } from './window.js';
+import { closeAppWindow, openTab, startAppWindow, whenConnected } from './window.js';
 
 const KEY = 'sk-ant-api03-E2Ee2eRUNENDSrunends-0123';
 const standIns = useCloudStandIns();
@@ -64,10 +62,7 @@ function sidecarPid(shellPid: number): number {
 }
 
 beforeAll(async () => {
-  await buildAppOnce();
-  dataDir = await mkdtemp(path.join(os.tmpdir(), 'sim-run-ends-e2e-'));
-  runtime = await startNeutralinoStandIn({ appDir: ROOT, env: { ...process.env, SIM_AI_DATA_DIR: dataDir } });
-  browser = await launchChromium();
+  ({ dataDir, runtime, browser } = await startAppWindow('sim-run-ends-e2e-'));
   page = await browser.newPage({ viewport: { width: 900, height: 800 } });
   // An action that cannot happen fails naming its element, not as a bare test timeout.
   page.setDefaultTimeout(15_000);
@@ -76,10 +71,7 @@ beforeAll(async () => {
 }, 120_000);
 
 afterAll(async () => {
-  await browser?.close();
-  await runtime?.close();
-  runtime?.killAll();
-  if (dataDir) await rm(dataDir, { recursive: true, force: true });
+  await closeAppWindow({ dataDir, runtime, browser });
 });
 
 describe('every run ends in the window', () => {

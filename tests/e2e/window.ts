@@ -5,9 +5,34 @@
  * the ways into the window's areas that several tests take.
  */
 import { existsSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { buildSidecarOnce, ROOT } from '../neutralino/build-once.js';
+import { startNeutralinoStandIn, type StandIn } from '../neutralino/runtime.js';
+
+/** What every window test starts from: a fresh data folder, the app on it under the stand-in runtime, Chromium. */
+export interface AppWindow {
+  readonly dataDir: string;
+  readonly runtime: StandIn;
+  readonly browser: Browser;
+}
+
+export async function startAppWindow(dataPrefix: string): Promise<AppWindow> {
+  await buildAppOnce();
+  const dataDir = await mkdtemp(path.join(os.tmpdir(), dataPrefix));
+  const runtime = await startNeutralinoStandIn({ appDir: ROOT, env: { ...process.env, SIM_AI_DATA_DIR: dataDir } });
+  return { dataDir, runtime, browser: await launchChromium() };
+}
+
+/** Closes whatever `startAppWindow` got to start (parts are missing when it failed half way). */
+export async function closeAppWindow({ dataDir, runtime, browser }: Partial<AppWindow>): Promise<void> {
+  await browser?.close();
+  await runtime?.close();
+  runtime?.killAll();
+  if (dataDir) await rm(dataDir, { recursive: true, force: true });
+}
 
 export async function buildAppOnce(): Promise<void> {
   if (!existsSync(path.join(ROOT, 'resources/dist/index.html'))) {

@@ -4,15 +4,14 @@
  * workflow on the canvas by dragging a connection, runs it, stops a run, reads the trace.
  */
 import { readFileSync } from 'node:fs';
-import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
-import os from 'node:os';
+import { mkdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Browser, Locator, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ROOT } from '../neutralino/build-once.js';
-import { startNeutralinoStandIn, type StandIn } from '../neutralino/runtime.js';
+import type { StandIn } from '../neutralino/runtime.js';
 import { startOpenAIServer, type OpenAIServer } from '../wire/openai-server.js';
-import { buildAppOnce, launchChromium, whenConnected } from './window.js';
+import { closeAppWindow, startAppWindow, whenConnected } from './window.js';
 
 const KEY = 'sk-proj-FlowFlowFlowFlowSECRET0011';
 const MODEL = path.resolve(ROOT, '../shared/models/stories260K.gguf');
@@ -47,12 +46,9 @@ async function dragConnection(from: Locator, toBlock: string): Promise<void> {
 }
 
 beforeAll(async () => {
-  await buildAppOnce();
   await mkdir(SHOTS, { recursive: true });
-  dataDir = await mkdtemp(path.join(os.tmpdir(), 'sim-flow-e2e-'));
   openai = await startOpenAIServer();
-  runtime = await startNeutralinoStandIn({ appDir: ROOT, env: { ...process.env, SIM_AI_DATA_DIR: dataDir } });
-  browser = await launchChromium();
+  ({ dataDir, runtime, browser } = await startAppWindow('sim-flow-e2e-'));
   page = await browser.newPage({ viewport: { width: 1280, height: 900 }, acceptDownloads: true });
   page.on('request', (request) => {
     if (request.resourceType() === 'script') scripts.push(new URL(request.url()).pathname);
@@ -62,11 +58,8 @@ beforeAll(async () => {
 }, 120_000);
 
 afterAll(async () => {
-  await browser?.close();
-  await runtime?.close();
-  runtime?.killAll();
+  await closeAppWindow({ dataDir, runtime, browser });
   await openai?.close();
-  if (dataDir) await rm(dataDir, { recursive: true, force: true });
 });
 
 describe('the Workflows view, end to end', () => {

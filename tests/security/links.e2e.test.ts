@@ -4,16 +4,12 @@
  * main view), the single-run view under Settings, and History. In
  * headless Chromium on the built UI, served by the Neutralino stand-in with the real sidecar.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
-import os from 'node:os';
-import path from 'node:path';
 import type { Browser, Locator, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ROOT } from '../neutralino/build-once.js';
 import { PageClient } from '../neutralino/page-client.js';
-import { startNeutralinoStandIn, type StandIn } from '../neutralino/runtime.js';
+import type { StandIn } from '../neutralino/runtime.js';
 import { startOpenAIServer, type OpenAIServer } from '../wire/openai-server.js';
-import { buildAppOnce, launchChromium, whenConnected } from '../e2e/window.js';
+import { closeAppWindow, startAppWindow, whenConnected } from '../e2e/window.js';
 
 const OUTPUT = [
   'Read [the docs](https://example.com/docs) or ',
@@ -32,10 +28,8 @@ const navigations: string[] = [];
 const offPageRequests: string[] = [];
 
 beforeAll(async () => {
-  await buildAppOnce();
-  dataDir = await mkdtemp(path.join(os.tmpdir(), 'sim-links-'));
   openai = await startOpenAIServer();
-  runtime = await startNeutralinoStandIn({ appDir: ROOT, env: { ...process.env, SIM_AI_DATA_DIR: dataDir } });
+  ({ dataDir, runtime, browser } = await startAppWindow('sim-links-'));
   const setup = await PageClient.connect(runtime);
   await setup.waitForSidecar();
   for (const [command, params] of [
@@ -47,7 +41,6 @@ beforeAll(async () => {
     if (!reply.ok) throw new Error(reply.error.message);
   }
   setup.close();
-  browser = await launchChromium();
   const context = await browser.newContext({ viewport: { width: 900, height: 800 } });
   context.on('page', (p) => opened.push(p.url()));
   page = await context.newPage();
@@ -62,11 +55,8 @@ beforeAll(async () => {
 }, 120_000);
 
 afterAll(async () => {
-  await browser?.close();
-  await runtime?.close();
-  runtime?.killAll();
+  await closeAppWindow({ dataDir, runtime, browser });
   await openai?.close();
-  if (dataDir) await rm(dataDir, { recursive: true, force: true });
 });
 
 /** Every kind of click on every link in `output`; then nothing may have moved or opened. */

@@ -4,15 +4,11 @@
  * shows the dialog naming the new host; only the vault passphrase there lets the key go to it; a
  * keyless LAN server over plain http is marked as unencrypted.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
-import os from 'node:os';
-import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ROOT } from '../neutralino/build-once.js';
-import { startNeutralinoStandIn, type StandIn } from '../neutralino/runtime.js';
+import type { StandIn } from '../neutralino/runtime.js';
 import { startOpenAIServer, type OpenAIServer } from '../wire/openai-server.js';
-import { buildAppOnce, launchChromium, whenConnected } from '../e2e/window.js';
+import { closeAppWindow, startAppWindow, whenConnected } from '../e2e/window.js';
 
 const KEY = 'sk-proj-UIuiUIuiORIGINorigin7788';
 const PASSPHRASE = 'a long and honest passphrase';
@@ -25,11 +21,8 @@ let dataDir: string;
 const sent: string[] = [];
 
 beforeAll(async () => {
-  await buildAppOnce();
-  dataDir = await mkdtemp(path.join(os.tmpdir(), 'sim-ui-origin-'));
   [home, evil] = await Promise.all([startOpenAIServer(), startOpenAIServer()]);
-  runtime = await startNeutralinoStandIn({ appDir: ROOT, env: { ...process.env, SIM_AI_DATA_DIR: dataDir } });
-  browser = await launchChromium();
+  ({ dataDir, runtime, browser } = await startAppWindow('sim-ui-origin-'));
   page = await browser.newPage({ viewport: { width: 900, height: 900 } });
   page.on('websocket', (ws) => ws.on('framesent', (f) => sent.push(String(f.payload))));
   await page.goto(runtime.url);
@@ -44,11 +37,8 @@ beforeAll(async () => {
 }, 120_000);
 
 afterAll(async () => {
-  await browser?.close();
-  await runtime?.close();
-  runtime?.killAll();
+  await closeAppWindow({ dataDir, runtime, browser });
   await Promise.all([home?.close(), evil?.close()]);
-  if (dataDir) await rm(dataDir, { recursive: true, force: true });
 });
 
 const card = () => page.getByTestId('provider-openai');
