@@ -5,7 +5,7 @@
  */
 import { defineStore } from 'pinia';
 import { computed, reactive, ref } from 'vue';
-import type { CommandResult, ConversationSettings, EventPayload, EVENTS } from '@contract';
+import { messageStatsOf, type CommandResult, type ConversationSettings, type EventPayload, type EVENTS } from '@contract';
 import type { RunHandle } from '../api/client';
 import { guarded } from '../lib/guard';
 import { caughtText } from '../lib/words';
@@ -220,14 +220,7 @@ export const useConversationsStore = defineStore('conversations', () => {
     if (message === undefined || message.status !== 'streaming') return;
     message.status = status;
     message.error = failure ?? null;
-    message.stats = {
-      timeToFirstTokenMs: response.timing.timeToFirstTokenMs ?? null,
-      tokensPerSecond: response.timing.tokensPerSecond,
-      inputTokens: response.usage.inputTokens,
-      outputTokens: response.usage.outputTokens,
-      totalMs: response.timing.totalMs,
-      finishReason: response.finishReason,
-    };
+    message.stats = messageStatsOf(response);
   }
 
   async function stop(): Promise<void> {

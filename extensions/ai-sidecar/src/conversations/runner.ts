@@ -8,7 +8,7 @@ import type { AIManager } from '../core/manager.js';
 import type { AIRequest, AIResponse, FinishReason, ModelInfo } from '../core/types.js';
 import { RunStreamer, type EmitEvent } from '../channel/run-streamer.js';
 import { log } from '../log.js';
-import { EVENTS, type ConversationMessageData, type ConversationSettings, type EventName, type EventPayload } from '../protocol/contract.js';
+import { EVENTS, messageStatsOf, type ConversationMessageData, type ConversationSettings, type EventName, type EventPayload } from '../protocol/contract.js';
 import { publicConversation, type ContextUsage, type ConversationRow, type ConversationsRepository, type FrameSink, type MessageStats, type MessageStatus } from '../storage/conversations.js';
 import { ConversationError } from './errors.js';
 import { estimatingCounter, fitToContext, historyOf, type TokenCounter } from './history.js';
@@ -191,16 +191,7 @@ export class ConversationRunner {
 
 const STATUS: Record<FinishReason, MessageStatus> = { stop: 'complete', length: 'complete', cancelled: 'cancelled', error: 'failed', incomplete: 'failed' };
 
-function statsOf(response: AIResponse): MessageStats {
-  return {
-    timeToFirstTokenMs: response.timing.timeToFirstTokenMs ?? null,
-    tokensPerSecond: response.timing.tokensPerSecond,
-    inputTokens: response.usage.inputTokens,
-    outputTokens: response.usage.outputTokens,
-    totalMs: response.timing.totalMs,
-    finishReason: response.finishReason,
-  };
-}
+const statsOf = (response: AIResponse): MessageStats => messageStatsOf(response);
 
 function requestSettings(settings: ConversationSettings): Omit<AIRequest, 'model' | 'messages'> {
   const { temperature, maxTokens, topP, stop, contextSize } = settings;

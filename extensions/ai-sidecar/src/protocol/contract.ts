@@ -258,6 +258,22 @@ export const messageStatsSchema = z.object({
   finishReason: finishReasonSchema,
 });
 
+/** An answer's stats from its run's response: one rule for what the sidecar stores and the window shows. */
+export function messageStatsOf(response: {
+  readonly timing: { readonly timeToFirstTokenMs?: number | undefined; readonly tokensPerSecond: number; readonly totalMs: number };
+  readonly usage: { readonly inputTokens: number; readonly outputTokens: number };
+  readonly finishReason: z.infer<typeof finishReasonSchema>;
+}): z.output<typeof messageStatsSchema> {
+  return {
+    timeToFirstTokenMs: response.timing.timeToFirstTokenMs ?? null,
+    tokensPerSecond: response.timing.tokensPerSecond,
+    inputTokens: response.usage.inputTokens,
+    outputTokens: response.usage.outputTokens,
+    totalMs: response.timing.totalMs,
+    finishReason: response.finishReason,
+  };
+}
+
 export const conversationMessageSchema = z.object({
   id: z.string(),
   conversationId: z.string(),
