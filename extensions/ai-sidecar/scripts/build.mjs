@@ -2,7 +2,7 @@
 // an idle sidecar parses only the channel, the contract and the storage layer. Native addons stay
 // external: they are resolved from node_modules (or from the portable folder's copy) at run time.
 import { build } from 'esbuild';
-import { copyFileSync, mkdirSync } from 'node:fs';
+import { copyFileSync, mkdirSync, rmSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 
@@ -15,6 +15,8 @@ export const PRELOAD = 'preload.cjs';
 export const NATIVE_EXTERNALS = ['better-sqlite3', 'node-llama-cpp', '@node-llama-cpp/*'];
 
 export async function buildSidecar({ outdir = path.join(root, 'dist'), minify = true, sourcemap = 'linked' } = {}) {
+  // Chunk names carry content hashes: without a clean folder, stale chunks pile up and ship.
+  rmSync(outdir, { recursive: true, force: true });
   const result = await build({
     entryPoints: { main: path.join(root, 'src/main.ts'), ask: path.join(root, 'src/cli/ask.ts') },
     outdir,

@@ -10,7 +10,7 @@
  * (8, see handlers/ai.ts) runs holding their requests, request data held at any moment stays under
  * (32 + 8) x 4 Mi characters: 160 Mi characters, about 320 MiB as UTF-16 at the very worst.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { COMMANDS, isCommandName, requestEnvelopeSchema, type CommandName, type CommandParams, type CommandResult, type ReplyEnvelope } from '../protocol/contract.js';
 import { AIError } from '../core/errors.js';
 import { describeIssues } from '../protocol/issue-text.js';

@@ -5,7 +5,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import WebSocket from 'ws';
-import { z } from 'zod';
+import * as z from 'zod';
 
 const authSchema = z.object({
   nlPort: z.union([z.string(), z.number()]).transform(String),

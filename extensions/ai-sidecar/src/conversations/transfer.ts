@@ -3,7 +3,7 @@
  * The JSON carries everything stored except ids, which are new on import (importing twice gives two
  * conversations, never a clash).
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { conversationMessageSchema, conversationSettingsSchema, type ConversationMessageData } from '../protocol/contract.js';
 import type { ConversationRow } from '../storage/conversations.js';
 

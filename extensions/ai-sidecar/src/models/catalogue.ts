@@ -17,7 +17,7 @@ export interface CatalogueEntry {
 }
 
 import { readFileSync } from 'node:fs';
-import { z } from 'zod';
+import * as z from 'zod';
 import { MODEL_MIRROR_ENV } from './download-policy.js';
 import { MODEL_FILE_NAME } from './model-store.js';
 

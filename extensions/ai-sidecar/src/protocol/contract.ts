@@ -8,7 +8,7 @@
  * streams runs as `EVENTS.chunk` … then one `EVENTS.done` or one `EVENTS.error` (an `EVENTS.retry`
  * before the first chunk says a failed try will be made again).
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { AI_ERROR_CODES } from '../core/errors.js';
 import type { ImportReport, Workflow, WorkflowExecution } from '../workflow/model.js';
 

@@ -3,7 +3,7 @@
  * the sidecar's dispatcher says them, and the UI can say them before sending. Given the schema the
  * value was checked against, a number's range is named whole, whichever bound was crossed.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 
 type Issue = z.core.$ZodIssue;
 
