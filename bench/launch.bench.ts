@@ -7,7 +7,9 @@
  *    compile cache kept in the folder. Target: at most bare Node + 50 ms.
  * 2. Idle memory of the whole app (runtime, WebKit processes, sidecar; PSS) against a trivial page
  *    with a bare Node extension, in the real Neutralino runtime under Xvfb when NEU_BIN names one
- *    (otherwise this part is skipped with a note). Target: at most 1.10x.
+ *    (otherwise this part is skipped with a note). Target: at most 1.10x. The app runs with the
+ *    WebKit settings its launchers give it (scripts/webview-env.mjs); the trivial page runs as the
+ *    runtime starts any page, and again with the app's settings, to show what is the app's own.
  *
  *   npm run build && npm run bench:launch      (NEU_BIN=/path/to/neutralino-linux_x64 ROUNDS=5)
  */
@@ -19,6 +21,7 @@ import path from 'node:path';
 import { PageClient } from '../tests/neutralino/page-client.js';
 import { startNeutralinoStandIn } from '../tests/neutralino/runtime.js';
 import { ROOT } from './llama-tools.js';
+import { withWebviewEnv } from '../extensions/ai-sidecar/scripts/webview-env.mjs';
 import { fmt, median, table } from './stats.js';
 
 const ROUNDS = Number(process.env.ROUNDS ?? 7);
@@ -167,14 +170,17 @@ process.stdin.on('end', () => {
 }
 
 const NEU_BIN = process.env.NEU_BIN;
-const idle = { app: [] as TreeMemory[], trivial: [] as TreeMemory[] };
+const idle = { app: [] as TreeMemory[], trivial: [] as TreeMemory[], trivialSameEnv: [] as TreeMemory[] };
 if (NEU_BIN !== undefined) {
   const trivial = await trivialApp();
-  const env = { ...process.env, SIM_AI_DATA_DIR: dataDir };
+  const env: NodeJS.ProcessEnv = { ...process.env, SIM_AI_DATA_DIR: dataDir };
+  for (const name of Object.keys(withWebviewEnv({}))) delete env[name];
+  const appEnv = withWebviewEnv(env);
   const idleRounds = Math.max(3, Math.ceil(ROUNDS / 2));
   for (let round = 0; round < idleRounds; round += 1) {
     idle.trivial.push(await idleTree(NEU_BIN, trivial, env, 'bare extension ready'));
-    idle.app.push(await idleTree(NEU_BIN, ROOT, env, 'sidecar ready'));
+    idle.app.push(await idleTree(NEU_BIN, ROOT, appEnv, 'sidecar ready'));
+    idle.trivialSameEnv.push(await idleTree(NEU_BIN, trivial, appEnv, 'bare extension ready'));
   }
   await rm(trivial, { recursive: true, force: true });
 }
@@ -202,7 +208,9 @@ if (NEU_BIN === undefined) {
   console.log(table([
     ['tree', 'PSS MiB (median)', 'processes', 'ratio (target <= 1.10)'],
     ['trivial page + bare Node extension', fmt(pss(idle.trivial), 1), String(idle.trivial[0]?.processes ?? ''), '1.00'],
-    ['Sim AI Desktop', fmt(pss(idle.app), 1), String(idle.app[0]?.processes ?? ''), fmt(pss(idle.app) / pss(idle.trivial), 3)],
+    ['Sim AI Desktop, as its launchers start it', fmt(pss(idle.app), 1), String(idle.app[0]?.processes ?? ''), fmt(pss(idle.app) / pss(idle.trivial), 3)],
+    ['trivial page with the app\'s WebKit settings', fmt(pss(idle.trivialSameEnv), 1), String(idle.trivialSameEnv[0]?.processes ?? ''), `app to it: ${fmt(pss(idle.app) / pss(idle.trivialSameEnv), 3)}`],
   ]));
+  console.log(`WebKit settings from the launchers: ${JSON.stringify(withWebviewEnv({}))}`);
   console.log(`per round: ${idle.app.map((a, i) => fmt(a.pssKiB / (idle.trivial[i]?.pssKiB ?? Number.NaN), 3)).join(' ')}`);
 }

@@ -182,6 +182,22 @@ describe('portable folder', () => {
     expect(readFileSync(path.join(dir, 'runs'), 'utf8').trim().split('\n')).toHaveLength(2);
   });
 
+  it('its launcher turns off WebKit\'s software GL compositing, unless the person set it', () => {
+    // A runtime that writes down what it was given: the launcher's default, then a value set by hand.
+    const dir = path.join(work, 'webview-env');
+    execFileSync('mkdir', ['-p', dir]);
+    cpSync(path.join(folder, 'sim-ai-desktop'), path.join(dir, 'sim-ai-desktop'));
+    writeFileSync(path.join(dir, 'resources.neu'), '');
+    const runtimeName = readdirSync(folder).find((f) => /^neutralino-linux_/.test(f)) ?? 'neutralino-linux_x64';
+    writeFileSync(path.join(dir, runtimeName), '#!/bin/sh\necho "[$WEBKIT_DISABLE_COMPOSITING_MODE]" >> "$(dirname "$0")/seen"\n');
+    chmodSync(path.join(dir, runtimeName), 0o755);
+    const env = { ...process.env };
+    delete env.WEBKIT_DISABLE_COMPOSITING_MODE;
+    execFileSync(path.join(dir, 'sim-ai-desktop'), [], { stdio: 'ignore', env });
+    execFileSync(path.join(dir, 'sim-ai-desktop'), [], { stdio: 'ignore', env: { ...env, WEBKIT_DISABLE_COMPOSITING_MODE: '0' } });
+    expect(readFileSync(path.join(dir, 'seen'), 'utf8').trim().split('\n')).toEqual(['[1]', '[0]']);
+  });
+
   it('starts from read-only media, says it cannot save, and still runs the local model', async () => {
     const copy = path.join(work, 'copy');
     const ro = path.join(work, 'ro');

@@ -17,6 +17,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { PRELOAD, buildSidecar } from './build.mjs';
 import { RESOURCES_FILE, writeResourcesBundle } from './resources-bundle.mjs';
+import { webviewEnvShell } from './webview-env.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 const PLATFORM = { linux: 'linux', darwin: 'mac', win32: 'win' }[process.platform];
@@ -123,6 +124,8 @@ export XDG_CACHE_HOME="$here/data/webview/cache"
 export XDG_DATA_HOME="$here/data/webview/share"
 export XDG_CONFIG_HOME="$here/data/webview/config"
 export GSETTINGS_BACKEND=memory
+# The window's WebKit settings, unless already set (see webview-env.mjs in the source).
+${webviewEnvShell()}
 while :; do
   "./${runtimeName}" --path="$here" --enable-extensions=true
   code=$?

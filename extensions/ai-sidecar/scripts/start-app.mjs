@@ -8,6 +8,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { RESOURCES_FILE, writeResourcesBundle } from './resources-bundle.mjs';
+import { withWebviewEnv } from './webview-env.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 const dev = process.argv.includes('--dev');
@@ -18,9 +19,12 @@ const PLATFORM = { linux: 'linux', darwin: 'mac', win32: 'win' }[process.platfor
 const ARCH = { x64: 'x64', arm64: 'arm64', arm: 'armhf' }[process.arch];
 const binary = path.join(root, 'bin', `neutralino-${PLATFORM}_${ARCH}${process.platform === 'win32' ? '.exe' : ''}`);
 
+/** The runtime's environment: this one, plus the window's WebKit settings (see webview-env.mjs). */
+const env = withWebviewEnv(process.env);
+
 function neu(args, stdio = 'inherit') {
   const cli = path.join(root, 'node_modules', '@neutralinojs', 'neu', 'bin', 'neu.js');
-  return spawnSync(process.execPath, [cli, ...args], { cwd: root, stdio, encoding: 'utf8' });
+  return spawnSync(process.execPath, [cli, ...args], { cwd: root, stdio, encoding: 'utf8', env });
 }
 
 if (!existsSync(binary)) {
@@ -53,7 +57,7 @@ if (dev) {
   // Without the archive the runtime would quietly fall back to directory mode.
   if (!existsSync(bundle)) throw new Error(`${bundle} was not written`);
   // The window's "Restart the app" leaves with RESTART_EXIT_CODE (protocol/contract.ts): start again.
-  do run = spawnSync(binary, [`--path=${root}`], { cwd: root, stdio: 'inherit' });
+  do run = spawnSync(binary, [`--path=${root}`], { cwd: root, stdio: 'inherit', env });
   while (run.status === RESTART_EXIT_CODE);
 }
 process.exit(run.status ?? 1);
