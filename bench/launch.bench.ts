@@ -10,6 +10,9 @@
  *    (otherwise this part is skipped with a note). Target: at most 1.10x. The app runs with the
  *    WebKit settings its launchers give it (scripts/webview-env.mjs); the trivial page runs as the
  *    runtime starts any page, and again with the app's settings, to show what is the app's own.
+ * 3. Launch to a window that takes input, in the real runtime (NEU_BIN): runtime spawn until the page
+ *    first shows an enabled text field (bench/input-probe.js, injected into both pages, reports it on
+ *    the console), the app against the trivial page, on one Xvfb server. Target: at most 1.2x.
  *
  *   npm run build && npm run bench:launch      (NEU_BIN=/path/to/neutralino-linux_x64 ROUNDS=5)
  */
@@ -184,6 +187,61 @@ if (NEU_BIN !== undefined) {
   }
   await rm(trivial, { recursive: true, force: true });
 }
+// ---------------------------------------------------------------------------------------------
+// 3. Launch to a window that takes input, in the real runtime.
+
+/** One Xvfb server for all launch rounds, so its own start is in neither measurement. */
+async function startXvfb(): Promise<{ display: string; stop: () => void }> {
+  const server = spawn('Xvfb', ['-displayfd', '1', '-screen', '0', '1280x800x24', '-nolisten', 'tcp'], { stdio: ['ignore', 'pipe', 'ignore'] });
+  const display = await new Promise<string>((resolve, reject) => {
+    server.stdout.once('data', (chunk: Buffer) => resolve(`:${chunk.toString().trim()}`));
+    server.once('exit', () => reject(new Error('Xvfb did not start')));
+  });
+  return { display, stop: () => server.kill() };
+}
+
+/** Runtime spawn until the page's probe says it shows a field that takes input. */
+async function launchToInput(binary: string, appDir: string, env: NodeJS.ProcessEnv, probe: string): Promise<number> {
+  const started = performance.now();
+  const runtime = spawn(binary, ['--load-dir-res', `--path=${appDir}`, '--enable-extensions=true', '--window-enable-inspector=true', `--window-inject-script=${probe}`], { env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  let output = '';
+  try {
+    return await new Promise<number>((resolve, reject) => {
+      const onData = (chunk: Buffer) => {
+        output += chunk.toString();
+        if (output.includes('sim-bench: takes input')) resolve(performance.now() - started);
+      };
+      runtime.stdout?.on('data', onData);
+      runtime.stderr?.on('data', onData);
+      setTimeout(() => reject(new Error(`no input field within 30 s:\n${output}`)), 30_000).unref();
+    });
+  } finally {
+    if (runtime.pid !== undefined) process.kill(-runtime.pid, 'SIGKILL');
+    await new Promise((r) => setTimeout(r, 500));
+  }
+}
+
+const toInput = { app: [] as number[], trivial: [] as number[] };
+if (NEU_BIN !== undefined) {
+  const trivial = await trivialApp();
+  await mkdir(path.join(trivial, 'bench'));
+  await writeFile(path.join(trivial, 'bench', 'input-probe.js'), readFileSync(path.join(ROOT, 'bench', 'input-probe.js')));
+  const xvfb = await startXvfb();
+  const env: NodeJS.ProcessEnv = { ...process.env, SIM_AI_DATA_DIR: dataDir, DISPLAY: xvfb.display };
+  for (const name of Object.keys(withWebviewEnv({}))) delete env[name];
+  try {
+    await launchToInput(NEU_BIN, trivial, env, '/bench/input-probe.js'); // unmeasured: disk caches warm for both
+    await launchToInput(NEU_BIN, ROOT, withWebviewEnv(env), '/bench/input-probe.js');
+    for (let round = 0; round < ROUNDS; round += 1) {
+      toInput.trivial.push(await launchToInput(NEU_BIN, trivial, env, '/bench/input-probe.js'));
+      toInput.app.push(await launchToInput(NEU_BIN, ROOT, withWebviewEnv(env), '/bench/input-probe.js'));
+    }
+  } finally {
+    xvfb.stop();
+    await rm(trivial, { recursive: true, force: true });
+  }
+}
+
 await rm(dataDir, { recursive: true, force: true });
 await rm(path.join(portable.outDir, 'data'), { recursive: true, force: true });
 
@@ -213,4 +271,13 @@ if (NEU_BIN === undefined) {
   ]));
   console.log(`WebKit settings from the launchers: ${JSON.stringify(withWebviewEnv({}))}`);
   console.log(`per round: ${idle.app.map((a, i) => fmt(a.pssKiB / (idle.trivial[i]?.pssKiB ?? Number.NaN), 3)).join(' ')}`);
+}
+
+if (NEU_BIN !== undefined) {
+  console.log(`\nLaunch to a window that takes input, real runtime on Xvfb, ${ROUNDS} alternating rounds (runtime spawn → first enabled text field shown)`);
+  console.log(table([
+    ['page', 'ms (median)', 'per round', 'ratio (target <= 1.2)'],
+    ['trivial page + bare Node extension', fmt(median(toInput.trivial), 0), toInput.trivial.map((t) => fmt(t, 0)).join(' '), '1.00'],
+    ['Sim AI Desktop, as its launchers start it', fmt(median(toInput.app), 0), toInput.app.map((t) => fmt(t, 0)).join(' '), fmt(median(toInput.app.map((t, i) => t / (toInput.trivial[i] ?? Number.NaN))), 3)],
+  ]));
 }
