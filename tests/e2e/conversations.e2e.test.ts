@@ -103,6 +103,9 @@ describe('conversations, end to end', () => {
     await expect.poll(() => page.getByTestId('catalogue-entry').count(), { timeout: 10_000 }).toBeGreaterThan(0);
     await expect.poll(() => page.getByTestId('cloud-provider').locator('option').count()).toBeGreaterThan(0);
     await shot('welcome');
+    // The markdown renderer (marked, DOMPurify) is not part of a window that shows no message yet.
+    const markdownChunk = () => fetched.filter((u) => /\/assets\/markdown-[\w-]+\.js$/.test(u)).length;
+    expect(markdownChunk()).toBe(0);
     runtime.answerOpenDialog([modelSource]);
     await page.getByTestId('pick-model').click();
     await page.getByTestId('chat').waitFor({ timeout: 20_000 });
@@ -116,6 +119,7 @@ describe('conversations, end to end', () => {
     await sendAndWait('Once upon a time');
     expect(await lastAnswer().getByTestId('answer-text').textContent()).toMatch(/\w+/);
     expect(await lastAnswer().getByTestId('answer-stats').textContent()).toMatch(/tok\/s.*in.*out/s);
+    expect(markdownChunk()).toBe(1);
     await shot('first-answer');
   });
 
