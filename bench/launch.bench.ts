@@ -7,7 +7,8 @@
  *    compile cache kept in the folder. Target: at most bare Node + 50 ms.
  * 2. Idle memory of the whole app (runtime, WebKit processes, sidecar; PSS) against a trivial page
  *    with a bare Node extension, in the real Neutralino runtime under Xvfb when NEU_BIN names one
- *    (otherwise this part is skipped with a note). Target: at most 1.10x. The app runs with the
+ *    (otherwise the page and the sidecar in Chromium against the same trivial page, bench/idle-chromium.ts).
+ *    Target: at most 1.10x. The app runs with the
  *    WebKit settings its launchers give it (scripts/webview-env.mjs); the trivial page runs as the
  *    runtime starts any page, and again with the app's settings, to show what is the app's own.
  * 3. Launch to a window that takes input, in the real runtime (NEU_BIN): runtime spawn until the page
@@ -26,6 +27,7 @@ import { startNeutralinoStandIn } from '../tests/neutralino/runtime.js';
 import { ROOT } from './llama-tools.js';
 import { withWebviewEnv } from '../extensions/ai-sidecar/scripts/webview-env.mjs';
 import { fmt, median, table } from './stats.js';
+import { reportIdleInChromium } from './idle-chromium.js';
 
 const ROUNDS = Number(process.env.ROUNDS ?? 7);
 
@@ -259,7 +261,10 @@ console.log(table([
 console.log(`compile cache in the portable folder: ${cacheFiles} entries under extensions/ai-sidecar/.node-compile-cache`);
 
 if (NEU_BIN === undefined) {
-  console.log('\nIdle memory: skipped (set NEU_BIN to a Neutralino 6.9 runtime binary; runs under xvfb-run).');
+  // No real runtime: the page and the sidecar in Chromium against the same trivial page (bench/idle-chromium.ts).
+  const trivial = await trivialApp();
+  await reportIdleInChromium(trivial, Math.max(3, Math.ceil(ROUNDS / 2)));
+  await rm(trivial, { recursive: true, force: true });
 } else {
   const pss = (xs: TreeMemory[]) => median(xs.map((x) => x.pssKiB)) / 1024;
   console.log(`\nIdle memory, real runtime under Xvfb, whole process tree (PSS), ${idle.app.length} alternating rounds`);

@@ -5,8 +5,10 @@
  */
 import { existsSync } from 'node:fs';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 
-export const ROOT = path.resolve(__dirname, '../..');
+// From import.meta.url, not __dirname: the benchmarks load this under tsx, where ES modules have no __dirname.
+export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 let built: Promise<void> | undefined;
 
 export function buildSidecarOnce(): Promise<void> {
