@@ -10,7 +10,7 @@ import type * as LlamaCpp from 'node-llama-cpp';
 import { AIError } from '../core/errors.js';
 import { collectStream } from '../core/response-builder.js';
 import type { AIProvider, AIRequest, AIResponse, CallOptions, FinishReason, ModelInfo, ProviderStatus, ProviderWarning, StreamPart } from '../core/types.js';
-import { fitToMemory, type MemoryEstimate } from './local/memory-fit.js';
+import { fitToMemory, fitsByWideMargin, type MemoryEstimate } from './local/memory-fit.js';
 import { toChatHistory, toCompletionPrompt } from './local/prompt.js';
 import { PushStream } from './local/push-stream.js';
 import { RunQueue } from './local/run-queue.js';
@@ -333,17 +333,39 @@ export class LocalLlamaProvider implements AIProvider {
     }
     await this.unload();
     const llama = await this.getLlama();
-    const { contextSize, wanted } = await this.checkMemory(llama, modelPath, requestedContext);
+    // The file read is the floor of a first run: the memory check and the thread-cache lookup run
+    // beside it when the weights surely fit, and only a doubtful fit is checked before loading.
+    const free = (this.options.freeMemory ?? os.freemem)();
+    const fileBytes = (await stat(modelPath)).size;
+    const fitting = this.checkMemory(llama, modelPath, requestedContext);
+    if (!fitsByWideMargin(fileBytes, free)) await fitting;
+    const stopLoad = new AbortController();
     const onProgress = this.options.onLoadProgress;
-    const model = await llama.loadModel({
+    const loading = llama.loadModel({
       modelPath,
       gpuLayers: 0,
-      // Read into memory rather than mapped: same speed, about half the resident memory (models/README).
+      // Read into memory rather than mapped: mapped loads are faster, but the file's pages stay
+      // resident beside llama.cpp's repacked copy of the weights, twice the memory (models/README).
       useMmap: false,
+      loadSignal: stopLoad.signal,
       ...(onProgress === undefined ? {} : { onLoadProgress: (p: number) => onProgress(path.basename(modelPath), p) }),
     });
+    const [fit, loadedModel, tuning] = await Promise.allSettled([
+      fitting.catch((error: unknown) => {
+        stopLoad.abort(error);
+        throw error;
+      }),
+      loading,
+      this.threadTuner(llama, modelPath),
+    ]);
+    if (fit.status === 'rejected' || loadedModel.status === 'rejected' || tuning.status === 'rejected') {
+      if (loadedModel.status === 'fulfilled') await loadedModel.value.dispose();
+      throw [fit, loadedModel, tuning].find((r) => r.status === 'rejected')?.reason;
+    }
+    const { contextSize, wanted } = fit.value;
+    const model = loadedModel.value;
+    const { tuner, key } = tuning.value;
     const hasChatTemplate = typeof model.fileInfo.metadata.tokenizer?.chat_template === 'string';
-    const { tuner, key } = await this.threadTuner(llama, modelPath);
     const contextThreads = this.options.threads ?? { ideal: Math.max(...threadCandidates(llama.cpuMathCores)), min: 1 };
     const context = await model.createContext({ contextSize, threads: contextThreads });
     const pendingWarning: ProviderWarning | undefined =
