@@ -333,37 +333,36 @@ export class LocalLlamaProvider implements AIProvider {
     }
     await this.unload();
     const llama = await this.getLlama();
-    // The file read is the floor of a first run: the memory check and the thread-cache lookup run
-    // beside it when the weights surely fit, and only a doubtful fit is checked before loading.
+    // The file read is the floor of a first run. A doubtful fit is checked from the file's tensor
+    // table before anything is loaded; a wide one is worked out after the load from the table
+    // node-llama-cpp parsed for it (a second parse would take the main thread from its own), with the
+    // memory that was free before. The thread-cache lookup runs beside the load.
     const free = (this.options.freeMemory ?? os.freemem)();
     const fileBytes = (await stat(modelPath)).size;
-    const fitting = this.checkMemory(llama, modelPath, requestedContext);
-    if (!fitsByWideMargin(fileBytes, free)) await fitting;
-    const stopLoad = new AbortController();
+    const checked = fitsByWideMargin(fileBytes, free) ? undefined : await this.fitContext(await this.readInsights(llama, modelPath), requestedContext, free);
     const onProgress = this.options.onLoadProgress;
-    const loading = llama.loadModel({
-      modelPath,
-      gpuLayers: 0,
-      // Read into memory rather than mapped: mapped loads are faster, but the file's pages stay
-      // resident beside llama.cpp's repacked copy of the weights, twice the memory (models/README).
-      useMmap: false,
-      loadSignal: stopLoad.signal,
-      ...(onProgress === undefined ? {} : { onLoadProgress: (p: number) => onProgress(path.basename(modelPath), p) }),
-    });
-    const [fit, loadedModel, tuning] = await Promise.allSettled([
-      fitting.catch((error: unknown) => {
-        stopLoad.abort(error);
-        throw error;
+    const [loadedModel, tuning] = await Promise.allSettled([
+      llama.loadModel({
+        modelPath,
+        gpuLayers: 0,
+        // Read into memory rather than mapped: mapped loads are faster, but the file's pages stay
+        // resident beside llama.cpp's repacked copy of the weights, twice the memory (models/README).
+        useMmap: false,
+        ...(onProgress === undefined ? {} : { onLoadProgress: (p: number) => onProgress(path.basename(modelPath), p) }),
       }),
-      loading,
       this.threadTuner(llama, modelPath),
     ]);
-    if (fit.status === 'rejected' || loadedModel.status === 'rejected' || tuning.status === 'rejected') {
-      if (loadedModel.status === 'fulfilled') await loadedModel.value.dispose();
-      throw [fit, loadedModel, tuning].find((r) => r.status === 'rejected')?.reason;
-    }
-    const { contextSize, wanted } = fit.value;
+    if (loadedModel.status === 'rejected') throw loadedModel.reason;
     const model = loadedModel.value;
+    let fit: { contextSize: number; wanted: number };
+    try {
+      if (tuning.status === 'rejected') throw tuning.reason;
+      fit = checked ?? (await this.fitContext(model.fileInsights, requestedContext, free));
+    } catch (error) {
+      await model.dispose();
+      throw error;
+    }
+    const { contextSize, wanted } = fit;
     const { tuner, key } = tuning.value;
     const hasChatTemplate = typeof model.fileInfo.metadata.tokenizer?.chat_template === 'string';
     const contextThreads = this.options.threads ?? { ideal: Math.max(...threadCandidates(llama.cpuMathCores)), min: 1 };
@@ -374,17 +373,20 @@ export class LocalLlamaProvider implements AIProvider {
     return this.loaded;
   }
 
-  private async checkMemory(llama: LlamaCpp.Llama, modelPath: string, requested: number | undefined): Promise<{ contextSize: number; wanted: number }> {
+  private async readInsights(llama: LlamaCpp.Llama, modelPath: string): Promise<LlamaCpp.GgufInsights> {
     const { readGgufFileInfo, GgufInsights } = await this.loadBinding();
-    const fileInfo = await readGgufFileInfo(modelPath, { readTensorInfo: true });
-    const insights = await GgufInsights.from(fileInfo, llama);
+    return GgufInsights.from(await readGgufFileInfo(modelPath, { readTensorInfo: true }), llama);
+  }
+
+  /** The context size that fits `free` bytes beside the weights; refuses in words when none does. */
+  private async fitContext(insights: LlamaCpp.GgufInsights, requested: number | undefined, free: number): Promise<{ contextSize: number; wanted: number }> {
     const trained = insights.trainContextSize ?? 2048;
     const wanted = requested ?? Math.min(this.options.contextSize ?? 2048, trained);
     const estimate: MemoryEstimate = {
       modelBytes: insights.estimateModelResourceRequirements({ gpuLayers: 0, useMmap: false }).cpuRam,
       contextBytes: async (contextSize) => insights.estimateContextResourceRequirements({ contextSize, modelGpuLayers: 0 }).cpuRam,
     };
-    const fit = await fitToMemory(estimate, wanted, (this.options.freeMemory ?? os.freemem)());
+    const fit = await fitToMemory(estimate, wanted, free);
     if (!fit.fits) throw new AIError('insufficient_memory', fit.reason, { provider: 'local' });
     return { contextSize: fit.contextSize, wanted };
   }
