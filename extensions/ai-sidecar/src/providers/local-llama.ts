@@ -346,7 +346,7 @@ export class LocalLlamaProvider implements AIProvider {
         modelPath,
         gpuLayers: 0,
         // Read into memory rather than mapped: mapped loads are faster, but the file's pages stay
-        // resident beside llama.cpp's repacked copy of the weights, twice the memory (models/README).
+        // resident beside llama.cpp's repacked copy of the weights, twice the memory (README, Speed).
         useMmap: false,
         ...(onProgress === undefined ? {} : { onLoadProgress: (p: number) => onProgress(path.basename(modelPath), p) }),
       }),
