@@ -13,7 +13,8 @@
  * 4. The sidecar's memory with the model loaded against (file + KV cache). Target <= 1.1x + 60 MiB.
  *
  *   node --require ./extensions/ai-sidecar/src/boot/preload.cjs --import tsx bench/decode.bench.ts
- *   (npm run bench:decode; ROUNDS=5 for more rounds)
+ *   (npm run bench:decode; ROUNDS=5 for more rounds; PARTS=first-token for [3] and [4] alone,
+ *   PARTS=decode,choice for the others)
  */
 import { execFile, spawn } from 'node:child_process';
 import { readFileSync, statSync } from 'node:fs';
@@ -31,6 +32,8 @@ import { ensureLlamaTools, llamaBenchDecode, ROOT } from './llama-tools.js';
 import { fmt, median, table } from './stats.js';
 
 const ROUNDS = Number(process.env.ROUNDS ?? 3);
+/** Which parts to run: `decode` ([1]), `choice` ([2]), `first-token` ([3] and [4]); all by default. */
+const PARTS = new Set((process.env.PARTS ?? 'decode,choice,first-token').split(',').map((p) => p.trim()));
 const TOKENS = 128;
 const CHOICE_TOKENS = 64;
 const PROMPT = 'Once upon a time';
@@ -159,45 +162,53 @@ const hasFlow = scripts.flow !== undefined;
 // ---------------------------------------------------------------------------------------------
 // 1. Entry points against llama-bench.
 
-console.log(`\n[1] llama-bench thread sweep (${TOKENS} tokens, 2 repetitions)...`);
-const sweepCounts = [...new Set([1, 2, os.cpus().length])];
-const sweep = llamaBenchDecode(tools, sweepCounts, TOKENS, 2);
-const [bestThreads] = [...sweep.entries()].reduce((a, b) => (b[1] > a[1] ? b : a));
-console.log(`    ${[...sweep.entries()].map(([t, r]) => `${t} thread(s) ${fmt(r, 1)} tok/s`).join(', ')} → best ${bestThreads}`);
-
-const app = await startApp();
-console.log(`    app's sidecar: pid ${app.pid}, libuv pool ${await libuvPoolSize(app.pid)}`);
-// The first run measures the thread count (and caches it, for the runner too).
-await appRun(app, 96);
 const rows: Record<string, number[]> = { 'llama-bench': [], app: [], runner: [], ...(hasFlow ? { 'flow runner': [] } : {}) };
 const ratios: Record<string, number[]> = { app: [], runner: [], ...(hasFlow ? { 'flow runner': [] } : {}) };
-for (let round = 0; round < ROUNDS; round += 1) {
-  // The best count moves with the machine's load (here: other work on the same 2 vCPUs), so each
-  // round's baseline is llama-bench at whichever count is fastest in that round.
-  const baseline = Math.max(...llamaBenchDecode(tools, sweepCounts, TOKENS, 1).values());
-  const appRate = decodeRate((await appRun(app, TOKENS)).response);
-  const runner = await runnerRate();
-  const flow = hasFlow ? await flowRate() : undefined;
-  if (flow !== undefined) {
-    rows['flow runner']?.push(flow);
-    ratios['flow runner']?.push(flow / baseline);
+if (PARTS.has('decode')) {
+  console.log(`\n[1] llama-bench thread sweep (${TOKENS} tokens, 2 repetitions)...`);
+  const sweepCounts = [...new Set([1, 2, os.cpus().length])];
+  const sweep = llamaBenchDecode(tools, sweepCounts, TOKENS, 2);
+  const [bestThreads] = [...sweep.entries()].reduce((a, b) => (b[1] > a[1] ? b : a));
+  console.log(`    ${[...sweep.entries()].map(([t, r]) => `${t} thread(s) ${fmt(r, 1)} tok/s`).join(', ')} → best ${bestThreads}`);
+
+  const app = await startApp();
+  console.log(`    app's sidecar: pid ${app.pid}, libuv pool ${await libuvPoolSize(app.pid)}`);
+  // The first run measures the thread count (and caches it, for the runner too).
+  await appRun(app, 96);
+  for (let round = 0; round < ROUNDS; round += 1) {
+    // The best count moves with the machine's load (here: other work on the same 2 vCPUs), so each
+    // round's baseline is llama-bench at whichever count is fastest in that round.
+    const baseline = Math.max(...llamaBenchDecode(tools, sweepCounts, TOKENS, 1).values());
+    const appRate = decodeRate((await appRun(app, TOKENS)).response);
+    const runner = await runnerRate();
+    const flow = hasFlow ? await flowRate() : undefined;
+    if (flow !== undefined) {
+      rows['flow runner']?.push(flow);
+      ratios['flow runner']?.push(flow / baseline);
+    }
+    rows['llama-bench']?.push(baseline);
+    rows.app?.push(appRate);
+    rows.runner?.push(runner);
+    ratios.app?.push(appRate / baseline);
+    ratios.runner?.push(runner / baseline);
+    console.log(`    round ${round + 1}: llama-bench ${fmt(baseline, 1)}, app ${fmt(appRate, 1)}, runner ${fmt(runner, 1)}${flow === undefined ? '' : `, flow runner ${fmt(flow, 1)}`} tok/s`);
   }
-  rows['llama-bench']?.push(baseline);
-  rows.app?.push(appRate);
-  rows.runner?.push(runner);
-  ratios.app?.push(appRate / baseline);
-  ratios.runner?.push(runner / baseline);
-  console.log(`    round ${round + 1}: llama-bench ${fmt(baseline, 1)}, app ${fmt(appRate, 1)}, runner ${fmt(runner, 1)}${flow === undefined ? '' : `, flow runner ${fmt(flow, 1)}`} tok/s`);
+  await app.close();
 }
-await app.close();
 
 // ---------------------------------------------------------------------------------------------
 // 3 and 4. First local token on a cached thread count; memory with the model loaded.
 
-console.log('\n[3] first local token and memory, fresh app starts');
+if (PARTS.has('first-token')) console.log('\n[3] first local token and memory, fresh app starts');
 const firstTokens: { ttft: number; read: number }[] = [];
 const memory: { rss: number; pss: number }[] = [];
-for (let run = 0; run < ROUNDS; run += 1) {
+if (PARTS.has('first-token') && !PARTS.has('decode')) {
+  // [1] did not run: one run measures the thread count and caches it, as [1]'s first run does.
+  const first = await startApp();
+  await appRun(first, 96);
+  await first.close();
+}
+for (let run = 0; PARTS.has('first-token') && run < ROUNDS; run += 1) {
   const started = performance.now();
   readFileSync(MODEL);
   const read = performance.now() - started;
@@ -232,13 +243,8 @@ async function providerRun(provider: LocalLlamaProvider): Promise<number> {
   return rate(stamps);
 }
 
-const llama = await getLlama({ gpu: false, logLevel: LlamaLogLevel.error, build: 'never', maxThreads: 0 });
-const rawModel = await llama.loadModel({ modelPath: MODEL, useMmap: false });
-const fixedCounts = [...new Set([1, 2, llama.cpuMathCores])];
+const fixedCounts: number[] = [];
 const contexts = new Map<number, LlamaContext>();
-for (const threads of fixedCounts) contexts.set(threads, await rawModel.createContext({ contextSize: 1024, threads }));
-const provider = new LocalLlamaProvider({ idleUnloadMs: null });
-await providerRun(provider); // loads the model; its first run measures (as a new user's would)
 
 interface Choice {
   fixed: Map<number, number[]>;
@@ -246,7 +252,7 @@ interface Choice {
   chose: number[];
 }
 
-async function choiceRounds(label: string): Promise<Choice> {
+async function choiceRounds(label: string, provider: LocalLlamaProvider): Promise<Choice> {
   const fixed = new Map<number, number[]>(fixedCounts.map((t) => [t, []]));
   const auto: number[] = [];
   const chose: number[] = [];
@@ -263,16 +269,26 @@ async function choiceRounds(label: string): Promise<Choice> {
   return { fixed, auto, chose };
 }
 
-console.log('\n[2] thread choice against fixed counts');
-const idle = await choiceRounds('idle');
-const spinner = spawn(process.execPath, ['-e', 'for (;;) {}'], { stdio: 'ignore' });
-await new Promise((r) => setTimeout(r, 500));
-const busy = await choiceRounds('one core busy');
-spinner.kill();
-await provider.dispose();
-for (const context of contexts.values()) await context.dispose();
-await rawModel.dispose();
-await llama.dispose();
+let idle: Choice | undefined;
+let busy: Choice | undefined;
+if (PARTS.has('choice')) {
+  const llama = await getLlama({ gpu: false, logLevel: LlamaLogLevel.error, build: 'never', maxThreads: 0 });
+  const rawModel = await llama.loadModel({ modelPath: MODEL, useMmap: false });
+  fixedCounts.push(...new Set([1, 2, llama.cpuMathCores]));
+  for (const threads of fixedCounts) contexts.set(threads, await rawModel.createContext({ contextSize: 1024, threads }));
+  const provider = new LocalLlamaProvider({ idleUnloadMs: null });
+  await providerRun(provider); // loads the model; its first run measures (as a new user's would)
+  console.log('\n[2] thread choice against fixed counts');
+  idle = await choiceRounds('idle', provider);
+  const spinner = spawn(process.execPath, ['-e', 'for (;;) {}'], { stdio: 'ignore' });
+  await new Promise((r) => setTimeout(r, 500));
+  busy = await choiceRounds('one core busy', provider);
+  spinner.kill();
+  await provider.dispose();
+  for (const context of contexts.values()) await context.dispose();
+  await rawModel.dispose();
+  await llama.dispose();
+}
 await rm(dataDir, { recursive: true, force: true });
 
 // ---------------------------------------------------------------------------------------------
@@ -281,16 +297,18 @@ await rm(dataDir, { recursive: true, force: true });
 const kvBytes = 2 * 22 * 2048 * (4 * 64) * 2; // K and V, 22 layers, 2048 context, 4 KV heads x 64, f16
 const budgetKiB = (1.1 * (statSync(MODEL).size + kvBytes)) / 1024 + 60 * 1024;
 
-console.log(`\nDecode on ${MODEL_NAME}, ${TOKENS} tokens, ${ROUNDS} alternating rounds (ratios are per round, then the median)`);
-console.log(table([
-  ['entry point (as launched)', 'tok/s (median)', 'ratio to llama-bench at the round\'s best count', 'per round'],
-  ['llama-bench', fmt(median(rows['llama-bench'] ?? []), 1), '1.00', ''],
-  ['app (sidecar from the runtime)', fmt(median(rows.app ?? []), 1), fmt(median(ratios.app ?? []), 3), (ratios.app ?? []).map((r) => fmt(r, 3)).join(' ')],
-  ['runner (npm run ask)', fmt(median(rows.runner ?? []), 1), fmt(median(ratios.runner ?? []), 3), (ratios.runner ?? []).map((r) => fmt(r, 3)).join(' ')],
-  ...(hasFlow ? [['flow runner (npm run flow)', fmt(median(rows['flow runner'] ?? []), 1), fmt(median(ratios['flow runner'] ?? []), 3), (ratios['flow runner'] ?? []).map((r) => fmt(r, 3)).join(' ')]] : []),
-]));
-if (!hasFlow) console.log('flow runner: not in this checkout (npm run flow missing)');
-console.log('target: >= 0.95 each');
+if (PARTS.has('decode')) {
+  console.log(`\nDecode on ${MODEL_NAME}, ${TOKENS} tokens, ${ROUNDS} alternating rounds (ratios are per round, then the median)`);
+  console.log(table([
+    ['entry point (as launched)', 'tok/s (median)', 'ratio to llama-bench at the round\'s best count', 'per round'],
+    ['llama-bench', fmt(median(rows['llama-bench'] ?? []), 1), '1.00', ''],
+    ['app (sidecar from the runtime)', fmt(median(rows.app ?? []), 1), fmt(median(ratios.app ?? []), 3), (ratios.app ?? []).map((r) => fmt(r, 3)).join(' ')],
+    ['runner (npm run ask)', fmt(median(rows.runner ?? []), 1), fmt(median(ratios.runner ?? []), 3), (ratios.runner ?? []).map((r) => fmt(r, 3)).join(' ')],
+    ...(hasFlow ? [['flow runner (npm run flow)', fmt(median(rows['flow runner'] ?? []), 1), fmt(median(ratios['flow runner'] ?? []), 3), (ratios['flow runner'] ?? []).map((r) => fmt(r, 3)).join(' ')]] : []),
+  ]));
+  if (!hasFlow) console.log('flow runner: not in this checkout (npm run flow missing)');
+  console.log('target: >= 0.95 each');
+}
 
 function choiceRow(label: string, c: Choice): string[] {
   const fixedMedians = [...c.fixed.entries()].map(([t, rates]) => [t, median(rates)] as const);
@@ -303,20 +321,24 @@ function choiceRow(label: string, c: Choice): string[] {
     `${fmt(median(c.auto) / bestRate, 3)} vs ${best}`,
   ];
 }
-console.log(`\nThread choice, ${CHOICE_TOKENS} tokens, ${ROUNDS + 1} rounds alternating provider and fixed counts (medians)`);
-console.log(table([['condition', 'fixed counts tok/s', 'provider tok/s', 'ratio to best fixed'], choiceRow('idle', idle), choiceRow('one core busy', busy)]));
-console.log('target: >= 0.95 in both');
+if (idle !== undefined && busy !== undefined) {
+  console.log(`\nThread choice, ${CHOICE_TOKENS} tokens, ${ROUNDS + 1} rounds alternating provider and fixed counts (medians)`);
+  console.log(table([['condition', 'fixed counts tok/s', 'provider tok/s', 'ratio to best fixed'], choiceRow('idle', idle), choiceRow('one core busy', busy)]));
+  console.log('target: >= 0.95 in both');
+}
 
-console.log(`\nFirst local token, idle just-started app, thread count cached (${ROUNDS} fresh starts)`);
-console.log(table([
-  ['run', 'first token ms', 'file read ms', 'over the read, ms (target <= 300)'],
-  ...firstTokens.map((f, i) => [String(i + 1), fmt(f.ttft, 0), fmt(f.read, 0), fmt(f.ttft - f.read, 0)]),
-  ['median', fmt(median(firstTokens.map((f) => f.ttft)), 0), fmt(median(firstTokens.map((f) => f.read)), 0), fmt(median(firstTokens.map((f) => f.ttft - f.read)), 0)],
-]));
+if (PARTS.has('first-token')) {
+  console.log(`\nFirst local token, idle just-started app, thread count cached (${ROUNDS} fresh starts)`);
+  console.log(table([
+    ['run', 'first token ms', 'file read ms', 'over the read, ms (target <= 300)'],
+    ...firstTokens.map((f, i) => [String(i + 1), fmt(f.ttft, 0), fmt(f.read, 0), fmt(f.ttft - f.read, 0)]),
+    ['median', fmt(median(firstTokens.map((f) => f.ttft)), 0), fmt(median(firstTokens.map((f) => f.read)), 0), fmt(median(firstTokens.map((f) => f.ttft - f.read)), 0)],
+  ]));
 
-console.log(`\nSidecar memory with the model loaded (file ${fmt(statSync(MODEL).size / MiB, 0)} MiB + KV ${fmt(kvBytes / MiB, 0)} MiB; budget 1.1x + 60 MiB = ${fmt(budgetKiB / 1024, 0)} MiB)`);
-console.log(table([
-  ['measure', 'MiB (median)', 'ratio to budget (target <= 1)'],
-  ['RSS', fmt(median(memory.map((m) => m.rss)) / 1024, 0), fmt(median(memory.map((m) => m.rss)) / budgetKiB, 3)],
-  ['PSS', fmt(median(memory.map((m) => m.pss)) / 1024, 0), fmt(median(memory.map((m) => m.pss)) / budgetKiB, 3)],
-]));
+  console.log(`\nSidecar memory with the model loaded (file ${fmt(statSync(MODEL).size / MiB, 0)} MiB + KV ${fmt(kvBytes / MiB, 0)} MiB; budget 1.1x + 60 MiB = ${fmt(budgetKiB / 1024, 0)} MiB)`);
+  console.log(table([
+    ['measure', 'MiB (median)', 'ratio to budget (target <= 1)'],
+    ['RSS', fmt(median(memory.map((m) => m.rss)) / 1024, 0), fmt(median(memory.map((m) => m.rss)) / budgetKiB, 3)],
+    ['PSS', fmt(median(memory.map((m) => m.pss)) / 1024, 0), fmt(median(memory.map((m) => m.pss)) / budgetKiB, 3)],
+  ]));
+}

@@ -19,17 +19,23 @@ function collect() {
 }
 
 describe('RunStreamer', () => {
-  it('coalesces a burst of tokens into one chunk per frame, in order, then one done', async () => {
+  it('sends the first token at once, then coalesces a burst into one chunk per frame, in order, then one done', async () => {
     const { events, emit } = collect();
     const streamer = new RunStreamer('x1', emit, 20);
+    streamer.onPart({ type: 'text-delta', text: 'first ' });
+    expect(events.map((e) => (e.payload as { text: string }).text)).toEqual(['first ']); // not a frame later
     for (let i = 0; i < 500; i += 1) streamer.onPart({ type: 'text-delta', text: `${i} ` });
+    expect(events).toHaveLength(1); // the burst waits for the frame
     await new Promise((r) => setTimeout(r, 40));
-    streamer.onPart({ type: 'text-delta', text: 'tail' });
+    expect(events).toHaveLength(2);
+    await new Promise((r) => setTimeout(r, 40));
+    streamer.onPart({ type: 'text-delta', text: 'tail' }); // after a quiet frame: at once again
+    expect(events).toHaveLength(3);
     streamer.finish(response());
-    expect(events.map((e) => e.event)).toEqual([EVENTS.chunk, EVENTS.chunk, EVENTS.done]);
-    expect(events.map((e) => (e.payload as { seq: number }).seq)).toEqual([0, 1, 2]);
-    const text = events.slice(0, 2).map((e) => (e.payload as { text: string }).text).join('');
-    expect(text).toBe(Array.from({ length: 500 }, (_, i) => `${i} `).join('') + 'tail');
+    expect(events.map((e) => e.event)).toEqual([EVENTS.chunk, EVENTS.chunk, EVENTS.chunk, EVENTS.done]);
+    expect(events.map((e) => (e.payload as { seq: number }).seq)).toEqual([0, 1, 2, 3]);
+    const text = events.slice(0, 3).map((e) => (e.payload as { text: string }).text).join('');
+    expect(text).toBe('first ' + Array.from({ length: 500 }, (_, i) => `${i} `).join('') + 'tail');
   });
 
   it('ends a cancelled run with done, not error', () => {

@@ -1,6 +1,6 @@
 /**
  * Carries one execution's parts to the UI: text is coalesced so a fast local model sends at most one
- * chunk event per frame interval, every event carries the execution id and a sequence number, a
+ * chunk event per frame interval (text after a quiet interval, the first token above all, goes at once), every event carries the execution id and a sequence number, a
  * retry before the first token is announced, and the run ends with exactly one `done` (finish reasons stop, length, cancelled) or one `error` event.
  */
 import type { RetryNotice } from '../core/manager.js';
@@ -17,6 +17,8 @@ export class RunStreamer {
   private buffer: string[] = [];
   private timer: NodeJS.Timeout | undefined;
   private seq = 0;
+  /** When the last chunk went out (performance.now()). */
+  private lastChunkAt = Number.NEGATIVE_INFINITY;
 
   constructor(
     private readonly executionId: string,
@@ -28,7 +30,10 @@ export class RunStreamer {
   readonly onPart = (part: StreamPart): void => {
     if (part.type !== 'text-delta') return;
     this.buffer.push(part.text);
-    this.timer ??= setTimeout(() => this.flush(), this.frameMs);
+    if (this.timer !== undefined) return;
+    const wait = this.lastChunkAt + this.frameMs - performance.now();
+    if (wait <= 0) this.flush();
+    else this.timer = setTimeout(() => this.flush(), wait);
   };
 
   /**
@@ -75,6 +80,7 @@ export class RunStreamer {
     if (this.buffer.length === 0) return;
     const text = this.buffer.join('');
     this.buffer = [];
+    this.lastChunkAt = performance.now();
     this.emit(EVENTS.chunk, { executionId: this.executionId, seq: this.seq++, text });
   }
 }

@@ -10,7 +10,7 @@ import type * as LlamaCpp from 'node-llama-cpp';
 import { AIError } from '../core/errors.js';
 import { collectStream } from '../core/response-builder.js';
 import type { AIProvider, AIRequest, AIResponse, CallOptions, FinishReason, ModelInfo, ProviderStatus, ProviderWarning, StreamPart } from '../core/types.js';
-import { fitToMemory, type MemoryEstimate } from './local/memory-fit.js';
+import { fitToMemory, fitsByWideMargin, type MemoryEstimate } from './local/memory-fit.js';
 import { toChatHistory, toCompletionPrompt } from './local/prompt.js';
 import { PushStream } from './local/push-stream.js';
 import { RunQueue } from './local/run-queue.js';
@@ -333,17 +333,38 @@ export class LocalLlamaProvider implements AIProvider {
     }
     await this.unload();
     const llama = await this.getLlama();
-    const { contextSize, wanted } = await this.checkMemory(llama, modelPath, requestedContext);
+    // The file read is the floor of a first run. A doubtful fit is checked from the file's tensor
+    // table before anything is loaded; a wide one is worked out after the load from the table
+    // node-llama-cpp parsed for it (a second parse would take the main thread from its own), with the
+    // memory that was free before. The thread-cache lookup runs beside the load.
+    const free = (this.options.freeMemory ?? os.freemem)();
+    const fileBytes = (await stat(modelPath)).size;
+    const checked = fitsByWideMargin(fileBytes, free) ? undefined : await this.fitContext(await this.readInsights(llama, modelPath), requestedContext, free);
     const onProgress = this.options.onLoadProgress;
-    const model = await llama.loadModel({
-      modelPath,
-      gpuLayers: 0,
-      // Read into memory rather than mapped: same speed, about half the resident memory (models/README).
-      useMmap: false,
-      ...(onProgress === undefined ? {} : { onLoadProgress: (p: number) => onProgress(path.basename(modelPath), p) }),
-    });
+    const [loadedModel, tuning] = await Promise.allSettled([
+      llama.loadModel({
+        modelPath,
+        gpuLayers: 0,
+        // Read into memory rather than mapped: mapped loads are faster, but the file's pages stay
+        // resident beside llama.cpp's repacked copy of the weights, twice the memory (README, Speed).
+        useMmap: false,
+        ...(onProgress === undefined ? {} : { onLoadProgress: (p: number) => onProgress(path.basename(modelPath), p) }),
+      }),
+      this.threadTuner(llama, modelPath),
+    ]);
+    if (loadedModel.status === 'rejected') throw loadedModel.reason;
+    const model = loadedModel.value;
+    let fit: { contextSize: number; wanted: number };
+    try {
+      if (tuning.status === 'rejected') throw tuning.reason;
+      fit = checked ?? (await this.fitContext(model.fileInsights, requestedContext, free));
+    } catch (error) {
+      await model.dispose();
+      throw error;
+    }
+    const { contextSize, wanted } = fit;
+    const { tuner, key } = tuning.value;
     const hasChatTemplate = typeof model.fileInfo.metadata.tokenizer?.chat_template === 'string';
-    const { tuner, key } = await this.threadTuner(llama, modelPath);
     const contextThreads = this.options.threads ?? { ideal: Math.max(...threadCandidates(llama.cpuMathCores)), min: 1 };
     const context = await model.createContext({ contextSize, threads: contextThreads });
     const pendingWarning: ProviderWarning | undefined =
@@ -352,17 +373,20 @@ export class LocalLlamaProvider implements AIProvider {
     return this.loaded;
   }
 
-  private async checkMemory(llama: LlamaCpp.Llama, modelPath: string, requested: number | undefined): Promise<{ contextSize: number; wanted: number }> {
+  private async readInsights(llama: LlamaCpp.Llama, modelPath: string): Promise<LlamaCpp.GgufInsights> {
     const { readGgufFileInfo, GgufInsights } = await this.loadBinding();
-    const fileInfo = await readGgufFileInfo(modelPath, { readTensorInfo: true });
-    const insights = await GgufInsights.from(fileInfo, llama);
+    return GgufInsights.from(await readGgufFileInfo(modelPath, { readTensorInfo: true }), llama);
+  }
+
+  /** The context size that fits `free` bytes beside the weights; refuses in words when none does. */
+  private async fitContext(insights: LlamaCpp.GgufInsights, requested: number | undefined, free: number): Promise<{ contextSize: number; wanted: number }> {
     const trained = insights.trainContextSize ?? 2048;
     const wanted = requested ?? Math.min(this.options.contextSize ?? 2048, trained);
     const estimate: MemoryEstimate = {
       modelBytes: insights.estimateModelResourceRequirements({ gpuLayers: 0, useMmap: false }).cpuRam,
       contextBytes: async (contextSize) => insights.estimateContextResourceRequirements({ contextSize, modelGpuLayers: 0 }).cpuRam,
     };
-    const fit = await fitToMemory(estimate, wanted, (this.options.freeMemory ?? os.freemem)());
+    const fit = await fitToMemory(estimate, wanted, free);
     if (!fit.fits) throw new AIError('insufficient_memory', fit.reason, { provider: 'local' });
     return { contextSize: fit.contextSize, wanted };
   }

@@ -1,6 +1,6 @@
 /**
- * Decides, before a load, whether a model fits in the memory that is actually free: weights plus the
- * KV cache for the requested context. If it does not, a smaller context is tried (and said so); if
+ * Decides whether a model fits in the memory that is actually free: weights plus the KV cache for the
+ * requested context (before the load when the fit is in doubt, see `fitsByWideMargin`). If it does not, a smaller context is tried (and said so); if
  * nothing fits, the load is refused with the figures in plain words. Never start a load that swaps.
  */
 export interface MemoryEstimate {
@@ -33,4 +33,14 @@ export async function fitToMemory(estimate: MemoryEstimate, requestedContext: nu
 
 export function mib(bytes: number): string {
   return bytes >= 1024 ** 3 ? `${(bytes / 1024 ** 3).toFixed(1)} GiB` : `${Math.round(bytes / 1024 ** 2)} MiB`;
+}
+
+/**
+ * True when a model whose file holds `fileBytes` fits by a wide margin: its weights (in RAM they take
+ * about the file's size) half again over, plus 512 MiB for a small context and llama.cpp's buffers,
+ * still leave the headroom free. Then the exact check (which reads the file's tensor table) can only
+ * shrink the context, so it may run beside the load instead of before it.
+ */
+export function fitsByWideMargin(fileBytes: number, freeBytes: number, headroom = 0.1): boolean {
+  return fileBytes * 1.5 + 512 * 2 ** 20 <= freeBytes * (1 - headroom);
 }
