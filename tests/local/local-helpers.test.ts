@@ -101,6 +101,39 @@ describe('thread tuner', () => {
     expect(tuner.measurements).toBe(1);
   });
 
+  it('takes an early look from a cached count below the most: a runner\'s 128-token run finds the core that came back', () => {
+    // Cached while another process held a core; now idle. The periodic look (256 tokens) never comes
+    // in a short run, so without the early look every runner start would stay on 1 thread.
+    const cached: ThreadChoice = { threads: 1, rates: { 1: 1000 / 34, 2: 1000 / 81 } };
+    const tuner = new ThreadTuner([1, 2], cached);
+    const sim = machine(11);
+    sim.set(IDLE_1B);
+    sim.run(tuner, 128);
+    expect(tuner.measurements).toBe(1);
+    expect(tuner.threads).toBe(2);
+    expect(tuner.takeChange()?.threads).toBe(2);
+  });
+
+  it('the early look costs a 128-token run little when the cached count is still right', () => {
+    const cached: ThreadChoice = { threads: 1, rates: { 1: 1000 / 34, 2: 1000 / 81 } };
+    const tuner = new ThreadTuner([1, 2], cached);
+    const sim = machine(12, 0.1);
+    sim.set(BUSY_1B);
+    const took = sim.run(tuner, 128);
+    expect(tuner.measurements).toBe(0);
+    expect(tuner.threads).toBe(1);
+    expect((128 * 34) / took).toBeGreaterThan(0.93);
+  });
+
+  it('takes no early look from a cached choice of the most threads (a busy core shows as a slow window)', () => {
+    const cached: ThreadChoice = { threads: 2, rates: { 1: 1000 / 80, 2: 1000 / 48 } };
+    const tuner = new ThreadTuner([1, 2], cached);
+    const sim = machine(13, 0);
+    sim.set(IDLE_1B);
+    const took = sim.run(tuner, 128);
+    expect(took).toBe(128 * 48);
+  });
+
   it('has nothing to choose with one candidate', () => {
     const tuner = new ThreadTuner([1]);
     const sim = machine(1);

@@ -10,7 +10,11 @@
  * that decodes well below what the measurement promised (another process took a core) starts a new
  * measurement at once, and a short look at the other candidates every few hundred tokens (less often
  * while looks find nothing) notices when a core came back. The
- * result is cached per model content and machine, so the app and the runner share it.
+ * result is cached per model content and machine, so the app and the runner share it. A cached
+ * choice below the most threads may have been made while another process held a core: a tuner that
+ * starts from one takes its first short look after one window (a runner's whole run may be shorter
+ * than the periodic look's wait). A cached choice of the most threads needs no look: a busy core
+ * shows as a slow window at once.
  */
 import { createHash } from 'node:crypto';
 import { mkdir, open, readFile, rename, stat, writeFile } from 'node:fs/promises';
@@ -45,14 +49,16 @@ export interface TunerSettings {
   readonly exploreBackoff: number;
   /** A candidate must beat the current count by this share to switch (noise margin). */
   readonly margin: number;
+  /** Token intervals per candidate in the early look at a cached choice below the most threads. */
+  readonly earlyLook: number;
 }
 
-export const DEFAULT_TUNER: TunerSettings = { segment: 7, rounds: 3, window: 16, slowShare: 0.7, exploreEvery: 256, exploreBackoff: 8, margin: 0.04 };
+export const DEFAULT_TUNER: TunerSettings = { segment: 7, rounds: 3, window: 16, slowShare: 0.7, exploreEvery: 256, exploreBackoff: 8, margin: 0.04, earlyLook: 4 };
 
 type Mode =
   | { kind: 'measure'; schedule: number[]; step: number; left: number; intervals: Map<number, number[]> }
   | { kind: 'run'; window: number[]; sinceExplore: number }
-  | { kind: 'explore'; schedule: number[]; step: number; left: number; intervals: Map<number, number[]>; baseline: number };
+  | { kind: 'explore'; schedule: number[]; step: number; left: number; segment: number; intervals: Map<number, number[]>; baseline: number };
 
 const median = (values: readonly number[]): number => {
   const sorted = [...values].sort((a, b) => a - b);
@@ -71,6 +77,8 @@ export class ThreadTuner {
   private changed = false;
   /** The current wait between looks, in multiples of `exploreEvery`. */
   private exploreScale = 1;
+  /** Look after the first window: the cached choice may be from a busier moment. */
+  private lookEarly = false;
   /** Measurements made by this tuner (for tests and the benchmark's report). */
   measurements = 0;
 
@@ -83,6 +91,7 @@ export class ThreadTuner {
       this.choice = cached;
       this.active = cached.threads;
       this.mode = { kind: 'run', window: [], sinceExplore: 0 };
+      this.lookEarly = cached.threads < Math.max(...candidates);
     } else if (candidates.length <= 1) {
       this.active = candidates[0] ?? 1;
       this.choice = { threads: this.active, rates: {} };
@@ -136,7 +145,8 @@ export class ThreadTuner {
   }
 
   private segmentStep(mode: Extract<Mode, { kind: 'measure' | 'explore' }>, interval: number): void {
-    if (mode.left <= this.settings.segment) mode.intervals.set(this.active, [...(mode.intervals.get(this.active) ?? []), interval]);
+    const segment = mode.kind === 'explore' ? mode.segment : this.settings.segment;
+    if (mode.left <= segment) mode.intervals.set(this.active, [...(mode.intervals.get(this.active) ?? []), interval]);
     mode.left -= 1;
     if (this.hopeless(mode)) {
       // Far behind already (on a loaded machine 2 threads can be 10x slower): stop spending tokens on it.
@@ -149,7 +159,7 @@ export class ThreadTuner {
     const next = mode.schedule[mode.step];
     if (next !== undefined) {
       this.active = next;
-      mode.left = this.settings.segment + 1;
+      mode.left = segment + 1;
       return;
     }
     if (mode.kind === 'measure') this.decide(mode.intervals);
@@ -197,11 +207,14 @@ export class ThreadTuner {
       this.mode = this.measuring();
       return;
     }
-    if (this.settings.exploreEvery > 0 && mode.sinceExplore >= this.settings.exploreEvery * this.exploreScale) {
+    const early = this.lookEarly;
+    if (early || (this.settings.exploreEvery > 0 && mode.sinceExplore >= this.settings.exploreEvery * this.exploreScale)) {
+      this.lookEarly = false;
+      const segment = early ? this.settings.earlyLook : this.settings.segment;
       const others = this.candidates.filter((n) => n !== this.active);
       const back = this.active;
       this.active = others[0] ?? back;
-      this.mode = { kind: 'explore', schedule: [...others, back], step: 0, left: this.settings.segment + 1, intervals: new Map(), baseline: rate };
+      this.mode = { kind: 'explore', schedule: [...others, back], step: 0, left: segment + 1, segment, intervals: new Map(), baseline: rate };
       return;
     }
     mode.window = [];
