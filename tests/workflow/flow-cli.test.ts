@@ -5,6 +5,7 @@
  */
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -23,9 +24,12 @@ interface Ran {
   stderr: string;
 }
 
+const DATA_DIR = path.join(os.tmpdir(), 'sim-flow-cli-data');
+const THREAD_CACHE = path.join(DATA_DIR, 'thread-cache.json');
+
 function flow(args: string[], options: { onStderr?: (text: string, child: ReturnType<typeof spawn>) => void } = {}): Promise<Ran> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', CLI, ...args], { cwd: ROOT, env: { ...process.env, SIM_AI_DATA_DIR: path.join(os.tmpdir(), 'sim-flow-cli-data') } });
+    const child = spawn(process.execPath, ['--import', 'tsx', CLI, ...args], { cwd: ROOT, env: { ...process.env, SIM_AI_DATA_DIR: DATA_DIR } });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
@@ -47,6 +51,7 @@ afterAll(async () => {
 
 describe.skipIf(MODELS === '')('flow CLI on the local model', () => {
   it('runs the two-agent chain as shipped, each block labelled on stderr, the response on stdout', async () => {
+    await rm(THREAD_CACHE, { force: true });
     const ran = await flow([path.join(EXAMPLES, 'two-agent-chain.sim.yaml'), '--input', 'a little dragon', '--models-dir', MODELS]);
     expect(ran.stderr).toContain('model: storyteller uses stories260K.gguf on local');
     expect(ran.code).toBe(0);
@@ -54,6 +59,9 @@ describe.skipIf(MODELS === '')('flow CLI on the local model', () => {
     expect(ran.stderr.indexOf('[Continuer] started')).toBeGreaterThan(ran.stderr.indexOf('[Storyteller] done'));
     expect(ran.stdout).toContain(' The next day');
     expect(ran.stdout.trim().length).toBeGreaterThan(30);
+    // The thread count it measured is kept where the app and `npm run ask` keep theirs.
+    const cached = JSON.parse(await readFile(THREAD_CACHE, 'utf8')) as Record<string, { threads: number }>;
+    expect(Object.values(cached).map((c) => c.threads)).toHaveLength(1);
   }, 120_000);
 
   it('branches on the structured answer as shipped: the JSON is parseable and one branch is skipped', async () => {

@@ -33,6 +33,8 @@ interface FlowOptions {
   readonly input: string;
   readonly override: { provider: string; model: string } | undefined;
   readonly modelsDir: string;
+  /** The app's thread-count cache: measured once per model and machine, for the app and both runners. */
+  readonly threadCacheFile: string;
   readonly baseURL: string | undefined;
   readonly json: boolean;
   readonly quiet: boolean;
@@ -57,9 +59,10 @@ function parse(argv: string[], env: NodeJS.ProcessEnv): FlowOptions {
   if (values.help || file === undefined || positionals.length > 1) throw new UsageError(USAGE);
   if (values.input === undefined) throw new UsageError(`--input is required.\n${USAGE}`);
   if ((values.provider === undefined) !== (values.model === undefined)) throw new UsageError('--provider and --model go together.');
-  const modelsDir = values['models-dir'] ?? dataPaths(resolveDataLocation({ appDir: process.cwd(), env }).dataDir).models;
+  const data = dataPaths(resolveDataLocation({ appDir: process.cwd(), env }).dataDir);
+  const modelsDir = values['models-dir'] ?? data.models;
   const override = values.provider === undefined || values.model === undefined ? undefined : { provider: values.provider, model: localPath(values.provider, values.model, process.cwd()) };
-  return { file, input: values.input, override, modelsDir: path.resolve(modelsDir), baseURL: values['base-url'], json: values.json, quiet: values.quiet };
+  return { file, input: values.input, override, modelsDir: path.resolve(modelsDir), threadCacheFile: data.threadCache, baseURL: values['base-url'], json: values.json, quiet: values.quiet };
 }
 
 /** A local model given as a relative path is taken from `base`; a bare file name stays for the models folder. */
@@ -155,7 +158,7 @@ async function main(): Promise<number> {
     process.stderr.write(`${error instanceof Error ? error.message : String(error)}\n`);
     return 2;
   }
-  const ai = createHeadlessAI({ modelsDir: options.modelsDir });
+  const ai = createHeadlessAI({ modelsDir: options.modelsDir, threadCacheFile: options.threadCacheFile });
   const providers = new Set(options.override ? [options.override.provider] : workflow.blocks.flatMap((b) => (b.type === 'agent' || b.type === 'router' ? [b.inputs.provider] : [])));
   for (const provider of providers) {
     if (!ai.enable(provider, options.override?.provider === provider ? options.baseURL : undefined)) process.stderr.write(`warning: unknown provider "${provider}"\n`);
