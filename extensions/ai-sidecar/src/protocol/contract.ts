@@ -597,7 +597,7 @@ const workflowExecutionSummarySchema = lazy(() => z.object({
 /** Points every agent and router of one run at one provider and model (a local GGUF included). */
 const modelOverrideSchema = lazy(() => z.object(modelChoice()));
 
-const WORKFLOW_COMMANDS = {
+export const WORKFLOW_COMMANDS = {
   list_workflows: () => ({ params: empty(), result: z.array(workflowSummarySchema()) }),
   get_workflow: () => ({ params: z.object({ id: workflowId() }), result: workflowSchema() }),
   /**
