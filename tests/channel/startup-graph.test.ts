@@ -1,7 +1,6 @@
 /**
- * What the built sidecar loads before it can answer (issue 13, launch): the modules reachable through
- * static imports from main.mjs and from the app module main.ts imports at once (while it connects
- * to the runtime). Features the first requests do not need (workflows, YAML, the
+ * What the built sidecar loads before it can answer (issue 13, launch): the modules reachable from
+ * main.mjs through static imports. Features the first requests do not need (workflows, YAML, the
  * SDKs, the vault's crypto, llama.cpp) must stay behind dynamic imports, or every start pays for them.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -13,12 +12,10 @@ import { ROOT } from '../neutralino/build-once.js';
 interface Output {
   readonly imports: readonly { readonly path: string; readonly kind: string; readonly external?: boolean }[];
   readonly inputs: Readonly<Record<string, unknown>>;
-  readonly entryPoint?: string;
 }
 
 let outdir: string;
 let staticInputs: Set<string>;
-let beforeConnect: Set<string>;
 let allInputs: Set<string>;
 
 beforeAll(async () => {
@@ -30,22 +27,15 @@ beforeAll(async () => {
   const outputs = new Map(Object.entries(metafile.outputs).map(([file, output]) => [path.resolve(ROOT, file), output]));
   const main = [...outputs.keys()].find((file) => path.basename(file) === 'main.mjs');
   if (main === undefined) throw new Error('no main.mjs in the build');
-  const app = [...outputs.entries()].find(([, output]) => output.entryPoint?.endsWith('src/app.ts') === true)?.[0];
-  if (app === undefined) throw new Error('src/app.ts is not a chunk of its own');
-  // Static closures: follow import statements only, not import() calls.
-  const closure = (...roots: string[]) => {
-    const seen = new Set<string>(roots);
-    for (const file of seen) {
-      for (const entry of outputs.get(file)?.imports ?? []) {
-        if (entry.kind === 'import-statement' && entry.external !== true) seen.add(path.resolve(ROOT, entry.path));
-      }
+  // Static closure of main.mjs: follow import statements only, not import() calls.
+  const seen = new Set<string>([main]);
+  for (const file of seen) {
+    for (const entry of outputs.get(file)?.imports ?? []) {
+      if (entry.kind === 'import-statement' && entry.external !== true) seen.add(path.resolve(ROOT, entry.path));
     }
-    return seen;
-  };
-  const seen = closure(main, app);
+  }
   const inputsOf = (files: Iterable<string>) => new Set([...files].flatMap((file) => Object.keys(outputs.get(file)?.inputs ?? {})).map((input) => input.replace(/^.*node_modules\//, 'node_modules/').replace(/^.*extensions\/ai-sidecar\//, '')));
   staticInputs = inputsOf(seen);
-  beforeConnect = inputsOf(closure(main));
   allInputs = inputsOf(outputs.keys());
 }, 60_000);
 
@@ -60,11 +50,6 @@ describe('the sidecar at start', () => {
     expect(loaded(/^src\/protocol\/contract\.ts$/)).toHaveLength(1);
     expect(loaded(/^src\/channel\/dispatcher\.ts$/)).toHaveLength(1);
     expect(loaded(/^src\/storage\/database\.ts$/)).toHaveLength(1);
-  });
-
-  it('connects to the runtime before it has loaded the app (storage, vault, providers load meanwhile)', () => {
-    expect([...beforeConnect].filter((input) => /^src\/channel\/neutralino-link\.ts$/.test(input))).toHaveLength(1);
-    expect([...beforeConnect].filter((input) => /^src\/(app|storage\/database|vault\/vault|core\/manager)\.ts$/.test(input))).toEqual([]);
   });
 
   it('leaves workflows (executor, validator, expressions, YAML) to their first command', () => {

@@ -6,12 +6,14 @@
 import { parseArgs } from 'node:util';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { createSidecar } from './app.js';
 import { Dispatcher } from './channel/dispatcher.js';
 import { NeutralinoLink, readAuth } from './channel/neutralino-link.js';
 import type { EmitEvent } from './channel/run-streamer.js';
 import { log } from './log.js';
 import { routeConsoleToLog } from './providers/sdk-logging.js';
 import { EVENTS, PROTOCOL_VERSION, REPLY_EVENT, REQUEST_EVENT } from './protocol/contract.js';
+import { SIDECAR_VERSION } from './app.js';
 
 // libuv's pool is sized by src/boot/preload.cjs, which every launch command loads with `--require`:
 // by the time this module's first line runs, Node 20's loader has started the pool already.
@@ -23,14 +25,8 @@ const WARM_UP_DELAY_MS = 1000;
 async function main(): Promise<void> {
   const { values } = parseArgs({ options: { 'app-dir': { type: 'string' } }, allowPositionals: true });
   const appDir = values['app-dir'] ?? path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
-  // The app's modules (storage, vault, providers, conversations: most of the code) load while the
-  // runtime answers the connection, instead of before it is even asked.
-  const loadingApp = import('./app.js');
-  loadingApp.catch(() => undefined); // awaited below; a failure is reported there
   const auth = await readAuth(process.stdin);
   const link = await NeutralinoLink.connect(auth);
-  // Requests that arrive before the app is built wait in the link, in order (see MAX_EARLY_EVENTS).
-  const { createSidecar, SIDECAR_VERSION } = await loadingApp;
   const send = (event: string, data: unknown): void => {
     link.broadcast(event, data).catch((error: unknown) => log('warn', `broadcast ${event} failed: ${error instanceof Error ? error.message : String(error)}`));
   };
