@@ -4,7 +4,10 @@
  * 1. Sidecar launch, spawn to first reply, as the runtime starts it (through a shell, from the
  *    config's command) against bare Node of the same binary (spawn to its first output byte):
  *    the checkout on this machine's Node, and the portable folder on its own Node 24 with the module
- *    compile cache kept in the folder. Target: at most bare Node + 50 ms.
+ *    compile cache kept in the folder. Target: at most bare Node + 50 ms. For scale, the same
+ *    measurement of a trivial extension on the same binary (reads the auth, connects with `ws`,
+ *    answers every request with an empty result): what the runtime stand-in, the shell, the page's
+ *    connection and `ws` cost before any sidecar code runs.
  * 2. Idle memory of the whole app (runtime, WebKit processes, sidecar; PSS) against a trivial page
  *    with a bare Node extension, in the real Neutralino runtime under Xvfb when NEU_BIN names one
  *    (otherwise the page and the sidecar in Chromium against the same trivial page, bench/idle-chromium.ts).
@@ -60,21 +63,58 @@ function bareNode(binary: string): Promise<number> {
   return new Promise((resolve) => child.stdout.once('data', () => resolve(performance.now() - started)));
 }
 
+/** An app whose one extension, under the sidecar's id, is the least that can answer a request. */
+async function trivialExtensionApp(nodeBinary: string): Promise<string> {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'sim-launch-floor-'));
+  await mkdir(path.join(dir, 'www'));
+  await writeFile(path.join(dir, 'www', 'index.html'), '<!doctype html><title>floor</title>\n');
+  const ws = path.join(ROOT, 'node_modules', 'ws');
+  await writeFile(
+    path.join(dir, 'floor.cjs'),
+    `let input = '';
+process.stdin.on('data', (d) => (input += d));
+process.stdin.on('end', () => {
+  const a = JSON.parse(input.split('\\n')[0]);
+  const W = require(${JSON.stringify(ws)});
+  const s = new W('ws://127.0.0.1:' + a.nlPort + '?extensionId=' + a.nlExtensionId + '&connectToken=' + a.nlConnectToken);
+  let n = 0;
+  s.on('message', (raw) => {
+    const m = JSON.parse(raw.toString());
+    if (m.event !== 'sim.request') return;
+    const reply = { event: 'sim.reply', data: { id: m.data.id, ok: true, result: {} } };
+    s.send(JSON.stringify({ id: 'r' + (n += 1), method: 'app.broadcast', accessToken: a.nlToken, data: reply }));
+  });
+  s.on('close', () => process.exit(0));
+});
+`,
+  );
+  const config = JSON.parse(readFileSync(path.join(ROOT, 'neutralino.config.json'), 'utf8')) as Record<string, unknown>;
+  config.documentRoot = '/www/';
+  config.extensions = [{ id: 'ai.sidecar', command: `"${nodeBinary}" "\${NL_PATH}/floor.cjs"` }];
+  delete config.cli;
+  await writeFile(path.join(dir, 'neutralino.config.json'), JSON.stringify(config, null, 2));
+  return dir;
+}
+
 const { dist } = (await import(path.join(ROOT, 'extensions/ai-sidecar/scripts/dist.mjs'))) as { dist: (o: { skipUi: boolean }) => Promise<{ outDir: string; nodeVersion: string }> };
 const portable = await dist({ skipUi: existsSync(path.join(ROOT, 'resources/dist/index.html')) });
 const portableNode = path.join(portable.outDir, 'node', 'node');
 const dataDir = await mkdtemp(path.join(os.tmpdir(), 'sim-launch-bench-'));
 
-const launch = { repo: [] as number[], repoBare: [] as number[], portable: [] as number[], portableBare: [] as number[] };
+const launch = { repo: [] as number[], repoBare: [] as number[], repoFloor: [] as number[], portable: [] as number[], portableBare: [] as number[], portableFloor: [] as number[] };
+const floorApps = { repo: await trivialExtensionApp(process.execPath), portable: await trivialExtensionApp(portableNode) };
 // One unmeasured start each: the first portable start writes the compile cache, as on a user's first launch.
 await sidecarFirstReply(ROOT, dataDir);
 await sidecarFirstReply(portable.outDir, dataDir);
 for (let round = 0; round < ROUNDS; round += 1) {
   launch.repoBare.push(await bareNode(process.execPath));
+  launch.repoFloor.push(await sidecarFirstReply(floorApps.repo, dataDir));
   launch.repo.push(await sidecarFirstReply(ROOT, dataDir));
   launch.portableBare.push(await bareNode(portableNode));
+  launch.portableFloor.push(await sidecarFirstReply(floorApps.portable, dataDir));
   launch.portable.push(await sidecarFirstReply(portable.outDir, dataDir));
 }
+for (const dir of Object.values(floorApps)) await rm(dir, { recursive: true, force: true });
 const cacheDir = path.join(portable.outDir, 'extensions', 'ai-sidecar', '.node-compile-cache');
 const cacheFiles = existsSync(cacheDir) ? readdirSync(cacheDir, { recursive: true }).length : 0;
 
@@ -254,9 +294,9 @@ console.log(`\nmachine: ${os.cpus().length} vCPUs, load average ${os.loadavg().m
 console.log(`Sidecar launch, spawn → first reply, ${ROUNDS} alternating rounds (medians; the difference is per round, then the median)`);
 const diff = (a: number[], b: number[]) => median(a.map((x, i) => x - (b[i] ?? Number.NaN)));
 console.log(table([
-  ['launch', 'sidecar ms', 'bare Node ms', 'sidecar − bare, ms (target <= 50)', 'ratio'],
-  [`checkout, Node ${process.versions.node}`, fmt(median(launch.repo), 0), fmt(median(launch.repoBare), 0), fmt(diff(launch.repo, launch.repoBare), 0), fmt(median(launch.repo) / median(launch.repoBare), 2)],
-  [`portable folder, Node ${portable.nodeVersion} + compile cache`, fmt(median(launch.portable), 0), fmt(median(launch.portableBare), 0), fmt(diff(launch.portable, launch.portableBare), 0), fmt(median(launch.portable) / median(launch.portableBare), 2)],
+  ['launch', 'sidecar ms', 'bare Node ms', 'sidecar − bare, ms (target <= 50)', 'ratio', 'trivial extension ms', 'trivial − bare, ms'],
+  [`checkout, Node ${process.versions.node}`, fmt(median(launch.repo), 0), fmt(median(launch.repoBare), 0), fmt(diff(launch.repo, launch.repoBare), 0), fmt(median(launch.repo) / median(launch.repoBare), 2), fmt(median(launch.repoFloor), 0), fmt(diff(launch.repoFloor, launch.repoBare), 0)],
+  [`portable folder, Node ${portable.nodeVersion} + compile cache`, fmt(median(launch.portable), 0), fmt(median(launch.portableBare), 0), fmt(diff(launch.portable, launch.portableBare), 0), fmt(median(launch.portable) / median(launch.portableBare), 2), fmt(median(launch.portableFloor), 0), fmt(diff(launch.portableFloor, launch.portableBare), 0)],
 ]));
 console.log(`compile cache in the portable folder: ${cacheFiles} entries under extensions/ai-sidecar/.node-compile-cache`);
 

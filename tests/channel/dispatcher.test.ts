@@ -68,6 +68,6 @@ describe('Dispatcher', () => {
     const { replies, send } = setup();
     await send('vault_status', {});
     expect(replies[0]).toMatchObject({ ok: false, error: { code: 'internal' } });
-    for (const reply of replies) expect(replyEnvelopeSchema.safeParse(reply).success).toBe(true);
+    for (const reply of replies) expect(replyEnvelopeSchema().safeParse(reply).success).toBe(true);
   });
 });

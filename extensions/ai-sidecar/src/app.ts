@@ -13,18 +13,14 @@ import { vaultHandlers, type VaultService } from './channel/handlers/vault.js';
 import type { Handlers } from './channel/dispatcher.js';
 import type { EmitEvent } from './channel/run-streamer.js';
 import { log } from './log.js';
-import { EVENTS, PROTOCOL_VERSION } from './protocol/contract.js';
+import { EVENTS, PROTOCOL_VERSION, WORKFLOW_COMMANDS } from './protocol/contract.js';
 import { defaultOrigin, MemoryProviderSettings, ProviderCatalog, type ProviderSettingsStore } from './providers/catalog.js';
 import { LocalLlamaProvider } from './providers/local-llama.js';
 import { OllamaProvider } from './providers/ollama.js';
 import { modelHandlers } from './channel/handlers/models.js';
 import { workflowHandlers } from './channel/handlers/workflows.js';
-import { WorkflowEventRelay } from './channel/workflow-streamer.js';
-import { WorkflowRepository } from './storage/workflow-repository.js';
-import { managerAICall } from './workflow/manager-ai.js';
-import { WorkflowExecutor } from './workflow/executor.js';
-import { WorkflowService } from './workflow/service.js';
-import { MemoryWorkflowStore } from './workflow/store.js';
+import { deferredHandlers } from './channel/deferred-handlers.js';
+import { lazyModule } from './core/lazy-module.js';
 import { ModelStore } from './models/model-store.js';
 import { mirrorFromEnv, policyFetch } from './models/download-policy.js';
 import { catalogueFromEnv } from './models/catalogue.js';
@@ -37,6 +33,8 @@ import { VaultError } from './vault/errors.js';
 import { Vault } from './vault/vault.js';
 
 export const SIDECAR_VERSION = '0.1.0';
+
+const WORKFLOW_COMMAND_NAMES = Object.keys(WORKFLOW_COMMANDS) as (keyof typeof WORKFLOW_COMMANDS)[];
 
 export interface SidecarOptions {
   /** The app folder (Neutralino's NL_PATH): where a `portable` marker is looked for. */
@@ -126,11 +124,11 @@ export function createSidecar(options: SidecarOptions): Sidecar {
         vaultState: () => vault?.status().state ?? 'uninitialised',
       })
     : undefined;
-  const workflows = new WorkflowService({
-    store: db ? openWorkflowRepository(db) : new MemoryWorkflowStore(),
-    executor: new WorkflowExecutor({ ai: managerAICall(manager) }),
-    onEvent: new WorkflowEventRelay(options.emit, options.frameMs).onEvent,
-  });
+  // Workflows load on their first command (executor, validator, store): a start that serves a chat
+  // or a settings page never pays for them. An execution a crash left running is marked interrupted
+  // then, before any workflow command can read it.
+  const workflows = lazyModule(async () => (await import('./app-workflows.js')).createWorkflowService({ db, manager, emit: options.emit, frameMs: options.frameMs }));
+  const workflowCommands = lazyModule(async () => workflowHandlers(await workflows.load()));
   const handlers: Handlers = {
     hello: () => ({ protocolVersion: PROTOCOL_VERSION, sidecarVersion: SIDECAR_VERSION, ...info }),
     ...aiHandlers({ manager, catalog: providers, emit: options.emit, ...(options.frameMs === undefined ? {} : { frameMs: options.frameMs }) }),
@@ -148,11 +146,11 @@ export function createSidecar(options: SidecarOptions): Sidecar {
       },
       emit: options.emit,
     }),
-    ...workflowHandlers(workflows),
+    ...deferredHandlers(WORKFLOW_COMMAND_NAMES, workflowCommands.load),
   };
   // One Stop for both kinds of run: a workflow execution id stops every block of it.
   const cancelRun = handlers.cancel_execution;
-  handlers.cancel_execution = (params) => (workflows.cancel(params.executionId) ? { ok: true } : cancelRun(params));
+  handlers.cancel_execution = (params) => (workflows.current?.cancel(params.executionId) ? { ok: true } : cancelRun(params));
   return {
     handlers,
     info,
@@ -164,7 +162,7 @@ export function createSidecar(options: SidecarOptions): Sidecar {
       return true;
     },
     dispose: async () => {
-      await workflows.shutdown();
+      await workflows.current?.shutdown();
       await manager.dispose();
       await conversations?.drain();
       frames?.close();
@@ -203,15 +201,4 @@ function unavailableVault(reason: string | null): VaultService {
     deleteSecret: fail,
     listSecrets: () => [],
   };
-}
-
-/** The workflows table, with executions a previous process left running marked as interrupted. */
-function openWorkflowRepository(db: SqliteDatabase): WorkflowRepository {
-  const repository = new WorkflowRepository(db);
-  try {
-    repository.failInterrupted();
-  } catch (error) {
-    log('warn', `Could not mark interrupted workflow executions: ${error instanceof Error ? error.message : String(error)}`);
-  }
-  return repository;
 }

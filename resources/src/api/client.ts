@@ -187,7 +187,7 @@ export class SidecarClient {
   }
 
   private onReply(data: unknown): void {
-    const reply = replyEnvelopeSchema.safeParse(data);
+    const reply = replyEnvelopeSchema().safeParse(data);
     if (!reply.success) return;
     const entry = this.settle(reply.data.id);
     if (entry === undefined) return;

@@ -38,7 +38,7 @@ export class Dispatcher {
 
   /** Handles one `sim.request` payload. Resolves once the reply has been handed to `send`. */
   async handle(payload: unknown): Promise<void> {
-    const envelope = requestEnvelopeSchema.safeParse(payload);
+    const envelope = requestEnvelopeSchema().safeParse(payload);
     if (!envelope.success) {
       const id = idOf(payload);
       if (id !== undefined) this.send({ id, ok: false, error: toErrorData(new ChannelError('bad_message', describe(envelope.error))) });

@@ -59,9 +59,17 @@ export interface NeutralinoLinkOptions {
 
 type EventHandler = (event: string, data: unknown) => void;
 
+/**
+ * Events kept while nobody listens yet: the sidecar connects while its app is still loading, and the
+ * page may dispatch the moment the runtime reports the connection. Bounded, so a flood before start
+ * cannot grow it; past the bound an event is dropped (the client asks again).
+ */
+export const MAX_EARLY_EVENTS = 256;
+
 export class NeutralinoLink {
   private readonly pending = new Map<string, { resolve: (v: unknown) => void; reject: (e: Error) => void; timer: NodeJS.Timeout }>();
   private readonly handlers = new Set<EventHandler>();
+  private early: { event: string; data: unknown }[] | undefined = [];
   /** Resolves once the socket has closed, for whatever reason. */
   readonly closed: Promise<void>;
 
@@ -88,8 +96,12 @@ export class NeutralinoLink {
     });
   }
 
+  /** The first handler also receives, in order, the events that arrived before it. */
   onEvent(handler: EventHandler): () => void {
     this.handlers.add(handler);
+    const early = this.early;
+    this.early = undefined;
+    for (const { event, data } of early ?? []) handler(event, data);
     return () => this.handlers.delete(handler);
   }
 
@@ -131,6 +143,10 @@ export class NeutralinoLink {
     if (typeof record.id === 'string' && this.pending.has(record.id)) {
       this.settle(record.id, record.data);
     } else if (typeof record.event === 'string') {
+      if (this.early !== undefined) {
+        if (this.early.length < MAX_EARLY_EVENTS) this.early.push({ event: record.event, data: record.data });
+        return;
+      }
       for (const handler of this.handlers) handler(record.event, record.data);
     }
   }

@@ -85,8 +85,8 @@ async function parseAsk(argv: string[], env: NodeJS.ProcessEnv, stdin: () => Pro
     ...numberField('maxTokens', values['max-tokens'], '--max-tokens'),
   };
   // The app's own contract decides what is in range, before anything is sent.
-  const checked = aiRequestSchema.safeParse(request);
-  if (!checked.success) throw new UsageError(describeIssues(checked.error.issues, aiRequestSchema));
+  const checked = aiRequestSchema().safeParse(request);
+  if (!checked.success) throw new UsageError(describeIssues(checked.error.issues, aiRequestSchema()));
   const idle = values['idle-timeout'] === undefined ? undefined : Number(values['idle-timeout']);
   if (idle !== undefined && !(Number.isFinite(idle) && idle > 0)) throw new UsageError(`--idle-timeout takes a number of seconds above 0, got "${values['idle-timeout']}".`);
   return {

@@ -5,13 +5,16 @@
  */
 import * as z from 'zod';
 import { conversationMessageSchema, conversationSettingsSchema, type ConversationMessageData } from '../protocol/contract.js';
+import { lazy } from '../protocol/lazy-schema.js';
 import type { ConversationRow } from '../storage/conversations.js';
 
 export const EXPORT_FORMAT = 'sim-ai-desktop/conversation';
 export const EXPORT_VERSION = 1;
 
-const exportedMessageSchema = conversationMessageSchema.pick({ role: true, content: true, status: true, provider: true, model: true, stats: true, error: true, createdAt: true });
-export const conversationFileSchema = z.object({
+const exportedMessageSchema = lazy(() => conversationMessageSchema().pick({ role: true, content: true, status: true, provider: true, model: true, stats: true, error: true, createdAt: true }));
+/** Built on the first import, like the contract's schemas. */
+const conversationFileSchema = lazy(() =>
+  z.object({
   format: z.literal(EXPORT_FORMAT),
   version: z.literal(EXPORT_VERSION),
   exportedAt: z.string(),
@@ -19,13 +22,14 @@ export const conversationFileSchema = z.object({
     title: z.string().min(1).max(200),
     provider: z.string().min(1).max(64),
     model: z.string().min(1).max(4096),
-    settings: conversationSettingsSchema,
+    settings: conversationSettingsSchema(),
     createdAt: z.string(),
     updatedAt: z.string(),
   }),
-  messages: z.array(exportedMessageSchema).max(100_000),
-});
-export type ConversationFile = z.output<typeof conversationFileSchema>;
+  messages: z.array(exportedMessageSchema()).max(100_000),
+  }),
+);
+export type ConversationFile = z.output<ReturnType<typeof conversationFileSchema>>;
 
 export function toJsonExport(conversation: ConversationRow, messages: readonly ConversationMessageData[]): string {
   const file: ConversationFile = {
@@ -78,7 +82,7 @@ export function parseConversationFile(content: string): ConversationFile {
   if ((raw as { format?: unknown } | null)?.format !== EXPORT_FORMAT) {
     throw new ImportError('This JSON is not a conversation exported by this app.');
   }
-  const parsed = conversationFileSchema.safeParse(raw);
+  const parsed = conversationFileSchema().safeParse(raw);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
     throw new ImportError(`This conversation file is damaged or from a newer version (${issue ? `${issue.path.join('.')}: ${issue.message}` : 'invalid'}).`);

@@ -7,8 +7,13 @@
  * envelope)`; the sidecar answers every request exactly once with a `REPLY_EVENT` broadcast, and
  * streams runs as `EVENTS.chunk` … then one `EVENTS.done` or one `EVENTS.error` (an `EVENTS.retry`
  * before the first chunk says a failed try will be made again).
+ *
+ * Every schema is built on first use (./lazy-schema.ts): a shared shape is a function that builds it
+ * once, and `COMMANDS` / `EVENT_SCHEMAS` build an entry when it is first read. Building all of them
+ * took about 20 ms of every sidecar start; now a process builds only what it validates.
  */
 import * as z from 'zod';
+import { lazy, lazyRecord } from './lazy-schema.js';
 import { AI_ERROR_CODES } from '../core/errors.js';
 import type { ImportReport, Workflow, WorkflowExecution } from '../workflow/model.js';
 
@@ -27,82 +32,82 @@ export const RESTART_EXIT_CODE = 75;
 /** Codes of protocol-level failures, beside the AI error codes. */
 export const CHANNEL_ERROR_CODES = ['bad_message', 'unknown_command', 'not_found', 'timeout', 'disconnected', 'storage', 'read_only', 'internal', 'validation', 'wrong_passphrase', 'vault_exists', 'vault_not_initialised'] as const;
 
-export const errorDataSchema = z.object({
+export const errorDataSchema = lazy(() => z.object({
   code: z.enum([...AI_ERROR_CODES, ...CHANNEL_ERROR_CODES]),
   message: z.string(),
   retryable: z.boolean(),
   status: z.number().optional(),
   retryAfterMs: z.number().optional(),
   provider: z.string().optional(),
-});
-export type ErrorData = z.infer<typeof errorDataSchema>;
+}));
+export type ErrorData = z.infer<ReturnType<typeof errorDataSchema>>;
 export type ErrorCode = ErrorData['code'];
 
 // ---- Shared shapes ----------------------------------------------------------------------------
 
-const providerName = z.string().regex(/^[a-z0-9][a-z0-9._-]{0,63}$/, 'a provider id such as "openai"');
+const providerName = lazy(() => z.string().regex(/^[a-z0-9][a-z0-9._-]{0,63}$/, 'a provider id such as "openai"'));
 
-export const chatMessageSchema = z.object({
+export const chatMessageSchema = lazy(() => z.object({
   role: z.enum(['system', 'user', 'assistant']),
   content: z.string().max(4_000_000),
-});
+}));
 
-export const responseFormatSchema = z.discriminatedUnion('type', [
+export const responseFormatSchema = lazy(() => z.discriminatedUnion('type', [
   z.object({ type: z.literal('text') }),
   z.object({ type: z.literal('json') }),
   z.object({ type: z.literal('json_schema'), name: z.string().min(1).max(64), schema: z.record(z.string(), z.unknown()) }),
-]);
+]));
 
 /** An AI block's request as the UI sends it (`stream: true` is the only mode the UI uses). */
-export const aiRequestSchema = z.object({
+export const aiRequestSchema = lazy(() => z.object({
   model: z.string().min(1).max(4096),
-  messages: z.array(chatMessageSchema).min(1).max(1000),
+  messages: z.array(chatMessageSchema()).min(1).max(1000),
   stream: z.literal(true).optional(),
   temperature: z.number().min(0).max(2).optional(),
   maxTokens: z.number().int().positive().max(1_000_000).optional(),
   topP: z.number().gt(0).max(1).optional(),
   stop: z.array(z.string().min(1)).max(16).optional(),
-  responseFormat: responseFormatSchema.optional(),
+  responseFormat: responseFormatSchema().optional(),
   contextSize: z.number().int().positive().max(1_048_576).optional(),
-});
-export type AIRequestInput = z.infer<typeof aiRequestSchema>;
+}));
+export type AIRequestInput = z.infer<ReturnType<typeof aiRequestSchema>>;
 
-const usageSchema = z.object({ inputTokens: z.number(), outputTokens: z.number() });
-const timingSchema = z.object({
+const usageSchema = lazy(() => z.object({ inputTokens: z.number(), outputTokens: z.number() }));
+const timingSchema = lazy(() => z.object({
   timeToFirstTokenMs: z.number().optional(),
   totalMs: z.number(),
   tokensPerSecond: z.number(),
-});
-const finishReasonSchema = z.enum(['stop', 'length', 'cancelled', 'error', 'incomplete']);
-const warningSchema = z.object({ code: z.enum(['prompt_truncated', 'context_reduced']), message: z.string() });
+}));
+const finishReasonSchema = lazy(() => z.enum(['stop', 'length', 'cancelled', 'error', 'incomplete']));
+const warningSchema = lazy(() => z.object({ code: z.enum(['prompt_truncated', 'context_reduced']), message: z.string() }));
 
-export const aiResponseSchema = z.object({
+export const aiResponseSchema = lazy(() => z.object({
   provider: z.string(),
   model: z.string(),
   text: z.string(),
-  finishReason: finishReasonSchema,
-  usage: usageSchema,
-  timing: timingSchema,
-  error: errorDataSchema.optional(),
-  warnings: z.array(warningSchema).optional(),
-});
+  finishReason: finishReasonSchema(),
+  usage: usageSchema(),
+  timing: timingSchema(),
+  error: errorDataSchema().optional(),
+  warnings: z.array(warningSchema()).optional(),
+}));
 
-const providerStatusSchema = z.object({
+const providerStatusSchema = lazy(() => z.object({
   state: z.enum(['ready', 'needs_key', 'locked', 'not_running', 'error']),
   detail: z.string().optional(),
-});
-const providerKindSchema = z.enum(['openai-compatible', 'anthropic', 'ollama', 'local']);
-const modelInfoSchema = z.object({
+}));
+const providerKindSchema = lazy(() => z.enum(['openai-compatible', 'anthropic', 'ollama', 'local']));
+const modelInfoSchema = lazy(() => z.object({
   id: z.string(),
   name: z.string().optional(),
   sizeBytes: z.number().optional(),
   family: z.string().optional(),
   contextLength: z.number().optional(),
-});
+}));
 
-export const providerInfoSchema = z.object({
-  name: providerName,
-  kind: providerKindSchema,
+export const providerInfoSchema = lazy(() => z.object({
+  name: providerName(),
+  kind: providerKindSchema(),
   label: z.string(),
   baseURL: z.string().optional(),
   preset: z.string().optional(),
@@ -114,31 +119,31 @@ export const providerInfoSchema = z.object({
   transport: z.enum(['https', 'loopback', 'unencrypted']).optional(),
   /** Issue 10: silence between stream parts before a run fails with `timeout`; absent is 60 s. */
   idleTimeoutSeconds: z.number().optional(),
-});
+}));
 
-const vaultStatusSchema = z.object({
+const vaultStatusSchema = lazy(() => z.object({
   state: z.enum(['uninitialised', 'locked', 'unlocked']),
   /** Minutes of inactivity before the vault locks itself; null when auto-lock is off. */
   autoLockMinutes: z.number().nullable(),
-});
+}));
 
-const secretInfoSchema = z.object({
+const secretInfoSchema = lazy(() => z.object({
   provider: z.string(),
   present: z.boolean(),
   hint: z.string().nullable(),
   updatedAt: z.string().nullable(),
   // Issue 12: the origin (scheme://host:port) the key was entered for; it is sent nowhere else.
   origin: z.string().nullable(),
-});
+}));
 
-const executionStatusSchema = z.enum(['completed', 'cancelled', 'failed', 'incomplete']);
-export const executionSummarySchema = z.object({
+const executionStatusSchema = lazy(() => z.enum(['completed', 'cancelled', 'failed', 'incomplete']));
+export const executionSummarySchema = lazy(() => z.object({
   id: z.string(),
   startedAt: z.string(),
   provider: z.string(),
   model: z.string(),
-  status: executionStatusSchema,
-  finishReason: finishReasonSchema,
+  status: executionStatusSchema(),
+  finishReason: finishReasonSchema(),
   inputTokens: z.number(),
   outputTokens: z.number(),
   timeToFirstTokenMs: z.number().nullable(),
@@ -146,23 +151,23 @@ export const executionSummarySchema = z.object({
   errorCode: z.string().nullable(),
   /** The conversation this run belonged to (issue 14); null for a bare AI block run. */
   conversationId: z.string().nullable(),
-});
+}));
 /** What a run was sent: the request's messages and settings. Null for runs recorded before this was kept. */
-const executionRequestSchema = z.object({
-  messages: z.array(chatMessageSchema),
+const executionRequestSchema = lazy(() => z.object({
+  messages: z.array(chatMessageSchema()),
   temperature: z.number().optional(),
   maxTokens: z.number().optional(),
   topP: z.number().optional(),
   stop: z.array(z.string()).optional(),
   contextSize: z.number().optional(),
-});
-export const executionDetailSchema = executionSummarySchema.extend({
+}));
+export const executionDetailSchema = lazy(() => executionSummarySchema().extend({
   text: z.string(),
   errorMessage: z.string().nullable(),
-  request: executionRequestSchema.nullable(),
-});
+  request: executionRequestSchema().nullable(),
+}));
 
-const localModelSchema = z.object({
+const localModelSchema = lazy(() => z.object({
   id: z.string(),
   name: z.string(),
   path: z.string(),
@@ -173,8 +178,8 @@ const localModelSchema = z.object({
   contextLength: z.number().nullable(),
   hasChatTemplate: z.boolean(),
   error: z.string().optional(),
-});
-const catalogueEntrySchema = z.object({
+}));
+const catalogueEntrySchema = lazy(() => z.object({
   id: z.string(),
   name: z.string(),
   url: z.string(),
@@ -183,13 +188,13 @@ const catalogueEntrySchema = z.object({
   sha256: z.string().nullable(),
   checksumVerified: z.boolean(),
   licence: z.string(),
-});
-const modelFileName = z.string().regex(/^[\w.() -]+\.gguf$/i, 'a .gguf file name').max(255);
-const task = z.object({ taskId: z.string() });
+}));
+const modelFileName = lazy(() => z.string().regex(/^[\w.() -]+\.gguf$/i, 'a .gguf file name').max(255));
+const task = lazy(() => z.object({ taskId: z.string() }));
 
-const passphrase = z.string().min(8, 'at least 8 characters').max(1024);
-const empty = z.object({}).strict();
-const ok = z.object({ ok: z.literal(true) });
+const passphrase = lazy(() => z.string().min(8, 'at least 8 characters').max(1024));
+const empty = lazy(() => z.object({}).strict());
+const ok = lazy(() => z.object({ ok: z.literal(true) }));
 
 // ---- Conversations (issue 14) -----------------------------------------------------------------
 //
@@ -200,11 +205,11 @@ const ok = z.object({ ok: z.literal(true) });
 // `sim.error` events stream the answer (stop it with `cancel_execution`), and `sim.conversation`
 // carries each stored change (title made from the first message, an answer's final status and stats).
 
-const conversationId = z.string().min(1).max(128);
-const isoTime = z.string();
+const conversationId = lazy(() => z.string().min(1).max(128));
+const isoTime = lazy(() => z.string());
 
 /** A conversation's (and a preset's) model settings. Absent = the provider's default. */
-export const conversationSettingsSchema = z.object({
+export const conversationSettingsSchema = lazy(() => z.object({
   /** Sent first on every turn; '' for none. Never dropped when the history is trimmed. */
   systemPrompt: z.string().max(100_000).default(''),
   temperature: z.number().min(0).max(2).optional(),
@@ -217,53 +222,53 @@ export const conversationSettingsSchema = z.object({
    * lists, and are not trimmed when it lists none).
    */
   contextSize: z.number().int().min(128).max(1_048_576).optional(),
-});
-export type ConversationSettings = z.output<typeof conversationSettingsSchema>;
-export type ConversationSettingsInput = z.input<typeof conversationSettingsSchema>;
+}));
+export type ConversationSettings = z.output<ReturnType<typeof conversationSettingsSchema>>;
+export type ConversationSettingsInput = z.input<ReturnType<typeof conversationSettingsSchema>>;
 
-export const conversationSchema = z.object({
+export const conversationSchema = lazy(() => z.object({
   id: z.string(),
   title: z.string(),
   provider: z.string(),
   model: z.string(),
-  settings: conversationSettingsSchema,
+  settings: conversationSettingsSchema(),
   /** The preset it was started from, if any (informational; editing the preset later changes nothing here). */
   presetId: z.string().nullable(),
-  createdAt: isoTime,
+  createdAt: isoTime(),
   /** Last change of any kind, including a new message: the list is ordered by this, newest first. */
-  updatedAt: isoTime,
-});
-export type ConversationData = z.output<typeof conversationSchema>;
+  updatedAt: isoTime(),
+}));
+export type ConversationData = z.output<ReturnType<typeof conversationSchema>>;
 
 /** One row of the conversation list. `snippet` is the matching text when the list was searched. */
-export const conversationSummarySchema = conversationSchema.pick({ id: true, title: true, provider: true, model: true, createdAt: true, updatedAt: true }).extend({
+export const conversationSummarySchema = lazy(() => conversationSchema().pick({ id: true, title: true, provider: true, model: true, createdAt: true, updatedAt: true }).extend({
   messageCount: z.number().int(),
   snippet: z.string().nullable(),
-});
+}));
 
 /**
  * `streaming`: being written now (an app killed or crashed meanwhile finds it `failed` at the next
  * start, code `incomplete_stream`, its text kept). `cancelled`: stopped by the user or by quitting
  * the app (partial text kept).
  */
-export const messageStatusSchema = z.enum(['streaming', 'complete', 'cancelled', 'failed']);
+export const messageStatusSchema = lazy(() => z.enum(['streaming', 'complete', 'cancelled', 'failed']));
 
 /** What the app measured for one answer (assistant messages only, once it has ended). */
-export const messageStatsSchema = z.object({
+export const messageStatsSchema = lazy(() => z.object({
   timeToFirstTokenMs: z.number().nullable(),
   tokensPerSecond: z.number(),
   inputTokens: z.number(),
   outputTokens: z.number(),
   totalMs: z.number(),
-  finishReason: finishReasonSchema,
-});
+  finishReason: finishReasonSchema(),
+}));
 
 /** An answer's stats from its run's response: one rule for what the sidecar stores and the window shows. */
 export function messageStatsOf(response: {
   readonly timing: { readonly timeToFirstTokenMs?: number | undefined; readonly tokensPerSecond: number; readonly totalMs: number };
   readonly usage: { readonly inputTokens: number; readonly outputTokens: number };
-  readonly finishReason: z.infer<typeof finishReasonSchema>;
-}): z.output<typeof messageStatsSchema> {
+  readonly finishReason: z.infer<ReturnType<typeof finishReasonSchema>>;
+}): z.output<ReturnType<typeof messageStatsSchema>> {
   return {
     timeToFirstTokenMs: response.timing.timeToFirstTokenMs ?? null,
     tokensPerSecond: response.timing.tokensPerSecond,
@@ -274,150 +279,150 @@ export function messageStatsOf(response: {
   };
 }
 
-export const conversationMessageSchema = z.object({
+export const conversationMessageSchema = lazy(() => z.object({
   id: z.string(),
   conversationId: z.string(),
   role: z.enum(['user', 'assistant']),
   content: z.string(),
-  status: messageStatusSchema,
+  status: messageStatusSchema(),
   /** The run that wrote this answer (links to History); null for user messages. */
   executionId: z.string().nullable(),
   /** Which provider and model wrote this answer (a conversation may switch model); null for user messages. */
   provider: z.string().nullable(),
   model: z.string().nullable(),
-  stats: messageStatsSchema.nullable(),
+  stats: messageStatsSchema().nullable(),
   /** Why the answer failed, in words; null unless status is `failed`. */
-  error: errorDataSchema.nullable(),
-  createdAt: isoTime,
-});
-export type ConversationMessageData = z.output<typeof conversationMessageSchema>;
+  error: errorDataSchema().nullable(),
+  createdAt: isoTime(),
+}));
+export type ConversationMessageData = z.output<ReturnType<typeof conversationMessageSchema>>;
 
 /**
  * The history as the last run sent it: tokens used against the model's context, and how many of the
  * oldest messages had to be left out. `estimated` is true when the count is an estimate (cloud
  * models; local models are counted with their own tokenizer). Null before the first run.
  */
-export const contextUsageSchema = z.object({
+export const contextUsageSchema = lazy(() => z.object({
   tokensUsed: z.number().int(),
   contextSize: z.number().int().nullable(),
   droppedMessages: z.number().int(),
   estimated: z.boolean(),
-});
+}));
 
-export const conversationDetailSchema = conversationSchema.extend({
+export const conversationDetailSchema = lazy(() => conversationSchema().extend({
   /** In order, oldest first. */
-  messages: z.array(conversationMessageSchema),
-  context: contextUsageSchema.nullable(),
-});
+  messages: z.array(conversationMessageSchema()),
+  context: contextUsageSchema().nullable(),
+}));
 
-export const presetSchema = z.object({
+export const presetSchema = lazy(() => z.object({
   id: z.string(),
   name: z.string(),
   /** Null: the preset does not choose; the conversation keeps the provider/model it is given. */
   provider: z.string().nullable(),
   model: z.string().nullable(),
-  settings: conversationSettingsSchema,
+  settings: conversationSettingsSchema(),
   /** Shipped with the app: can be used and copied, not deleted or overwritten. */
   builtIn: z.boolean(),
-});
+}));
 
 /** A run started in a conversation: the messages as stored, so the UI can show them at once. */
-const conversationRunSchema = z.object({
+const conversationRunSchema = lazy(() => z.object({
   executionId: z.string(),
   /** The user message just stored (send, edit_and_resend); absent for regenerate. */
-  userMessage: conversationMessageSchema.optional(),
+  userMessage: conversationMessageSchema().optional(),
   /** The answer, stored empty with status `streaming`; its text arrives as `sim.chunk` events. */
-  assistantMessage: conversationMessageSchema,
-});
+  assistantMessage: conversationMessageSchema(),
+}));
 
-const conversationTitle = z.string().trim().min(1, 'a title').max(200);
+const conversationTitle = lazy(() => z.string().trim().min(1, 'a title').max(200));
 /** Kept exactly as typed (leading indentation may be code); only an all-blank message is refused. */
-const messageText = z.string().max(1_000_000).refine((text) => text.trim() !== '', 'a message');
+const messageText = lazy(() => z.string().max(1_000_000).refine((text) => text.trim() !== '', 'a message'));
 
 /**
  * What the first screen needs to know to open on something that works: local models present (the
  * first is the one a new conversation uses), keys present, and whether the vault exists (a key can
  * only be saved into an existing vault: `set_secret` fails with `vault_not_initialised` otherwise).
  */
-const firstLaunchStatusSchema = z.object({
+const firstLaunchStatusSchema = lazy(() => z.object({
   localModels: z.array(z.string()),
   keys: z.array(z.string()),
-  vault: vaultStatusSchema.shape.state,
+  vault: vaultStatusSchema().shape.state,
   conversations: z.number().int(),
   /** The provider/model a new conversation would start on, or null when there is none yet. */
   suggested: z.object({ provider: z.string(), model: z.string() }).nullable(),
-});
+}));
 
 export const CONVERSATION_COMMANDS = {
   /** Newest first. `query` matches titles and message text (case-insensitive); deleted ones are left out. */
-  list_conversations: {
+  list_conversations: () => ({
     params: z.object({ query: z.string().max(500).optional(), limit: z.number().int().min(1).max(500).optional(), offset: z.number().int().min(0).optional() }),
-    result: z.array(conversationSummarySchema),
-  },
-  get_conversation: { params: z.object({ id: conversationId }), result: conversationDetailSchema },
+    result: z.array(conversationSummarySchema()),
+  }),
+  get_conversation: () => ({ params: z.object({ id: conversationId() }), result: conversationDetailSchema() }),
   /**
    * Provider/model/settings come from the params, else from the preset, else from `suggested` of
    * `first_launch_status`; none at all fails with `validation`. The title is made from the first
    * message unless given.
    */
-  create_conversation: {
+  create_conversation: () => ({
     params: z.object({
       presetId: z.string().min(1).max(128).optional(),
-      title: conversationTitle.optional(),
-      provider: providerName.optional(),
+      title: conversationTitle().optional(),
+      provider: providerName().optional(),
       model: z.string().min(1).max(4096).optional(),
-      settings: conversationSettingsSchema.optional(),
+      settings: conversationSettingsSchema().optional(),
     }),
-    result: conversationSchema,
-  },
+    result: conversationSchema(),
+  }),
   /** Rename, switch provider/model, change settings. `settings` replaces the whole settings object. */
-  update_conversation: {
+  update_conversation: () => ({
     params: z.object({
-      id: conversationId,
-      title: conversationTitle.optional(),
-      provider: providerName.optional(),
+      id: conversationId(),
+      title: conversationTitle().optional(),
+      provider: providerName().optional(),
       model: z.string().min(1).max(4096).optional(),
-      settings: conversationSettingsSchema.optional(),
+      settings: conversationSettingsSchema().optional(),
     }),
-    result: conversationSchema,
-  },
+    result: conversationSchema(),
+  }),
   /** Moves it aside (stops its run, if any); `restore_conversation` undoes. Purged after 7 days. */
-  delete_conversation: { params: z.object({ id: conversationId }), result: ok },
-  restore_conversation: { params: z.object({ id: conversationId }), result: conversationSchema },
+  delete_conversation: () => ({ params: z.object({ id: conversationId() }), result: ok() }),
+  restore_conversation: () => ({ params: z.object({ id: conversationId() }), result: conversationSchema() }),
   /**
    * Stores the user message, then runs the model with the conversation's history (system prompt
    * first, oldest turns dropped if they outgrow the context). Fails with `busy` while an answer in
    * this conversation is still streaming.
    */
-  send_message: { params: z.object({ conversationId, content: messageText }), result: conversationRunSchema },
+  send_message: () => ({ params: z.object({ conversationId: conversationId(), content: messageText() }), result: conversationRunSchema() }),
   /** Replaces the last answer with a new one from the same history (the old answer is removed). */
-  regenerate: { params: z.object({ conversationId }), result: conversationRunSchema },
+  regenerate: () => ({ params: z.object({ conversationId: conversationId() }), result: conversationRunSchema() }),
   /** Edits a user message, removes everything after it, and answers it again. */
-  edit_and_resend: {
-    params: z.object({ conversationId, messageId: z.string().min(1).max(128), content: messageText }),
-    result: conversationRunSchema,
-  },
+  edit_and_resend: () => ({
+    params: z.object({ conversationId: conversationId(), messageId: z.string().min(1).max(128), content: messageText() }),
+    result: conversationRunSchema(),
+  }),
   /** The file's text; the UI saves it. JSON is the format `import_conversation` takes back. */
-  export_conversation: {
-    params: z.object({ id: conversationId, format: z.enum(['markdown', 'json']) }),
+  export_conversation: () => ({
+    params: z.object({ id: conversationId(), format: z.enum(['markdown', 'json']) }),
     result: z.object({ fileName: z.string(), mimeType: z.string(), content: z.string() }),
-  },
+  }),
   /** A JSON export (this app's); imported as a new conversation with new ids. */
-  import_conversation: { params: z.object({ content: z.string().min(2).max(20_000_000) }), result: conversationSchema },
-  list_presets: { params: empty, result: z.array(presetSchema) },
+  import_conversation: () => ({ params: z.object({ content: z.string().min(2).max(20_000_000) }), result: conversationSchema() }),
+  list_presets: () => ({ params: empty(), result: z.array(presetSchema()) }),
   /** Without `id`: a new preset. With the id of a built-in one: `validation` (save a copy instead). */
-  save_preset: {
+  save_preset: () => ({
     params: z.object({
       id: z.string().min(1).max(128).optional(),
       name: z.string().trim().min(1, 'a name').max(100),
-      provider: providerName.nullable().optional(),
+      provider: providerName().nullable().optional(),
       model: z.string().min(1).max(4096).nullable().optional(),
-      settings: conversationSettingsSchema,
+      settings: conversationSettingsSchema(),
     }),
-    result: presetSchema,
-  },
-  delete_preset: { params: z.object({ id: z.string().min(1).max(128) }), result: ok },
-  first_launch_status: { params: empty, result: firstLaunchStatusSchema },
+    result: presetSchema(),
+  }),
+  delete_preset: () => ({ params: z.object({ id: z.string().min(1).max(128) }), result: ok() }),
+  first_launch_status: () => ({ params: empty(), result: firstLaunchStatusSchema() }),
 } as const;
 
 export const CONVERSATION_EVENTS = {
@@ -428,14 +433,14 @@ export const CONVERSATION_EVENTS = {
 } as const;
 
 export const CONVERSATION_EVENT_SCHEMAS = {
-  [CONVERSATION_EVENTS.conversation]: z.object({
-    conversation: conversationSchema,
-    message: conversationMessageSchema.optional(),
+  [CONVERSATION_EVENTS.conversation]: () => z.object({
+    conversation: conversationSchema(),
+    message: conversationMessageSchema().optional(),
   }),
-  [CONVERSATION_EVENTS.context]: z.object({
+  [CONVERSATION_EVENTS.context]: () => z.object({
     conversationId: z.string(),
     executionId: z.string(),
-    usage: contextUsageSchema,
+    usage: contextUsageSchema(),
     /**
      * Set when the history outgrew the context and the oldest messages were left out of this run
      * (they stay in the conversation); in words, for the chat. The system prompt is never dropped.
@@ -452,107 +457,107 @@ export const CONVERSATION_EVENT_SCHEMAS = {
 // every one tagged with the execution and (but `done`) the block, `seq` counting up from 0 per
 // execution across all of them; block text is coalesced per block like `sim.chunk`.
 
-const blockId = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'letters, digits, "_" and "-" (at most 64)');
-const workflowId = z.string().min(1).max(128);
-const blockName = z.string().trim().min(1, 'a block needs a name').max(100);
-const promptText = z.string().max(400_000);
-const positionSchema = z.object({ x: z.number(), y: z.number() });
-const blockBase = {
-  id: blockId,
-  name: blockName,
+const blockId = lazy(() => z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'letters, digits, "_" and "-" (at most 64)'));
+const workflowId = lazy(() => z.string().min(1).max(128));
+const blockName = lazy(() => z.string().trim().min(1, 'a block needs a name').max(100));
+const promptText = lazy(() => z.string().max(400_000));
+const positionSchema = lazy(() => z.object({ x: z.number(), y: z.number() }));
+const blockBase = lazy(() => ({
+  id: blockId(),
+  name: blockName(),
   description: z.string().max(2000).exactOptional(),
-  position: positionSchema.exactOptional(),
-};
-const jsonObjectSchema = z.record(z.string(), z.json());
-export const jsonSchemaFormatSchema = z.object({ name: z.string().min(1).max(64), schema: jsonObjectSchema });
-const modelChoice = { provider: providerName, model: z.string().min(1).max(4096) };
+  position: positionSchema().exactOptional(),
+}));
+const jsonObjectSchema = lazy(() => z.record(z.string(), z.json()));
+export const jsonSchemaFormatSchema = lazy(() => z.object({ name: z.string().min(1).max(64), schema: jsonObjectSchema() }));
+const modelChoice = lazy(() => ({ provider: providerName(), model: z.string().min(1).max(4096) }));
 
-export const workflowBlockSchema = z.discriminatedUnion('type', [
-  z.object({ ...blockBase, type: z.literal('starter'), inputs: z.object({}).strict() }),
+export const workflowBlockSchema = lazy(() => z.discriminatedUnion('type', [
+  z.object({ ...blockBase(), type: z.literal('starter'), inputs: z.object({}).strict() }),
   z.object({
-    ...blockBase,
+    ...blockBase(),
     type: z.literal('agent'),
     inputs: z.object({
-      systemPrompt: promptText.exactOptional(),
-      userPrompt: promptText,
-      ...modelChoice,
+      systemPrompt: promptText().exactOptional(),
+      userPrompt: promptText(),
+      ...modelChoice(),
       temperature: z.number().min(0).max(2).exactOptional(),
       maxTokens: z.number().int().positive().max(1_000_000).exactOptional(),
-      responseFormat: jsonSchemaFormatSchema.exactOptional(),
+      responseFormat: jsonSchemaFormatSchema().exactOptional(),
     }),
   }),
   z.object({
-    ...blockBase,
+    ...blockBase(),
     type: z.literal('condition'),
     inputs: z.object({
       branches: z
-        .array(z.object({ id: blockId, kind: z.enum(['if', 'else-if', 'else']), expression: z.string().max(10_000).exactOptional() }))
+        .array(z.object({ id: blockId(), kind: z.enum(['if', 'else-if', 'else']), expression: z.string().max(10_000).exactOptional() }))
         .min(1)
         .max(32),
     }),
   }),
   z.object({
-    ...blockBase,
+    ...blockBase(),
     type: z.literal('router'),
-    inputs: z.object({ prompt: promptText, ...modelChoice, temperature: z.number().min(0).max(2).exactOptional() }),
+    inputs: z.object({ prompt: promptText(), ...modelChoice(), temperature: z.number().min(0).max(2).exactOptional() }),
   }),
-  z.object({ ...blockBase, type: z.literal('response'), inputs: z.object({ data: promptText }) }),
-]);
+  z.object({ ...blockBase(), type: z.literal('response'), inputs: z.object({ data: promptText() }) }),
+]));
 
-export const connectionSchema = z.object({
-  source: blockId,
-  target: blockId,
+export const connectionSchema = lazy(() => z.object({
+  source: blockId(),
+  target: blockId(),
   kind: z.enum(['success', 'error', 'branch']),
-  branch: blockId.exactOptional(),
-});
+  branch: blockId().exactOptional(),
+}));
 
-export const workflowSchema = z.object({
+export const workflowSchema = lazy(() => z.object({
   /** Empty for a new workflow. */
-  id: z.union([z.literal(''), workflowId]),
+  id: z.union([z.literal(''), workflowId()]),
   name: z.string().trim().min(1, 'a workflow needs a name').max(200),
   description: z.string().max(4000).exactOptional(),
-  blocks: z.array(workflowBlockSchema).max(500),
-  connections: z.array(connectionSchema).max(5000),
+  blocks: z.array(workflowBlockSchema()).max(500),
+  connections: z.array(connectionSchema()).max(5000),
   variables: z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,63}$/, 'a variable name: letters, digits and "_"'), z.string().max(100_000)),
   createdAt: z.string().exactOptional(),
   updatedAt: z.string().exactOptional(),
-});
+}));
 
-const workflowSummarySchema = z.object({
+const workflowSummarySchema = lazy(() => z.object({
   id: z.string(),
   name: z.string(),
   description: z.string().exactOptional(),
   blockCount: z.number(),
   updatedAt: z.string(),
-});
+}));
 
-export const workflowProblemSchema = z.object({
+export const workflowProblemSchema = lazy(() => z.object({
   blockId: z.string().exactOptional(),
   field: z.string().exactOptional(),
   reference: z.string().exactOptional(),
   message: z.string(),
-});
+}));
 
-const blockTypeSchema = z.enum(['starter', 'agent', 'condition', 'router', 'response']);
-export const importReportSchema = z.object({
+const blockTypeSchema = lazy(() => z.enum(['starter', 'agent', 'condition', 'router', 'response']));
+export const importReportSchema = lazy(() => z.object({
   format: z.enum(['yaml', 'json']),
-  taken: z.array(z.object({ id: z.string(), name: z.string(), type: blockTypeSchema })),
+  taken: z.array(z.object({ id: z.string(), name: z.string(), type: blockTypeSchema() })),
   notTaken: z.array(z.object({ id: z.string(), name: z.string(), type: z.string() })),
   models: z.array(z.object({ blockId: z.string(), model: z.string(), provider: z.string() })),
   ignored: z.array(z.object({ blockId: z.string(), field: z.string(), reason: z.string() })),
-  problems: z.array(workflowProblemSchema),
-});
+  problems: z.array(workflowProblemSchema()),
+}));
 
-const blockErrorSchema = z.object({ code: z.string(), message: z.string() });
-const workflowExecutionStatusSchema = z.enum(['running', 'completed', 'failed', 'cancelled']);
-export const blockTraceSchema = z.object({
+const blockErrorSchema = lazy(() => z.object({ code: z.string(), message: z.string() }));
+const workflowExecutionStatusSchema = lazy(() => z.enum(['running', 'completed', 'failed', 'cancelled']));
+export const blockTraceSchema = lazy(() => z.object({
   blockId: z.string(),
   blockName: z.string(),
-  blockType: blockTypeSchema,
+  blockType: blockTypeSchema(),
   status: z.enum(['pending', 'running', 'completed', 'failed', 'skipped', 'cancelled']),
-  input: jsonObjectSchema.nullable(),
-  output: jsonObjectSchema.nullable(),
-  error: blockErrorSchema.nullable(),
+  input: jsonObjectSchema().nullable(),
+  output: jsonObjectSchema().nullable(),
+  error: blockErrorSchema().nullable(),
   skipReason: z.string().nullable(),
   provider: z.string().nullable(),
   model: z.string().nullable(),
@@ -562,90 +567,90 @@ export const blockTraceSchema = z.object({
   inputTokens: z.number(),
   outputTokens: z.number(),
   reused: z.boolean(),
-});
-export const workflowExecutionSchema = z.object({
+}));
+export const workflowExecutionSchema = lazy(() => z.object({
   id: z.string(),
   workflowId: z.string(),
   workflowName: z.string(),
-  status: workflowExecutionStatusSchema,
+  status: workflowExecutionStatusSchema(),
   input: z.string(),
   startedAt: z.string(),
   finishedAt: z.string().nullable(),
   durationMs: z.number().nullable(),
   response: z.json().nullable(),
-  error: blockErrorSchema.nullable(),
+  error: blockErrorSchema().nullable(),
   rerunOf: z.string().nullable(),
   rerunFrom: z.string().nullable(),
-  blocks: z.array(blockTraceSchema),
-});
-const workflowExecutionSummarySchema = z.object({
+  blocks: z.array(blockTraceSchema()),
+}));
+const workflowExecutionSummarySchema = lazy(() => z.object({
   id: z.string(),
   workflowId: z.string(),
   workflowName: z.string(),
-  status: workflowExecutionStatusSchema,
+  status: workflowExecutionStatusSchema(),
   startedAt: z.string(),
   durationMs: z.number().nullable(),
   inputTokens: z.number(),
   outputTokens: z.number(),
-});
+}));
 
 /** Points every agent and router of one run at one provider and model (a local GGUF included). */
-const modelOverrideSchema = z.object(modelChoice);
+const modelOverrideSchema = lazy(() => z.object(modelChoice()));
 
-const WORKFLOW_COMMANDS = {
-  list_workflows: { params: empty, result: z.array(workflowSummarySchema) },
-  get_workflow: { params: z.object({ id: workflowId }), result: workflowSchema },
+export const WORKFLOW_COMMANDS = {
+  list_workflows: () => ({ params: empty(), result: z.array(workflowSummarySchema()) }),
+  get_workflow: () => ({ params: z.object({ id: workflowId() }), result: workflowSchema() }),
   /**
    * Creates (empty id) or replaces a workflow. Refused with a `validation` error naming block and
    * reference when a reference points at a block that cannot have run yet or a field its schema
    * lacks, a connection names a missing block or branch, or the graph has a cycle.
    */
-  save_workflow: { params: z.object({ workflow: workflowSchema }), result: workflowSchema },
+  save_workflow: () => ({ params: z.object({ workflow: workflowSchema() }), result: workflowSchema() }),
   /** The same checks as save, without saving: every problem, for the editor to mark. */
-  validate_workflow: { params: z.object({ workflow: workflowSchema }), result: z.object({ problems: z.array(workflowProblemSchema) }) },
+  validate_workflow: () => ({ params: z.object({ workflow: workflowSchema() }), result: z.object({ problems: z.array(workflowProblemSchema()) }) }),
   /** References a block's inputs may use (offered as the user types), e.g. `<start.input>`. */
-  list_workflow_references: {
-    params: z.object({ workflow: workflowSchema, blockId }),
+  list_workflow_references: () => ({
+    params: z.object({ workflow: workflowSchema(), blockId: blockId() }),
     result: z.array(z.object({ reference: z.string(), blockId: z.string().exactOptional(), description: z.string() })),
-  },
-  delete_workflow: { params: z.object({ id: workflowId }), result: ok },
+  }),
+  delete_workflow: () => ({ params: z.object({ id: workflowId() }), result: ok() }),
   /** Sim YAML 1.0 or this app's JSON → a workflow (not saved yet) and what the import did. */
-  import_workflow: {
+  import_workflow: () => ({
     params: z.object({ text: z.string().min(1).max(5_000_000), format: z.enum(['auto', 'yaml', 'json']).exactOptional() }),
-    result: z.object({ workflow: workflowSchema, report: importReportSchema }),
-  },
-  export_workflow: {
-    params: z.object({ id: workflowId, format: z.enum(['yaml', 'json']) }),
+    result: z.object({ workflow: workflowSchema(), report: importReportSchema() }),
+  }),
+  export_workflow: () => ({
+    params: z.object({ id: workflowId(), format: z.enum(['yaml', 'json']) }),
     result: z.object({ text: z.string(), fileName: z.string() }),
-  },
+  }),
   /**
    * Starts an execution of a saved workflow (`workflowId`) or of the editor's unsaved one
    * (`workflow`; the same checks as save apply). Stop it with `cancel_execution`.
    */
-  run_workflow: {
+  run_workflow: () => ({
     params: z
       .object({
-        workflowId: workflowId.exactOptional(),
-        workflow: workflowSchema.exactOptional(),
+        workflowId: workflowId().exactOptional(),
+        workflow: workflowSchema().exactOptional(),
         input: z.string().max(4_000_000),
-        override: modelOverrideSchema.exactOptional(),
+        override: modelOverrideSchema().exactOptional(),
       })
       .refine((p) => (p.workflowId === undefined) !== (p.workflow === undefined), 'give either workflowId or workflow'),
     result: z.object({ executionId: z.string() }),
-  },
-  list_workflow_executions: {
-    params: z.object({ workflowId: workflowId.exactOptional(), limit: z.number().int().min(1).max(500).exactOptional(), offset: z.number().int().min(0).exactOptional() }),
-    result: z.array(workflowExecutionSummarySchema),
-  },
-  get_workflow_trace: { params: z.object({ executionId: z.string().min(1).max(128) }), result: workflowExecutionSchema },
+  }),
+  list_workflow_executions: () => ({
+    params: z.object({ workflowId: workflowId().exactOptional(), limit: z.number().int().min(1).max(500).exactOptional(), offset: z.number().int().min(0).exactOptional() }),
+    result: z.array(workflowExecutionSummarySchema()),
+  }),
+  get_workflow_trace: () => ({ params: z.object({ executionId: z.string().min(1).max(128) }), result: workflowExecutionSchema() }),
   /**
    * Runs an earlier execution's workflow again from `blockId`: blocks before it keep their stored
    * outputs (marked `reused`), it and everything after run anew. A new execution id.
    */
-  rerun_from_block: {
-    params: z.object({ executionId: z.string().min(1).max(128), blockId, override: modelOverrideSchema.exactOptional() }),
+  rerun_from_block: () => ({
+    params: z.object({ executionId: z.string().min(1).max(128), blockId: blockId(), override: modelOverrideSchema().exactOptional() }),
     result: z.object({ executionId: z.string() }),
-  },
+  }),
 } as const;
 
 /** Workflow run events (sidecar → UI). */
@@ -660,52 +665,52 @@ export const WORKFLOW_EVENTS = {
   blockRetry: 'sim.workflow.block-retry',
 } as const;
 
-const tagged = { executionId: z.string(), seq: z.number().int().min(0), blockId: z.string() };
+const tagged = lazy(() => ({ executionId: z.string(), seq: z.number().int().min(0), blockId: z.string() }));
 const WORKFLOW_EVENT_SCHEMAS = {
-  [WORKFLOW_EVENTS.blockStarted]: z.object({ ...tagged, blockName: z.string(), blockType: blockTypeSchema, input: jsonObjectSchema }),
+  [WORKFLOW_EVENTS.blockStarted]: () => z.object({ ...tagged(), blockName: z.string(), blockType: blockTypeSchema(), input: jsonObjectSchema() }),
   /** Text as it arrives, coalesced per block to at most one event per frame interval. */
-  [WORKFLOW_EVENTS.blockChunk]: z.object({ ...tagged, text: z.string() }),
-  [WORKFLOW_EVENTS.blockDone]: z.object({ ...tagged, trace: blockTraceSchema }),
-  [WORKFLOW_EVENTS.blockSkipped]: z.object({ ...tagged, reason: z.string() }),
+  [WORKFLOW_EVENTS.blockChunk]: () => z.object({ ...tagged(), text: z.string() }),
+  [WORKFLOW_EVENTS.blockDone]: () => z.object({ ...tagged(), trace: blockTraceSchema() }),
+  [WORKFLOW_EVENTS.blockSkipped]: () => z.object({ ...tagged(), reason: z.string() }),
   /** A failed block; `handled` when its error connection takes over (the execution goes on). */
-  [WORKFLOW_EVENTS.blockFailed]: z.object({ ...tagged, error: blockErrorSchema, handled: z.boolean(), trace: blockTraceSchema }),
-  [WORKFLOW_EVENTS.blockRetry]: z.object({ ...tagged, attempt: z.number().int().min(2), delayMs: z.number().int().min(0), message: z.string() }),
+  [WORKFLOW_EVENTS.blockFailed]: () => z.object({ ...tagged(), error: blockErrorSchema(), handled: z.boolean(), trace: blockTraceSchema() }),
+  [WORKFLOW_EVENTS.blockRetry]: () => z.object({ ...tagged(), attempt: z.number().int().min(2), delayMs: z.number().int().min(0), message: z.string() }),
   /** Exactly one per execution, last: the whole trace (status completed, failed or cancelled). */
-  [WORKFLOW_EVENTS.done]: z.object({ executionId: z.string(), seq: z.number().int().min(0), execution: workflowExecutionSchema }),
+  [WORKFLOW_EVENTS.done]: () => z.object({ executionId: z.string(), seq: z.number().int().min(0), execution: workflowExecutionSchema() }),
 } as const;
 
 // Keep the zod schemas and the plain model types in step (compile-time only).
 type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
 type DeepMutable<T> = T extends readonly (infer U)[] ? DeepMutable<U>[] : T extends object ? { -readonly [K in keyof T]: DeepMutable<T[K]> } : T;
 const modelInStep: [
-  Same<DeepMutable<Workflow>, DeepMutable<z.output<typeof workflowSchema>>>,
-  Same<DeepMutable<WorkflowExecution>, DeepMutable<z.output<typeof workflowExecutionSchema>>>,
-  Same<DeepMutable<ImportReport>, DeepMutable<z.output<typeof importReportSchema>>>,
+  Same<DeepMutable<Workflow>, DeepMutable<z.output<ReturnType<typeof workflowSchema>>>>,
+  Same<DeepMutable<WorkflowExecution>, DeepMutable<z.output<ReturnType<typeof workflowExecutionSchema>>>>,
+  Same<DeepMutable<ImportReport>, DeepMutable<z.output<ReturnType<typeof importReportSchema>>>>,
 ] = [true, true, true];
 void modelInStep;
 
 // ---- Commands ---------------------------------------------------------------------------------
 
 /** Every command: the params the UI sends and the result the sidecar answers with. */
-export const COMMANDS = {
-  hello: {
+export const COMMANDS = lazyRecord({
+  hello: () => ({
     params: z.object({ protocolVersion: z.number().int() }),
     result: z.object({ protocolVersion: z.number().int(), sidecarVersion: z.string(), dataDir: z.string(), readOnly: z.boolean(), storageError: z.string().nullable() }),
-  },
-  call_ai_provider: {
-    params: z.object({ provider: providerName, request: aiRequestSchema }),
+  }),
+  call_ai_provider: () => ({
+    params: z.object({ provider: providerName(), request: aiRequestSchema() }),
     result: z.object({ executionId: z.string() }),
-  },
-  cancel_execution: { params: z.object({ executionId: z.string().min(1).max(128) }), result: ok },
-  list_providers: { params: empty, result: z.array(providerInfoSchema) },
-  list_models: {
-    params: empty,
-    result: z.array(z.object({ provider: z.string(), kind: providerKindSchema, status: providerStatusSchema, models: z.array(modelInfoSchema) })),
-  },
-  test_connection: { params: z.object({ provider: providerName }), result: z.object({ status: providerStatusSchema, models: z.number() }) },
-  update_provider: {
+  }),
+  cancel_execution: () => ({ params: z.object({ executionId: z.string().min(1).max(128) }), result: ok() }),
+  list_providers: () => ({ params: empty(), result: z.array(providerInfoSchema()) }),
+  list_models: () => ({
+    params: empty(),
+    result: z.array(z.object({ provider: z.string(), kind: providerKindSchema(), status: providerStatusSchema(), models: z.array(modelInfoSchema()) })),
+  }),
+  test_connection: () => ({ params: z.object({ provider: providerName() }), result: z.object({ status: providerStatusSchema(), models: z.number() }) }),
+  update_provider: () => ({
     params: z.object({
-      provider: providerName,
+      provider: providerName(),
       baseURL: z.url().optional(),
       preset: z.string().max(64).optional(),
       enabled: z.boolean().optional(),
@@ -713,67 +718,67 @@ export const COMMANDS = {
       // Issue 10: per provider idle timeout.
       idleTimeoutSeconds: z.number().int().min(1).max(3600).optional(),
     }),
-    result: providerInfoSchema,
-  },
-  vault_status: { params: empty, result: vaultStatusSchema },
-  vault_init: { params: z.object({ passphrase }), result: vaultStatusSchema },
-  vault_unlock: { params: z.object({ passphrase: z.string().min(1).max(1024) }), result: vaultStatusSchema },
-  vault_lock: { params: empty, result: vaultStatusSchema },
-  vault_change_passphrase: { params: z.object({ current: z.string().min(1).max(1024), next: passphrase }), result: vaultStatusSchema },
-  vault_set_auto_lock: { params: z.object({ minutes: z.number().int().min(1).max(1440).nullable() }), result: vaultStatusSchema },
-  set_secret: { params: z.object({ provider: providerName, secret: z.string().min(1).max(4096) }), result: secretInfoSchema },
-  delete_secret: { params: z.object({ provider: providerName }), result: ok },
-  list_secrets: { params: empty, result: z.array(secretInfoSchema) },
+    result: providerInfoSchema(),
+  }),
+  vault_status: () => ({ params: empty(), result: vaultStatusSchema() }),
+  vault_init: () => ({ params: z.object({ passphrase: passphrase() }), result: vaultStatusSchema() }),
+  vault_unlock: () => ({ params: z.object({ passphrase: z.string().min(1).max(1024) }), result: vaultStatusSchema() }),
+  vault_lock: () => ({ params: empty(), result: vaultStatusSchema() }),
+  vault_change_passphrase: () => ({ params: z.object({ current: z.string().min(1).max(1024), next: passphrase() }), result: vaultStatusSchema() }),
+  vault_set_auto_lock: () => ({ params: z.object({ minutes: z.number().int().min(1).max(1440).nullable() }), result: vaultStatusSchema() }),
+  set_secret: () => ({ params: z.object({ provider: providerName(), secret: z.string().min(1).max(4096) }), result: secretInfoSchema() }),
+  delete_secret: () => ({ params: z.object({ provider: providerName() }), result: ok() }),
+  list_secrets: () => ({ params: empty(), result: z.array(secretInfoSchema()) }),
   // ---- Issue 12: keys stay home. After a base-URL change to another origin, the stored key is
   // sent there only once the user confirms the new address with the vault passphrase (a page
   // script does not know it), or enters the key again.
-  confirm_key_origin: { params: z.object({ provider: providerName, passphrase: z.string().min(1).max(1024) }), result: secretInfoSchema },
-  list_executions: {
+  confirm_key_origin: () => ({ params: z.object({ provider: providerName(), passphrase: z.string().min(1).max(1024) }), result: secretInfoSchema() }),
+  list_executions: () => ({
     params: z.object({ limit: z.number().int().min(1).max(500).optional(), offset: z.number().int().min(0).optional(), conversationId: z.string().min(1).max(128).optional() }),
-    result: z.array(executionSummarySchema),
-  },
-  get_execution: { params: z.object({ id: z.string().min(1).max(128) }), result: executionDetailSchema },
-  list_local_models: { params: empty, result: z.array(localModelSchema) },
-  model_catalogue: { params: empty, result: z.array(catalogueEntrySchema) },
-  import_model: { params: z.object({ path: z.string().min(1).max(4096), link: z.boolean().optional() }), result: localModelSchema },
-  delete_model: { params: z.object({ name: modelFileName }), result: ok },
-  download_model: {
+    result: z.array(executionSummarySchema()),
+  }),
+  get_execution: () => ({ params: z.object({ id: z.string().min(1).max(128) }), result: executionDetailSchema() }),
+  list_local_models: () => ({ params: empty(), result: z.array(localModelSchema()) }),
+  model_catalogue: () => ({ params: empty(), result: z.array(catalogueEntrySchema()) }),
+  import_model: () => ({ params: z.object({ path: z.string().min(1).max(4096), link: z.boolean().optional() }), result: localModelSchema() }),
+  delete_model: () => ({ params: z.object({ name: modelFileName() }), result: ok() }),
+  download_model: () => ({
     // Issue 12: https from public addresses only (checked in the sidecar, redirects included); a
     // mirror the user set in SIM_AI_MODEL_MIRROR may be plain http on the LAN.
-    params: z.object({ url: z.url({ protocol: /^https?$/ }), name: modelFileName, sha256: z.string().regex(/^[a-f0-9]{64}$/i).optional(), sizeBytes: z.number().int().positive().optional() }),
-    result: task,
-  },
-  cancel_task: { params: task, result: ok },
-  unload_model: { params: empty, result: ok },
-  set_local_settings: { params: z.object({ idleUnloadMinutes: z.number().int().min(1).max(1440).nullable() }), result: ok },
-  ollama_loaded: {
-    params: empty,
+    params: z.object({ url: z.url({ protocol: /^https?$/ }), name: modelFileName(), sha256: z.string().regex(/^[a-f0-9]{64}$/i).optional(), sizeBytes: z.number().int().positive().optional() }),
+    result: task(),
+  }),
+  cancel_task: () => ({ params: task(), result: ok() }),
+  unload_model: () => ({ params: empty(), result: ok() }),
+  set_local_settings: () => ({ params: z.object({ idleUnloadMinutes: z.number().int().min(1).max(1440).nullable() }), result: ok() }),
+  ollama_loaded: () => ({
+    params: empty(),
     result: z.array(z.object({ id: z.string(), sizeBytes: z.number(), vramBytes: z.number(), expiresAt: z.string() })),
-  },
-  ollama_pull: { params: z.object({ model: z.string().min(1).max(256) }), result: task },
-  ollama_delete: { params: z.object({ model: z.string().min(1).max(256) }), result: ok },
+  }),
+  ollama_pull: () => ({ params: z.object({ model: z.string().min(1).max(256) }), result: task() }),
+  ollama_delete: () => ({ params: z.object({ model: z.string().min(1).max(256) }), result: ok() }),
   ...CONVERSATION_COMMANDS,
   ...WORKFLOW_COMMANDS,
-} as const;
+});
 
 export type CommandName = keyof typeof COMMANDS;
 export type CommandParams<C extends CommandName> = z.input<(typeof COMMANDS)[C]['params']>;
 export type CommandResult<C extends CommandName> = z.output<(typeof COMMANDS)[C]['result']>;
 
 /** What the UI dispatches. `id` is the request id the one reply carries back. */
-export const requestEnvelopeSchema = z.object({
+export const requestEnvelopeSchema = lazy(() => z.object({
   v: z.literal(PROTOCOL_VERSION),
   id: z.string().min(1).max(128),
   command: z.string().min(1).max(64),
   params: z.unknown(),
-});
-export type RequestEnvelope = z.infer<typeof requestEnvelopeSchema>;
+}));
+export type RequestEnvelope = z.infer<ReturnType<typeof requestEnvelopeSchema>>;
 
-export const replyEnvelopeSchema = z.discriminatedUnion('ok', [
+export const replyEnvelopeSchema = lazy(() => z.discriminatedUnion('ok', [
   z.object({ id: z.string(), ok: z.literal(true), result: z.unknown() }),
-  z.object({ id: z.string(), ok: z.literal(false), error: errorDataSchema }),
-]);
-export type ReplyEnvelope = z.infer<typeof replyEnvelopeSchema>;
+  z.object({ id: z.string(), ok: z.literal(false), error: errorDataSchema() }),
+]));
+export type ReplyEnvelope = z.infer<ReturnType<typeof replyEnvelopeSchema>>;
 
 // ---- Events (sidecar → UI) --------------------------------------------------------------------
 
@@ -791,15 +796,15 @@ export const EVENTS = {
   ...CONVERSATION_EVENTS,
 } as const;
 
-export const EVENT_SCHEMAS = {
-  [EVENTS.ready]: z.object({ protocolVersion: z.number().int(), sidecarVersion: z.string() }),
+export const EVENT_SCHEMAS = lazyRecord({
+  [EVENTS.ready]: () => z.object({ protocolVersion: z.number().int(), sidecarVersion: z.string() }),
   /** Text coalesced to at most one event per animation frame; `seq` counts up from 0 per execution. */
-  [EVENTS.chunk]: z.object({ executionId: z.string(), seq: z.number().int().min(0), text: z.string() }),
-  [EVENTS.done]: z.object({ executionId: z.string(), seq: z.number().int().min(0), response: aiResponseSchema }),
-  [EVENTS.error]: z.object({ executionId: z.string(), seq: z.number().int().min(0), error: errorDataSchema, response: aiResponseSchema }),
-  [EVENTS.vault]: vaultStatusSchema,
+  [EVENTS.chunk]: () => z.object({ executionId: z.string(), seq: z.number().int().min(0), text: z.string() }),
+  [EVENTS.done]: () => z.object({ executionId: z.string(), seq: z.number().int().min(0), response: aiResponseSchema() }),
+  [EVENTS.error]: () => z.object({ executionId: z.string(), seq: z.number().int().min(0), error: errorDataSchema(), response: aiResponseSchema() }),
+  [EVENTS.vault]: () => vaultStatusSchema(),
   /** Progress of a download or an Ollama pull; the last event has status done, failed or cancelled. */
-  [EVENTS.task]: z.object({
+  [EVENTS.task]: () => z.object({
     taskId: z.string(),
     kind: z.enum(['download', 'pull']),
     status: z.enum(['running', 'done', 'failed', 'cancelled']),
@@ -807,14 +812,14 @@ export const EVENT_SCHEMAS = {
     total: z.number().optional(),
     message: z.string().optional(),
   }),
-  [EVENTS.modelLoad]: z.object({ model: z.string(), progress: z.number().min(0).max(1) }),
+  [EVENTS.modelLoad]: () => z.object({ model: z.string(), progress: z.number().min(0).max(1) }),
   // ---- Issue 14: retries shown where the answer appears ----
   /**
    * The run failed before its first token and will try again after `delayMs` (Retry-After when the
    * provider gave one). It takes its place in the run's `seq` order, so it never shows after text;
    * `attempt` is the try about to be made (2 = the first retry); `message` is the reason in words.
    */
-  [EVENTS.retry]: z.object({
+  [EVENTS.retry]: () => z.object({
     executionId: z.string(),
     seq: z.number().int().min(0),
     attempt: z.number().int().min(2),
@@ -823,7 +828,7 @@ export const EVENT_SCHEMAS = {
   }),
   ...CONVERSATION_EVENT_SCHEMAS,
   ...WORKFLOW_EVENT_SCHEMAS,
-} as const;
+});
 
 export type EventName = keyof typeof EVENT_SCHEMAS;
 export type EventPayload<E extends EventName> = z.output<(typeof EVENT_SCHEMAS)[E]>;

@@ -60,7 +60,7 @@ function importOwnJson(doc: Raw): { workflow: Workflow; report: ImportReport } {
 
 /** The contract's own schema decides what a workflow may hold (lengths, ranges, id shapes). */
 function checked(candidate: unknown): Workflow {
-  const parsed = workflowSchema.safeParse(candidate);
+  const parsed = workflowSchema().safeParse(candidate);
   if (parsed.success) return parsed.data;
   const issue = parsed.error.issues[0];
   const where = describePath(candidate, issue?.path ?? []);

@@ -1,0 +1,45 @@
+/**
+ * The link holds events that arrive before anyone listens (the sidecar connects before its app is
+ * built): the first handler gets them in order, at most MAX_EARLY_EVENTS of them, then events flow live.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import { WebSocketServer, type WebSocket } from 'ws';
+import { MAX_EARLY_EVENTS, NeutralinoLink } from '../../extensions/ai-sidecar/src/channel/neutralino-link.js';
+
+let server: WebSocketServer | undefined;
+let link: NeutralinoLink | undefined;
+
+afterEach(async () => {
+  link?.close();
+  await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
+});
+
+async function connected(): Promise<WebSocket> {
+  server = new WebSocketServer({ host: '127.0.0.1', port: 0 });
+  await new Promise<void>((resolve) => server?.once('listening', () => resolve()));
+  const port = (server.address() as { port: number }).port;
+  const peer = new Promise<WebSocket>((resolve) => server?.once('connection', (socket) => resolve(socket)));
+  link = await NeutralinoLink.connect({ nlPort: String(port), nlToken: 't', nlConnectToken: 'c', nlExtensionId: 'ai.sidecar' });
+  return peer;
+}
+
+describe('events before the first handler', () => {
+  it('are kept in order up to the bound, handed to the first handler, and later events flow live', async () => {
+    const runtime = await connected();
+    const sent = MAX_EARLY_EVENTS + 44;
+    for (let i = 0; i < sent; i += 1) runtime.send(JSON.stringify({ event: 'sim.request', data: i }));
+    // A native call answered after those events, on the same ordered stream: once the link has its
+    // answer, it has read every event above.
+    runtime.once('message', (raw: Buffer) => runtime.send(JSON.stringify({ id: (JSON.parse(raw.toString()) as { id: string }).id, data: {} })));
+    await link?.call('app.getConfig', {});
+    const heard: unknown[] = [];
+    link?.onEvent((_event, data) => heard.push(data));
+    expect(heard).toEqual(Array.from({ length: MAX_EARLY_EVENTS }, (_, i) => i));
+
+    const live = new Promise<void>((resolve) => link?.onEvent((_e, data) => data === 'live' && resolve()));
+    runtime.send(JSON.stringify({ event: 'sim.request', data: 'live' }));
+    await live;
+    expect(heard.at(-1)).toBe('live');
+    expect(heard).toHaveLength(MAX_EARLY_EVENTS + 1);
+  });
+});

@@ -1,0 +1,65 @@
+/**
+ * What the built sidecar loads before it can answer (issue 13, launch): the modules reachable from
+ * main.mjs through static imports. Features the first requests do not need (workflows, YAML, the
+ * SDKs, the vault's crypto, llama.cpp) must stay behind dynamic imports, or every start pays for them.
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ROOT } from '../neutralino/build-once.js';
+
+interface Output {
+  readonly imports: readonly { readonly path: string; readonly kind: string; readonly external?: boolean }[];
+  readonly inputs: Readonly<Record<string, unknown>>;
+}
+
+let outdir: string;
+let staticInputs: Set<string>;
+let allInputs: Set<string>;
+
+beforeAll(async () => {
+  outdir = await mkdtemp(path.join(os.tmpdir(), 'sim-startup-graph-'));
+  const { buildSidecar } = (await import(path.join(ROOT, 'extensions/ai-sidecar/scripts/build.mjs'))) as {
+    buildSidecar: (o: { outdir: string; sourcemap: boolean }) => Promise<{ metafile: { outputs: Record<string, Output> } }>;
+  };
+  const { metafile } = await buildSidecar({ outdir, sourcemap: false });
+  const outputs = new Map(Object.entries(metafile.outputs).map(([file, output]) => [path.resolve(ROOT, file), output]));
+  const main = [...outputs.keys()].find((file) => path.basename(file) === 'main.mjs');
+  if (main === undefined) throw new Error('no main.mjs in the build');
+  // Static closure of main.mjs: follow import statements only, not import() calls.
+  const seen = new Set<string>([main]);
+  for (const file of seen) {
+    for (const entry of outputs.get(file)?.imports ?? []) {
+      if (entry.kind === 'import-statement' && entry.external !== true) seen.add(path.resolve(ROOT, entry.path));
+    }
+  }
+  const inputsOf = (files: Iterable<string>) => new Set([...files].flatMap((file) => Object.keys(outputs.get(file)?.inputs ?? {})).map((input) => input.replace(/^.*node_modules\//, 'node_modules/').replace(/^.*extensions\/ai-sidecar\//, '')));
+  staticInputs = inputsOf(seen);
+  allInputs = inputsOf(outputs.keys());
+}, 60_000);
+
+afterAll(async () => {
+  await rm(outdir, { recursive: true, force: true });
+});
+
+const loaded = (pattern: RegExp) => [...staticInputs].filter((input) => pattern.test(input));
+
+describe('the sidecar at start', () => {
+  it('loads the channel, the contract and storage', () => {
+    expect(loaded(/^src\/protocol\/contract\.ts$/)).toHaveLength(1);
+    expect(loaded(/^src\/channel\/dispatcher\.ts$/)).toHaveLength(1);
+    expect(loaded(/^src\/storage\/database\.ts$/)).toHaveLength(1);
+  });
+
+  it('leaves workflows (executor, validator, expressions, YAML) to their first command', () => {
+    // They are in the build, just not on the start path.
+    expect([...allInputs].filter((input) => /^src\/workflow\/executor\.ts$/.test(input))).toHaveLength(1);
+    expect(loaded(/^src\/workflow\/(executor|service|validate|expressions|yaml)\.ts$/)).toEqual([]);
+    expect(loaded(/^node_modules\/(jsep|yaml)\//)).toEqual([]);
+  });
+
+  it('leaves the SDKs, the vault crypto and llama.cpp to first use', () => {
+    expect(loaded(/^node_modules\/(openai|@anthropic-ai|ollama|age-encryption|node-llama-cpp)\//)).toEqual([]);
+  });
+});
