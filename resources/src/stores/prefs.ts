@@ -30,7 +30,10 @@ export const usePrefsStore = defineStore('prefs', () => {
     if (theme.value === 'system') delete document.documentElement.dataset.theme;
     else document.documentElement.dataset.theme = theme.value;
   }
-  watch(theme, (value) => (keep('sim.theme', value), apply()), { immediate: true });
+  // Written when changed, not at every start: the page's first storage write costs the window's
+  // first frame a round trip to WebKit's storage process.
+  apply();
+  watch(theme, (value) => (keep('sim.theme', value), apply()));
   watch(sendKey, (value) => keep('sim.sendKey', value));
 
   /** Light → dark → system, in that order, from the toggle in the top bar. */
