@@ -134,6 +134,15 @@ describe('thread tuner', () => {
     expect(took).toBe(128 * 48);
   });
 
+  it('takes no periodic look at fewer threads while on the most: a long run on a right choice costs nothing', () => {
+    const cached: ThreadChoice = { threads: 2, rates: { 1: 1000 / 80, 2: 1000 / 48 } };
+    const tuner = new ThreadTuner([1, 2], cached);
+    const sim = machine(14, 0);
+    sim.set(IDLE_1B);
+    expect(sim.run(tuner, 2000)).toBe(2000 * 48);
+    expect(tuner.measurements).toBe(0);
+  });
+
   it('has nothing to choose with one candidate', () => {
     const tuner = new ThreadTuner([1]);
     const sim = machine(1);

@@ -8,8 +8,8 @@
  * model alternates the candidates in short segments (ABBA order, so drift hits both alike) and keeps
  * the fastest by median token interval. Then every run is watched: a window on more than one thread
  * that decodes well below what the measurement promised (another process took a core) starts a new
- * measurement at once, and a short look at the other candidates every few hundred tokens (less often
- * while looks find nothing) notices when a core came back. The
+ * measurement at once, and a short look at the counts above the current one every few hundred tokens
+ * (less often while looks find nothing) notices when a core came back. The
  * result is cached per model content and machine, so the app and the runner share it. A cached
  * choice below the most threads may have been made while another process held a core: a tuner that
  * starts from one takes its first short look after one window (a runner's whole run may be shorter
@@ -207,11 +207,14 @@ export class ThreadTuner {
       this.mode = this.measuring();
       return;
     }
+    // Looks go only to more threads (a core came back): fewer threads win only when a core got busy,
+    // and that shows as a slow window above. At the most threads a look would cost tokens on a count
+    // that cannot win (measured: ~5% of a 128-token run in the app, each time a look fell in it).
+    const others = this.candidates.filter((n) => n > this.active);
     const early = this.lookEarly;
-    if (early || (this.settings.exploreEvery > 0 && mode.sinceExplore >= this.settings.exploreEvery * this.exploreScale)) {
+    if (others.length > 0 && (early || (this.settings.exploreEvery > 0 && mode.sinceExplore >= this.settings.exploreEvery * this.exploreScale))) {
       this.lookEarly = false;
       const segment = early ? this.settings.earlyLook : this.settings.segment;
-      const others = this.candidates.filter((n) => n !== this.active);
       const back = this.active;
       this.active = others[0] ?? back;
       this.mode = { kind: 'explore', schedule: [...others, back], step: 0, left: segment + 1, segment, intervals: new Map(), baseline: rate };
