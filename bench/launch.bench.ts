@@ -63,37 +63,51 @@ function bareNode(binary: string): Promise<number> {
   return new Promise((resolve) => child.stdout.once('data', () => resolve(performance.now() - started)));
 }
 
-/** An app whose one extension, under the sidecar's id, is the least that can answer a request. */
-async function trivialExtensionApp(nodeBinary: string): Promise<string> {
-  const dir = await mkdtemp(path.join(os.tmpdir(), 'sim-launch-floor-'));
+/**
+ * A folder with a static page and one Node extension that reads the runtime's auth from stdin and
+ * connects back with ws; `body` runs with the auth `a` and the socket `s`.
+ */
+async function extensionApp(o: { prefix: string; page: string; id: string; node: string; body: string }): Promise<string> {
+  const dir = await mkdtemp(path.join(os.tmpdir(), o.prefix));
   await mkdir(path.join(dir, 'www'));
-  await writeFile(path.join(dir, 'www', 'index.html'), '<!doctype html><title>floor</title>\n');
-  const ws = path.join(ROOT, 'node_modules', 'ws');
+  await writeFile(path.join(dir, 'www', 'index.html'), o.page);
+  const ws = JSON.stringify(path.join(ROOT, 'node_modules', 'ws'));
   await writeFile(
-    path.join(dir, 'floor.cjs'),
+    path.join(dir, 'extension.cjs'),
     `let input = '';
 process.stdin.on('data', (d) => (input += d));
 process.stdin.on('end', () => {
   const a = JSON.parse(input.split('\\n')[0]);
-  const W = require(${JSON.stringify(ws)});
+  const W = require(${ws});
   const s = new W('ws://127.0.0.1:' + a.nlPort + '?extensionId=' + a.nlExtensionId + '&connectToken=' + a.nlConnectToken);
-  let n = 0;
-  s.on('message', (raw) => {
-    const m = JSON.parse(raw.toString());
-    if (m.event !== 'sim.request') return;
-    const reply = { event: 'sim.reply', data: { id: m.data.id, ok: true, result: {} } };
-    s.send(JSON.stringify({ id: 'r' + (n += 1), method: 'app.broadcast', accessToken: a.nlToken, data: reply }));
-  });
+${o.body}
   s.on('close', () => process.exit(0));
 });
 `,
   );
   const config = JSON.parse(readFileSync(path.join(ROOT, 'neutralino.config.json'), 'utf8')) as Record<string, unknown>;
   config.documentRoot = '/www/';
-  config.extensions = [{ id: 'ai.sidecar', command: `"${nodeBinary}" "\${NL_PATH}/floor.cjs"` }];
+  config.extensions = [{ id: o.id, command: `"${o.node}" "\${NL_PATH}/extension.cjs"` }];
   delete config.cli;
   await writeFile(path.join(dir, 'neutralino.config.json'), JSON.stringify(config, null, 2));
   return dir;
+}
+
+/** An app whose one extension, under the sidecar's id, is the least that can answer a request. */
+function trivialExtensionApp(nodeBinary: string): Promise<string> {
+  return extensionApp({
+    prefix: 'sim-launch-floor-',
+    page: '<!doctype html><title>floor</title>\n',
+    id: 'ai.sidecar',
+    node: nodeBinary,
+    body: `  let n = 0;
+  s.on('message', (raw) => {
+    const m = JSON.parse(raw.toString());
+    if (m.event !== 'sim.request') return;
+    const reply = { event: 'sim.reply', data: { id: m.data.id, ok: true, result: {} } };
+    s.send(JSON.stringify({ id: 'r' + (n += 1), method: 'app.broadcast', accessToken: a.nlToken, data: reply }));
+  });`,
+  });
 }
 
 const { dist } = (await import(path.join(ROOT, 'extensions/ai-sidecar/scripts/dist.mjs'))) as { dist: (o: { skipUi: boolean }) => Promise<{ outDir: string; nodeVersion: string }> };
@@ -188,30 +202,14 @@ async function idleTree(binary: string, appDir: string, env: NodeJS.ProcessEnv, 
 }
 
 /** A trivial app: one static page with an input, and a bare Node extension that connects back. */
-async function trivialApp(): Promise<string> {
-  const dir = await mkdtemp(path.join(os.tmpdir(), 'sim-trivial-app-'));
-  await mkdir(path.join(dir, 'www'));
-  await writeFile(path.join(dir, 'www', 'index.html'), '<!doctype html><html><head><meta charset="utf-8"><title>trivial</title></head><body><p>trivial page</p><input></body></html>\n');
-  const ws = path.join(ROOT, 'node_modules', 'ws');
-  await writeFile(
-    path.join(dir, 'bare.cjs'),
-    `let input = '';
-process.stdin.on('data', (d) => (input += d));
-process.stdin.on('end', () => {
-  const a = JSON.parse(input.split('\\n')[0]);
-  const W = require(${JSON.stringify(ws)});
-  const s = new W('ws://127.0.0.1:' + a.nlPort + '?extensionId=' + a.nlExtensionId + '&connectToken=' + a.nlConnectToken);
-  s.on('open', () => console.log('bare extension ready'));
-  s.on('close', () => process.exit(0));
-});
-`,
-  );
-  const config = JSON.parse(readFileSync(path.join(ROOT, 'neutralino.config.json'), 'utf8')) as Record<string, unknown>;
-  config.documentRoot = '/www/';
-  config.extensions = [{ id: 'bare', command: 'node "${NL_PATH}/bare.cjs"' }];
-  delete config.cli;
-  await writeFile(path.join(dir, 'neutralino.config.json'), JSON.stringify(config, null, 2));
-  return dir;
+function trivialApp(): Promise<string> {
+  return extensionApp({
+    prefix: 'sim-trivial-app-',
+    page: '<!doctype html><html><head><meta charset="utf-8"><title>trivial</title></head><body><p>trivial page</p><input></body></html>\n',
+    id: 'bare',
+    node: 'node',
+    body: "  s.on('open', () => console.log('bare extension ready'));",
+  });
 }
 
 const NEU_BIN = process.env.NEU_BIN;
