@@ -29,6 +29,7 @@ import { libuvPoolSize, nodeProcessOf } from '../tests/local/libuv-pool.js';
 import { PageClient } from '../tests/neutralino/page-client.js';
 import { startNeutralinoStandIn, type StandIn } from '../tests/neutralino/runtime.js';
 import { ensureLlamaTools, llamaBenchDecode, ROOT } from './llama-tools.js';
+import { memoryOf, type Memory } from './proc.js';
 import { fmt, median, table } from './stats.js';
 
 const ROUNDS = Number(process.env.ROUNDS ?? 3);
@@ -111,12 +112,6 @@ async function appRun(app: App, maxTokens: number): Promise<{ response: AIRespon
 }
 
 const llamaLoaded = (pid: number): boolean => /llama-addon\.node|libllama\.so/.test(readFileSync(`/proc/${pid}/maps`, 'utf8'));
-
-function memoryKiB(pid: number): { rss: number; pss: number } {
-  const rollup = readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8');
-  const field = (name: string) => Number(new RegExp(`^${name}:\\s+(\\d+)`, 'm').exec(rollup)?.[1] ?? Number.NaN);
-  return { rss: field('Rss'), pss: field('Pss') };
-}
 
 // ---------------------------------------------------------------------------------------------
 // The runners as npm starts them.
@@ -201,7 +196,7 @@ if (PARTS.has('decode')) {
 
 if (PARTS.has('first-token')) console.log('\n[3] first local token and memory, fresh app starts');
 const firstTokens: { ttft: number; read: number }[] = [];
-const memory: { rss: number; pss: number }[] = [];
+const memory: Memory[] = [];
 if (PARTS.has('first-token') && !PARTS.has('decode')) {
   // [1] did not run: one run measures the thread count and caches it, as [1]'s first run does.
   const first = await startApp();
@@ -219,7 +214,7 @@ for (let run = 0; PARTS.has('first-token') && run < ROUNDS; run += 1) {
   await new Promise((r) => setTimeout(r, 300));
   const { firstChunkMs } = await appRun(fresh, 16);
   firstTokens.push({ ttft: firstChunkMs, read });
-  memory.push(memoryKiB(fresh.pid));
+  memory.push(memoryOf(fresh.pid));
   await fresh.close();
 }
 
@@ -338,7 +333,7 @@ if (PARTS.has('first-token')) {
   console.log(`\nSidecar memory with the model loaded (file ${fmt(statSync(MODEL).size / MiB, 0)} MiB + KV ${fmt(kvBytes / MiB, 0)} MiB; budget 1.1x + 60 MiB = ${fmt(budgetKiB / 1024, 0)} MiB)`);
   console.log(table([
     ['measure', 'MiB (median)', 'ratio to budget (target <= 1)'],
-    ['RSS', fmt(median(memory.map((m) => m.rss)) / 1024, 0), fmt(median(memory.map((m) => m.rss)) / budgetKiB, 3)],
-    ['PSS', fmt(median(memory.map((m) => m.pss)) / 1024, 0), fmt(median(memory.map((m) => m.pss)) / budgetKiB, 3)],
+    ['RSS', fmt(median(memory.map((m) => m.rssKiB)) / 1024, 0), fmt(median(memory.map((m) => m.rssKiB)) / budgetKiB, 3)],
+    ['PSS', fmt(median(memory.map((m) => m.pssKiB)) / 1024, 0), fmt(median(memory.map((m) => m.pssKiB)) / budgetKiB, 3)],
   ]));
 }

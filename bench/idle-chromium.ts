@@ -11,21 +11,17 @@
  * process. PSS counts shared pages in proportion to how many processes map them, so it moves with
  * whatever else runs on the machine; USS (pages only this process maps) is the steadier column.
  */
-import { readFileSync, readdirSync, readlinkSync } from 'node:fs';
+import { readFileSync, readlinkSync } from 'node:fs';
 import type { Browser, Page } from 'playwright-core';
 import { closeAppWindow, launchChromium, startAppWindow, whenConnected } from '../tests/e2e/window.js';
 import { nodeProcessOf } from '../tests/local/libuv-pool.js';
 import { startNeutralinoStandIn, type StandIn } from '../tests/neutralino/runtime.js';
+import { addMemory, descendantsOf, memoryOf, NO_MEMORY, parentOf, type Memory } from './proc.js';
 import { fmt, median, table } from './stats.js';
 
 /** How long a loaded page is left alone before measuring (as in the real-runtime part). */
 const IDLE_MS = 6000;
 const CHROMIUM_EXE = '/usr/lib/chromium/chromium';
-
-interface Memory {
-  readonly pssKiB: number;
-  readonly ussKiB: number;
-}
 
 /** One idle window: the page's renderer, the whole Chromium tree and the extension's Node process. */
 interface IdleSample {
@@ -33,44 +29,6 @@ interface IdleSample {
   readonly chromium: Memory;
   readonly extension: Memory;
   readonly chromiumProcesses: number;
-}
-
-const add = (a: Memory, b: Memory): Memory => ({ pssKiB: a.pssKiB + b.pssKiB, ussKiB: a.ussKiB + b.ussKiB });
-const NOTHING: Memory = { pssKiB: 0, ussKiB: 0 };
-
-function memoryOf(pid: number): Memory {
-  try {
-    const rollup = readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8');
-    const field = (name: string) => Number(new RegExp(`^${name}:\\s+(\\d+)`, 'm').exec(rollup)?.[1] ?? 0);
-    return { pssKiB: field('Pss'), ussKiB: field('Private_Clean') + field('Private_Dirty') };
-  } catch {
-    return NOTHING; // ended meanwhile
-  }
-}
-
-function parentOf(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-}
-
-/** Every live process below `root` (not `root` itself), read from /proc. */
-function descendantsOf(root: number): number[] {
-  const childrenOf = new Map<number, number[]>();
-  for (const entry of readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
-    try {
-      const ppid = parentOf(Number(entry));
-      childrenOf.set(ppid, [...(childrenOf.get(ppid) ?? []), Number(entry)]);
-    } catch {
-      // gone
-    }
-  }
-  const found: number[] = [];
-  for (let queue = [root]; queue.length > 0; ) {
-    const next = childrenOf.get(queue.shift() ?? -1) ?? [];
-    found.push(...next);
-    queue.push(...next);
-  }
-  return found;
 }
 
 function isChromium(pid: number): boolean {
@@ -135,8 +93,8 @@ async function measureIdle(page: Page, runtime: StandIn): Promise<IdleSample> {
   const live = chromiumTree(); // the same processes, unless Chromium started or ended one while idle
   return {
     renderer: memoryOf(renderer),
-    chromium: live.map(memoryOf).reduce(add, NOTHING),
-    extension: [extension, ...descendantsOf(extension)].map(memoryOf).reduce(add, NOTHING),
+    chromium: live.map(memoryOf).reduce(addMemory, NO_MEMORY),
+    extension: [extension, ...descendantsOf(extension)].map(memoryOf).reduce(addMemory, NO_MEMORY),
     chromiumProcesses: live.length,
   };
 }
@@ -182,8 +140,8 @@ export async function reportIdleInChromium(trivialDir: string, rounds: number): 
     app.push(await idleApp());
   }
   const parts: [string, (s: IdleSample) => Memory][] = [
-    ['page renderer + extension Node', (s) => add(s.renderer, s.extension)],
-    ['whole Chromium tree + extension Node', (s) => add(s.chromium, s.extension)],
+    ['page renderer + extension Node', (s) => addMemory(s.renderer, s.extension)],
+    ['whole Chromium tree + extension Node', (s) => addMemory(s.chromium, s.extension)],
     ['  page renderer alone', (s) => s.renderer],
     ['  extension Node alone', (s) => s.extension],
   ];

@@ -29,6 +29,7 @@ import { PageClient } from '../tests/neutralino/page-client.js';
 import { startNeutralinoStandIn } from '../tests/neutralino/runtime.js';
 import { ROOT } from './llama-tools.js';
 import { withWebviewEnv } from '../extensions/ai-sidecar/scripts/webview-env.mjs';
+import { addMemory, descendantsOf, memoryOf, NO_MEMORY } from './proc.js';
 import { fmt, median, table } from './stats.js';
 import { reportIdleInChromium } from './idle-chromium.js';
 
@@ -140,35 +141,6 @@ interface TreeMemory {
   readonly processes: number;
 }
 
-function children(): Map<number, number[]> {
-  const map = new Map<number, number[]>();
-  for (const entry of readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
-    try {
-      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
-      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-      map.set(ppid, [...(map.get(ppid) ?? []), Number(entry)]);
-    } catch {
-      // gone
-    }
-  }
-  return map;
-}
-
-function treeOf(root: number): number[] {
-  const map = children();
-  const found = [root];
-  for (let i = 0; i < found.length; i += 1) found.push(...(map.get(found[i] ?? -1) ?? []));
-  return found;
-}
-
-function pssKiB(pid: number): number {
-  try {
-    return Number(/^Pss:\s+(\d+)/m.exec(readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8'))?.[1] ?? 0);
-  } catch {
-    return 0;
-  }
-}
-
 /** Starts the real runtime on `appDir` under Xvfb, waits for `readyText` from the extension, idles, measures. */
 async function idleTree(binary: string, appDir: string, env: NodeJS.ProcessEnv, readyText: string): Promise<TreeMemory> {
   const xvfb: ChildProcess = spawn('xvfb-run', ['-a', binary, '--load-dir-res', `--path=${appDir}`, '--enable-extensions=true'], { env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
@@ -185,7 +157,7 @@ async function idleTree(binary: string, appDir: string, env: NodeJS.ProcessEnv, 
   try {
     await ready;
     await new Promise((r) => setTimeout(r, 6000)); // idle: page loaded, nothing happening
-    const runtime = treeOf(xvfb.pid ?? 0).find((pid) => {
+    const runtime = descendantsOf(xvfb.pid ?? 0).find((pid) => {
       try {
         return readFileSync(`/proc/${pid}/cmdline`, 'utf8').startsWith(binary);
       } catch {
@@ -193,8 +165,8 @@ async function idleTree(binary: string, appDir: string, env: NodeJS.ProcessEnv, 
       }
     });
     if (runtime === undefined) throw new Error('the runtime process was not found');
-    const tree = treeOf(runtime);
-    return { pssKiB: tree.reduce((sum, pid) => sum + pssKiB(pid), 0), processes: tree.length };
+    const tree = [runtime, ...descendantsOf(runtime)];
+    return { pssKiB: tree.map(memoryOf).reduce(addMemory, NO_MEMORY).pssKiB, processes: tree.length };
   } finally {
     if (xvfb.pid !== undefined) process.kill(-xvfb.pid, 'SIGTERM');
     await new Promise((r) => setTimeout(r, 1000));
