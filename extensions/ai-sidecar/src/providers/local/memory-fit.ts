@@ -1,7 +1,8 @@
 /**
  * Decides whether a model fits in the memory that is actually free: weights plus the KV cache for the
- * requested context (before the load when the fit is in doubt, see `fitsByWideMargin`). If it does not, a smaller context is tried (and said so); if
- * nothing fits, the load is refused with the figures in plain words. Never start a load that swaps.
+ * requested context (before the load when the fit is in doubt, see `fitsByWideMargin`). If it does
+ * not, a smaller context is tried (and said so); if nothing fits, the load is refused with the
+ * figures in plain words. Never start a load that swaps.
  */
 export interface MemoryEstimate {
   /** Bytes for the weights (held in RAM: no GPU, no mmap). */
