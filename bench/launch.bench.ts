@@ -18,7 +18,8 @@
  *    first shows an enabled text field (bench/input-probe.js, injected into both pages, reports it on
  *    the console), the app against the trivial page, on one Xvfb server. Target: at most 1.2x.
  *
- *   npm run build && npm run bench:launch      (NEU_BIN=/path/to/neutralino-linux_x64 ROUNDS=5)
+ *   npm run build && npm run bench:launch      (NEU_BIN=/path/to/neutralino-linux_x64 ROUNDS=5;
+ *   PARTS=launch,idle,input picks parts, e.g. PARTS=input for 3 alone)
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
@@ -34,6 +35,7 @@ import { fmt, median, table } from './stats.js';
 import { reportIdleInChromium } from './idle-chromium.js';
 
 const ROUNDS = Number(process.env.ROUNDS ?? 7);
+const PARTS = new Set((process.env.PARTS ?? 'launch,idle,input').split(',').map((p) => p.trim()));
 
 // ---------------------------------------------------------------------------------------------
 // 1. Launch.
@@ -119,9 +121,11 @@ const dataDir = await mkdtemp(path.join(os.tmpdir(), 'sim-launch-bench-'));
 const launch = { repo: [] as number[], repoBare: [] as number[], repoFloor: [] as number[], portable: [] as number[], portableBare: [] as number[], portableFloor: [] as number[] };
 const floorApps = { repo: await trivialExtensionApp(process.execPath), portable: await trivialExtensionApp(portableNode) };
 // One unmeasured start each: the first portable start writes the compile cache, as on a user's first launch.
-await sidecarFirstReply(ROOT, dataDir);
-await sidecarFirstReply(portable.outDir, dataDir);
-for (let round = 0; round < ROUNDS; round += 1) {
+if (PARTS.has('launch')) {
+    await sidecarFirstReply(ROOT, dataDir);
+    await sidecarFirstReply(portable.outDir, dataDir);
+}
+for (let round = 0; PARTS.has('launch') && round < ROUNDS; round += 1) {
   launch.repoBare.push(await bareNode(process.execPath));
   launch.repoFloor.push(await sidecarFirstReply(floorApps.repo, dataDir));
   launch.repo.push(await sidecarFirstReply(ROOT, dataDir));
@@ -186,7 +190,7 @@ function trivialApp(): Promise<string> {
 
 const NEU_BIN = process.env.NEU_BIN;
 const idle = { app: [] as TreeMemory[], trivial: [] as TreeMemory[], trivialSameEnv: [] as TreeMemory[] };
-if (NEU_BIN !== undefined) {
+if (NEU_BIN !== undefined && PARTS.has('idle')) {
   const trivial = await trivialApp();
   const env: NodeJS.ProcessEnv = { ...process.env, SIM_AI_DATA_DIR: dataDir };
   for (const name of Object.keys(withWebviewEnv({}))) delete env[name];
@@ -234,7 +238,7 @@ async function launchToInput(binary: string, appDir: string, env: NodeJS.Process
 }
 
 const toInput = { app: [] as number[], trivial: [] as number[] };
-if (NEU_BIN !== undefined) {
+if (NEU_BIN !== undefined && PARTS.has('input')) {
   const trivial = await trivialApp();
   await mkdir(path.join(trivial, 'bench'));
   await writeFile(path.join(trivial, 'bench', 'input-probe.js'), readFileSync(path.join(ROOT, 'bench', 'input-probe.js')));
@@ -261,21 +265,23 @@ await rm(path.join(portable.outDir, 'data'), { recursive: true, force: true });
 // Report.
 
 console.log(`\nmachine: ${os.cpus().length} vCPUs, load average ${os.loadavg().map((l) => l.toFixed(2)).join(' ')} (shared with other work)`);
-console.log(`Sidecar launch, spawn → first reply, ${ROUNDS} alternating rounds (medians; the difference is per round, then the median)`);
-const diff = (a: number[], b: number[]) => median(a.map((x, i) => x - (b[i] ?? Number.NaN)));
-console.log(table([
-  ['launch', 'sidecar ms', 'bare Node ms', 'sidecar − bare, ms (target <= 50)', 'ratio', 'trivial extension ms', 'trivial − bare, ms'],
-  [`checkout, Node ${process.versions.node}`, fmt(median(launch.repo), 0), fmt(median(launch.repoBare), 0), fmt(diff(launch.repo, launch.repoBare), 0), fmt(median(launch.repo) / median(launch.repoBare), 2), fmt(median(launch.repoFloor), 0), fmt(diff(launch.repoFloor, launch.repoBare), 0)],
-  [`portable folder, Node ${portable.nodeVersion} + compile cache`, fmt(median(launch.portable), 0), fmt(median(launch.portableBare), 0), fmt(diff(launch.portable, launch.portableBare), 0), fmt(median(launch.portable) / median(launch.portableBare), 2), fmt(median(launch.portableFloor), 0), fmt(diff(launch.portableFloor, launch.portableBare), 0)],
-]));
-console.log(`compile cache in the portable folder: ${cacheFiles} entries under extensions/ai-sidecar/.node-compile-cache`);
+if (PARTS.has('launch')) {
+  console.log(`Sidecar launch, spawn → first reply, ${ROUNDS} alternating rounds (medians; the difference is per round, then the median)`);
+  const diff = (a: number[], b: number[]) => median(a.map((x, i) => x - (b[i] ?? Number.NaN)));
+  console.log(table([
+    ['launch', 'sidecar ms', 'bare Node ms', 'sidecar − bare, ms (target <= 50)', 'ratio', 'trivial extension ms', 'trivial − bare, ms'],
+    [`checkout, Node ${process.versions.node}`, fmt(median(launch.repo), 0), fmt(median(launch.repoBare), 0), fmt(diff(launch.repo, launch.repoBare), 0), fmt(median(launch.repo) / median(launch.repoBare), 2), fmt(median(launch.repoFloor), 0), fmt(diff(launch.repoFloor, launch.repoBare), 0)],
+    [`portable folder, Node ${portable.nodeVersion} + compile cache`, fmt(median(launch.portable), 0), fmt(median(launch.portableBare), 0), fmt(diff(launch.portable, launch.portableBare), 0), fmt(median(launch.portable) / median(launch.portableBare), 2), fmt(median(launch.portableFloor), 0), fmt(diff(launch.portableFloor, launch.portableBare), 0)],
+  ]));
+  console.log(`compile cache in the portable folder: ${cacheFiles} entries under extensions/ai-sidecar/.node-compile-cache`);
+}
 
-if (NEU_BIN === undefined) {
+if (NEU_BIN === undefined && PARTS.has('idle')) {
   // No real runtime: the page and the sidecar in Chromium against the same trivial page (bench/idle-chromium.ts).
   const trivial = await trivialApp();
   await reportIdleInChromium(trivial, Math.max(3, Math.ceil(ROUNDS / 2)));
   await rm(trivial, { recursive: true, force: true });
-} else {
+} else if (PARTS.has('idle')) {
   const pss = (xs: TreeMemory[]) => median(xs.map((x) => x.pssKiB)) / 1024;
   console.log(`\nIdle memory, real runtime under Xvfb, whole process tree (PSS), ${idle.app.length} alternating rounds`);
   console.log(table([
@@ -288,7 +294,7 @@ if (NEU_BIN === undefined) {
   console.log(`per round: ${idle.app.map((a, i) => fmt(a.pssKiB / (idle.trivial[i]?.pssKiB ?? Number.NaN), 3)).join(' ')}`);
 }
 
-if (NEU_BIN !== undefined) {
+if (NEU_BIN !== undefined && PARTS.has('input')) {
   console.log(`\nLaunch to a window that takes input, real runtime on Xvfb, ${ROUNDS} alternating rounds (runtime spawn → first enabled text field shown)`);
   console.log(table([
     ['page', 'ms (median)', 'per round', 'ratio (target <= 1.2)'],
