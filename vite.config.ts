@@ -8,8 +8,12 @@ export default defineConfig({
   base: '/',
   plugins: [vue()],
   resolve: {
-    // The one contract, shared with the sidecar.
-    alias: { '@contract': path.resolve(import.meta.dirname, 'extensions/ai-sidecar/src/protocol/contract.ts') },
+    // The one contract, shared with the sidecar; `@contract/names` is its zod-free part (ids, event
+    // names), which the first screen imports without the schemas.
+    alias: [
+      { find: /^@contract$/, replacement: path.resolve(import.meta.dirname, 'extensions/ai-sidecar/src/protocol/contract.ts') },
+      { find: /^@contract\/names$/, replacement: path.resolve(import.meta.dirname, 'extensions/ai-sidecar/src/protocol/names.ts') },
+    ],
   },
   build: { outDir: 'dist', emptyOutDir: true, target: 'es2022', sourcemap: false },
   server: { port: 5173, strictPort: true },

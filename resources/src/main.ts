@@ -1,21 +1,29 @@
 import { createPinia } from 'pinia';
 import { createApp } from 'vue';
 import App from './App.vue';
-import { neutralinoTransport, whenReady } from './api/neutralino-transport';
 import { useConnectionStore } from './stores/connection';
 import { useConversationsStore } from './stores/conversations';
-import { wireEvents } from './stores/events';
 import { useOnboardingStore } from './stores/onboarding';
 import { usePresetsStore } from './stores/presets';
 import { useProvidersStore } from './stores/providers';
 import { useVaultStore } from './stores/vault';
 import './styles.css';
 
+// The runtime's globals name the platform; the stylesheet picks the UI font by it (see styles.css).
+document.documentElement.dataset.os = String((globalThis as { NL_OS?: unknown }).NL_OS ?? '');
 const app = createApp(App);
 app.use(createPinia());
 app.mount('#app');
 
+/**
+ * The channel: the runtime's client library, the contract's schemas (zod) and the event wiring load
+ * once the first screen has been drawn, so a person can type before ~150 KB of script is parsed.
+ * Nothing is lost by waiting: the page asks the sidecar for all it shows once connected (`hello`,
+ * the lists), and no event could reach the page before its socket opened, then as now.
+ */
 async function start(): Promise<void> {
+  await new Promise((drawn) => requestAnimationFrame(() => setTimeout(drawn)));
+  const [{ neutralinoTransport, whenReady }, { wireEvents }] = await Promise.all([import('./api/neutralino-transport'), import('./stores/events')]);
   const ready = whenReady();
   const transport = neutralinoTransport();
   wireEvents(transport);

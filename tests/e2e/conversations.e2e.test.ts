@@ -106,6 +106,9 @@ describe('conversations, end to end', () => {
     // The markdown renderer (marked, DOMPurify) is not part of a window that shows no message yet.
     const markdownChunk = () => fetched.filter((u) => /\/assets\/markdown-[\w-]+\.js$/.test(u)).length;
     expect(markdownChunk()).toBe(0);
+    // On Linux the UI font is fontconfig's sans-serif, not system-ui (WebKitGTK asks GTK for that at
+    // the first layout); the runtime's NL_OS picks it.
+    expect(await page.evaluate(() => [document.documentElement.dataset.os, getComputedStyle(document.body).fontFamily])).toEqual(['Linux', 'sans-serif']);
     runtime.answerOpenDialog([modelSource]);
     await page.getByTestId('pick-model').click();
     await page.getByTestId('chat').waitFor({ timeout: 20_000 });

@@ -1,6 +1,7 @@
 /** The production transport: @neutralinojs/lib's dispatch to the sidecar and its event bus. */
 import { app, events, extensions, init } from '@neutralinojs/lib';
-import { RESTART_EXIT_CODE, SIDECAR_ID, REQUEST_EVENT, type RequestEnvelope } from '@contract';
+import type { RequestEnvelope } from '@contract';
+import { RESTART_EXIT_CODE, SIDECAR_ID, REQUEST_EVENT } from '@contract/names';
 import type { Transport } from './client';
 
 export function neutralinoTransport(): Transport {

@@ -1,8 +1,9 @@
 /** The channel to the sidecar: one client for the app, its state, and what `hello` told us. */
 import { defineStore } from 'pinia';
 import { ref, shallowRef } from 'vue';
-import { PROTOCOL_VERSION, type CommandResult } from '@contract';
-import { SidecarClient, type ConnectionState, type Transport } from '../api/client';
+import type { CommandResult } from '@contract';
+import { PROTOCOL_VERSION } from '@contract/names';
+import type { ConnectionState, SidecarClient, Transport } from '../api/client';
 
 export const useConnectionStore = defineStore('connection', () => {
   const client = shallowRef<SidecarClient>();
@@ -16,6 +17,8 @@ export const useConnectionStore = defineStore('connection', () => {
   /** Attaches a transport and greets the sidecar; retries a few times while it starts. */
   async function connect(next: Transport): Promise<void> {
     transport.value = next;
+    // The client brings the contract's schemas (zod): loaded here, after the first screen is drawn.
+    const { SidecarClient } = await import('../api/client');
     const c = new SidecarClient(next, { timeoutMs: 15_000 });
     c.onState((s) => (state.value = s));
     client.value = c;

@@ -5,7 +5,8 @@
  */
 import { defineStore } from 'pinia';
 import { computed, reactive, ref } from 'vue';
-import { messageStatsOf, type CommandResult, type ConversationSettings, type EventPayload, type EVENTS } from '@contract';
+import type { CommandResult, ConversationSettings, EventPayload, EVENTS } from '@contract';
+import { messageStatsOf } from '@contract/names';
 import type { RunHandle } from '../api/client';
 import { guarded } from '../lib/guard';
 import { caughtText } from '../lib/words';

@@ -3,7 +3,6 @@
  * in, each finished on the same screen: a local model (picked with the system file dialog, then
  * linked or copied by the sidecar, by path; or downloaded from the catalogue) or a cloud key.
  */
-import { os } from '@neutralinojs/lib';
 import { defineStore } from 'pinia';
 import { ref } from 'vue';
 import type { CommandResult } from '@contract';
@@ -41,7 +40,8 @@ export const useOnboardingStore = defineStore('onboarding', () => {
 
   /** Opens the system file dialog for a GGUF file and has the sidecar take it into the models folder (linked, else copied). */
   async function pickLocalModel(): Promise<string | undefined> {
-    const picked = await step('picking', () => os.showOpenDialog('Choose a GGUF model file', { filters: [{ name: 'GGUF models', extensions: ['gguf'] }, { name: 'All files', extensions: ['*'] }] }));
+    // The runtime's library loads with the channel, after the first screen (main.ts).
+    const picked = await step('picking', async () => (await import('@neutralinojs/lib')).os.showOpenDialog('Choose a GGUF model file', { filters: [{ name: 'GGUF models', extensions: ['gguf'] }, { name: 'All files', extensions: ['*'] }] }));
     const file = picked?.[0];
     if (file === undefined) return undefined;
     const model = await step('importing', () => client().invoke('import_model', { path: file, link: true }));

@@ -3,7 +3,7 @@
  * its status and trace, then the whole execution when `done` comes. Pure, so the order of events
  * decides everything and tests can replay them.
  */
-import { WORKFLOW_EVENTS } from '@contract';
+import { WORKFLOW_EVENTS } from '@contract/names';
 import type { WorkflowRunEvent } from '../api/client';
 import { retryText } from '../lib/words';
 import type { BlockTrace, BlockType, WorkflowExecution } from './workflow-types';

@@ -14,20 +14,10 @@
  */
 import * as z from 'zod';
 import { lazy, lazyRecord } from './lazy-schema.js';
+import { CONVERSATION_EVENTS, EVENTS, PROTOCOL_VERSION, WORKFLOW_EVENTS } from './names.js';
 import { AI_ERROR_CODES } from '../core/errors.js';
 import type { ImportReport, Workflow, WorkflowExecution } from '../workflow/model.js';
 
-export const PROTOCOL_VERSION = 1;
-/** Neutralino extension ids allow letters, digits and dots only (protocol doc §1), so not `ai-sidecar`. */
-export const SIDECAR_ID = 'ai.sidecar';
-export const REQUEST_EVENT = 'sim.request';
-export const REPLY_EVENT = 'sim.reply';
-/**
- * The runtime cannot restart an extension, and the page may not spawn processes (no `os.*`). So the
- * page restarts the app by leaving with this exit code (`app.exit`), and every launcher (`npm start`,
- * the portable folder's) starts the runtime again when it sees it. EX_TEMPFAIL: "try again".
- */
-export const RESTART_EXIT_CODE = 75;
 
 /** Codes of protocol-level failures, beside the AI error codes. */
 export const CHANNEL_ERROR_CODES = ['bad_message', 'unknown_command', 'not_found', 'timeout', 'disconnected', 'storage', 'read_only', 'internal', 'validation', 'wrong_passphrase', 'vault_exists', 'vault_not_initialised'] as const;
@@ -262,22 +252,8 @@ export const messageStatsSchema = lazy(() => z.object({
   totalMs: z.number(),
   finishReason: finishReasonSchema(),
 }));
+export type MessageStats = z.output<ReturnType<typeof messageStatsSchema>>;
 
-/** An answer's stats from its run's response: one rule for what the sidecar stores and the window shows. */
-export function messageStatsOf(response: {
-  readonly timing: { readonly timeToFirstTokenMs?: number | undefined; readonly tokensPerSecond: number; readonly totalMs: number };
-  readonly usage: { readonly inputTokens: number; readonly outputTokens: number };
-  readonly finishReason: z.infer<ReturnType<typeof finishReasonSchema>>;
-}): z.output<ReturnType<typeof messageStatsSchema>> {
-  return {
-    timeToFirstTokenMs: response.timing.timeToFirstTokenMs ?? null,
-    tokensPerSecond: response.timing.tokensPerSecond,
-    inputTokens: response.usage.inputTokens,
-    outputTokens: response.usage.outputTokens,
-    totalMs: response.timing.totalMs,
-    finishReason: response.finishReason,
-  };
-}
 
 export const conversationMessageSchema = lazy(() => z.object({
   id: z.string(),
@@ -425,12 +401,6 @@ export const CONVERSATION_COMMANDS = {
   first_launch_status: () => ({ params: empty(), result: firstLaunchStatusSchema() }),
 } as const;
 
-export const CONVERSATION_EVENTS = {
-  /** A stored change: a conversation's title or time, and/or one message's new state (final text, status, stats). */
-  conversation: 'sim.conversation',
-  /** Sent as each conversation run starts: tokens used against the context, and what was trimmed. */
-  context: 'sim.context',
-} as const;
 
 export const CONVERSATION_EVENT_SCHEMAS = {
   [CONVERSATION_EVENTS.conversation]: () => z.object({
@@ -653,17 +623,6 @@ export const WORKFLOW_COMMANDS = {
   }),
 } as const;
 
-/** Workflow run events (sidecar → UI). */
-export const WORKFLOW_EVENTS = {
-  blockStarted: 'sim.workflow.block-started',
-  blockChunk: 'sim.workflow.block-chunk',
-  blockDone: 'sim.workflow.block-done',
-  blockSkipped: 'sim.workflow.block-skipped',
-  blockFailed: 'sim.workflow.block-failed',
-  done: 'sim.workflow.done',
-  // Issue 14: an AI block's model is tried again before its first token (as `sim.retry`).
-  blockRetry: 'sim.workflow.block-retry',
-} as const;
 
 const tagged = lazy(() => ({ executionId: z.string(), seq: z.number().int().min(0), blockId: z.string() }));
 const WORKFLOW_EVENT_SCHEMAS = {
@@ -782,19 +741,6 @@ export type ReplyEnvelope = z.infer<ReturnType<typeof replyEnvelopeSchema>>;
 
 // ---- Events (sidecar → UI) --------------------------------------------------------------------
 
-/** Event names as broadcast by the sidecar and heard through `Neutralino.events.on`. */
-export const EVENTS = {
-  ready: 'sim.ready',
-  chunk: 'sim.chunk',
-  done: 'sim.done',
-  error: 'sim.error',
-  vault: 'sim.vault',
-  task: 'sim.task',
-  modelLoad: 'sim.model-load',
-  // Issue 14: a run says when it retries (see the schema below).
-  retry: 'sim.retry',
-  ...CONVERSATION_EVENTS,
-} as const;
 
 export const EVENT_SCHEMAS = lazyRecord({
   [EVENTS.ready]: () => z.object({ protocolVersion: z.number().int(), sidecarVersion: z.string() }),
@@ -840,3 +786,4 @@ export function isCommandName(value: string): value is CommandName {
 // ---- Validation errors in words (issue 10) ----------------------------------------------------
 /** Both sides say a failed check the same way; see ./issue-text.ts. */
 export { describeIssues } from './issue-text.js';
+export * from './names.js';
