@@ -22,7 +22,7 @@ app.mount('#app');
  * the lists), and no event could reach the page before its socket opened, then as now.
  */
 async function start(): Promise<void> {
-  await new Promise((drawn) => requestAnimationFrame(() => setTimeout(drawn)));
+  await firstFrame();
   const [{ neutralinoTransport, whenReady }, { wireEvents }] = await Promise.all([import('./api/neutralino-transport'), import('./stores/events')]);
   const ready = whenReady();
   const transport = neutralinoTransport();
@@ -40,6 +40,14 @@ async function start(): Promise<void> {
   // A new conversation, ready to type into, on the last used model (or the local model found),
   // unless the person has already started one.
   if (conversations.draft === undefined && conversations.current === undefined) conversations.startDraft(conversations.list.length > 0 ? {} : status?.suggested ?? {});
+}
+
+/** After the first screen is drawn; a window that starts hidden or minimised draws no frame, so at most 100 ms. */
+function firstFrame(): Promise<void> {
+  return new Promise((resolve) => {
+    requestAnimationFrame(() => setTimeout(resolve));
+    setTimeout(resolve, 100);
+  });
 }
 
 void start();
