@@ -300,7 +300,7 @@ describe('against a raw server', () => {
     serverSocket?.write(frame(0x1, '{"id":"cut').subarray(0, 6));
     serverSocket?.resetAndDestroy();
     await expect(pending).rejects.toSatisfy((error) => error instanceof NativeCallError && error.code === 'disconnected');
-    await link.closed;
+    expect(await link.closed).toEqual({ code: 1006, reason: '' });
     await expect(link.call('app.getConfig', {})).rejects.toThrow(/not connected/);
   });
 

@@ -5,7 +5,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import * as z from 'zod';
-import { connect as connectWebSocket, type WebSocketClient } from './websocket-client.js';
+import { connect as connectWebSocket, type CloseInfo, type WebSocketClient } from './websocket-client.js';
 
 const authSchema = z.object({
   nlPort: z.union([z.string(), z.number()]).transform(String),
@@ -70,15 +70,15 @@ export class NeutralinoLink {
   private readonly pending = new Map<string, { resolve: (v: unknown) => void; reject: (e: Error) => void; timer: NodeJS.Timeout }>();
   private readonly handlers = new Set<EventHandler>();
   private early: { event: string; data: unknown }[] | undefined = [];
-  /** Resolves once the socket has closed, for whatever reason. */
-  readonly closed: Promise<void>;
+  /** Resolves once the socket has closed, for whatever reason, with the close code and reason. */
+  readonly closed: Promise<CloseInfo>;
 
   private constructor(
     private readonly socket: WebSocketClient,
     private readonly auth: NeutralinoAuth,
     private readonly options: NeutralinoLinkOptions,
   ) {
-    this.closed = socket.closed.then(() => undefined);
+    this.closed = socket.closed;
     // The client keeps messages that arrived with the handshake until this first listener: no early event is lost.
     socket.on('message', (raw) => this.receive(raw.toString()));
     void this.closed.then(() => this.rejectAll(new NativeCallError('disconnected', 'The Neutralino runtime went away.')));
