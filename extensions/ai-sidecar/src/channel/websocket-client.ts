@@ -182,15 +182,13 @@ export class WebSocketClient {
   }
 
   once<K extends keyof Events>(event: K, listener: Listener<K>): () => void {
-    let fired = false;
-    // `on('message')` may call the listener at once (held messages), before `off` is assigned.
-    const off = this.on(event, ((...args: Events[K]) => {
-      if (fired) return;
-      fired = true;
-      queueMicrotask(() => off());
+    // Removes itself before running: `on` may call it at once with a kept message, and the next kept
+    // message then waits for the next listener.
+    const once = ((...args: Events[K]) => {
+      this.listeners[event].delete(once);
       listener(...args);
-    }) as Listener<K>);
-    return off;
+    }) as Listener<K>;
+    return this.on(event, once);
   }
 
   /** Sends one message: a string as text, bytes as binary. Throws unless the connection is open. */
@@ -235,9 +233,13 @@ export class WebSocketClient {
   }
 
   private releaseUnheard(event: 'message' | 'error'): void {
-    const kept = this.unheard[event];
+    const kept: unknown[][] | undefined = this.unheard[event];
     this.unheard[event] = undefined;
-    for (const args of kept ?? []) this.emit(event, ...(args as [never]));
+    for (let args = kept?.shift(); args !== undefined; args = kept?.shift()) {
+      this.emit(event, ...(args as [never]));
+      // The only listener was a `once`: keep the rest, and what follows, for the next one.
+      if (this.listeners[event].size === 0 && kept !== undefined) return void (this.unheard[event] = kept as never);
+    }
   }
 
   /** The peer's close frame: echo its code unless we closed first, then end our side. */
