@@ -16,6 +16,8 @@ interface Output {
 
 let outdir: string;
 let staticInputs: Set<string>;
+/** Modules left external (Node builtins, native addons) that the start path loads, `node:` prefix dropped. */
+let staticExternals: Set<string>;
 let allInputs: Set<string>;
 
 beforeAll(async () => {
@@ -28,10 +30,15 @@ beforeAll(async () => {
   const main = [...outputs.keys()].find((file) => path.basename(file) === 'main.mjs');
   if (main === undefined) throw new Error('no main.mjs in the build');
   // Static closure of main.mjs: follow import statements only, not import() calls.
+  // A require() in a statically loaded chunk counts too: esbuild's CommonJS wrappers (ws is one) run
+  // their require() calls when the chunk loads; the bundle imports builtins as `http` or `node:http`.
   const seen = new Set<string>([main]);
+  staticExternals = new Set();
   for (const file of seen) {
     for (const entry of outputs.get(file)?.imports ?? []) {
-      if (entry.kind === 'import-statement' && entry.external !== true) seen.add(path.resolve(ROOT, entry.path));
+      if (entry.external === true) {
+        if (entry.kind === 'import-statement' || entry.kind === 'require-call') staticExternals.add(entry.path.replace(/^node:/, ''));
+      } else if (entry.kind === 'import-statement') seen.add(path.resolve(ROOT, entry.path));
     }
   }
   const inputsOf = (files: Iterable<string>) => new Set([...files].flatMap((file) => Object.keys(outputs.get(file)?.inputs ?? {})).map((input) => input.replace(/^.*node_modules\//, 'node_modules/').replace(/^.*extensions\/ai-sidecar\//, '')));
@@ -57,6 +64,12 @@ describe('the sidecar at start', () => {
     expect([...allInputs].filter((input) => /^src\/workflow\/executor\.ts$/.test(input))).toHaveLength(1);
     expect(loaded(/^src\/workflow\/(executor|service|validate|expressions|yaml)\.ts$/)).toEqual([]);
     expect(loaded(/^node_modules\/(jsep|yaml)\//)).toEqual([]);
+  });
+
+  it('connects back over node:net, without ws and the http, tls and zlib stack it loads', () => {
+    expect(staticExternals.has('net')).toBe(true);
+    expect(loaded(/^node_modules\/(ws|bufferutil|utf-8-validate|node-gyp-build)\//)).toEqual([]);
+    expect([...staticExternals].filter((name) => /^(ws|bufferutil|utf-8-validate|node-gyp-build|http|https|http2|tls|zlib)$/.test(name))).toEqual([]);
   });
 
   it('leaves the SDKs, the vault crypto and llama.cpp to first use', () => {

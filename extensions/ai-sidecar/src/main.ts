@@ -47,7 +47,9 @@ async function main(): Promise<void> {
     );
   }, WARM_UP_DELAY_MS).unref();
 
-  await link.closed;
+  const ended = await link.closed;
+  // A protocol failure (1002, 1007, 1009) would otherwise leave no trace of why the sidecar stopped.
+  log('info', `runtime link closed: ${ended.code}${ended.reason === '' ? '' : ` (${ended.reason})`}`);
   // Give the shutdown half a second at most, then leave regardless.
   setTimeout(() => process.exit(0), 500).unref();
   await sidecar.dispose().catch(() => undefined);

@@ -4,8 +4,8 @@
  * `{event, data}` messages, and make native calls with string ids and a timeout each.
  */
 import { randomUUID } from 'node:crypto';
-import WebSocket from 'ws';
 import * as z from 'zod';
+import { connect as connectWebSocket, type CloseInfo, type WebSocketClient } from './websocket-client.js';
 
 const authSchema = z.object({
   nlPort: z.union([z.string(), z.number()]).transform(String),
@@ -70,30 +70,26 @@ export class NeutralinoLink {
   private readonly pending = new Map<string, { resolve: (v: unknown) => void; reject: (e: Error) => void; timer: NodeJS.Timeout }>();
   private readonly handlers = new Set<EventHandler>();
   private early: { event: string; data: unknown }[] | undefined = [];
-  /** Resolves once the socket has closed, for whatever reason. */
-  readonly closed: Promise<void>;
+  /** Resolves once the socket has closed, for whatever reason, with the close code and reason. */
+  readonly closed: Promise<CloseInfo>;
 
   private constructor(
-    private readonly socket: WebSocket,
+    private readonly socket: WebSocketClient,
     private readonly auth: NeutralinoAuth,
     private readonly options: NeutralinoLinkOptions,
   ) {
-    this.closed = new Promise((resolve) => socket.once('close', () => resolve()));
+    this.closed = socket.closed;
+    // The client keeps messages that arrived with the handshake until this first listener: no early event is lost.
     socket.on('message', (raw) => this.receive(raw.toString()));
     void this.closed.then(() => this.rejectAll(new NativeCallError('disconnected', 'The Neutralino runtime went away.')));
   }
 
-  static connect(auth: NeutralinoAuth, options: NeutralinoLinkOptions = {}): Promise<NeutralinoLink> {
+  /** Rejects with `Handshake refused: HTTP <status>` when the runtime refuses the connect token. */
+  static async connect(auth: NeutralinoAuth, options: NeutralinoLinkOptions = {}): Promise<NeutralinoLink> {
     const host = options.host ?? '127.0.0.1';
     const query = new URLSearchParams({ extensionId: auth.nlExtensionId, connectToken: auth.nlConnectToken });
-    const socket = new WebSocket(`ws://${host}:${auth.nlPort}?${query.toString()}`);
-    // Attach the message handler before `open` resolves so no early event is lost.
-    const link = new NeutralinoLink(socket, auth, options);
-    return new Promise((resolve, reject) => {
-      socket.once('open', () => resolve(link));
-      socket.once('error', reject);
-      socket.once('unexpected-response', (_req, res) => reject(new Error(`Handshake refused: HTTP ${res.statusCode}`)));
-    });
+    const socket = await connectWebSocket(`ws://${host}:${auth.nlPort}/?${query.toString()}`);
+    return new NeutralinoLink(socket, auth, options);
   }
 
   /** The first handler also receives, in order, the events that arrived before it. */
@@ -107,7 +103,7 @@ export class NeutralinoLink {
 
   /** A native call such as `app.broadcast`; rejects with the runtime's `NE_*` code or on timeout. */
   call(method: string, data: unknown): Promise<unknown> {
-    if (this.socket.readyState !== WebSocket.OPEN) {
+    if (this.socket.state !== 'open') {
       return Promise.reject(new NativeCallError('disconnected', 'The Neutralino runtime is not connected.'));
     }
     const id = randomUUID();
