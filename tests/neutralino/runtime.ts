@@ -181,7 +181,8 @@ export async function startNeutralinoStandIn(options: StandInOptions): Promise<S
       || url.searchParams.get('connectToken') !== connectToken
       || (extensionId !== null && !extensionIds.has(extensionId));
     if (refuse) {
-      socket.end('HTTP/1.1 403 Forbidden\r\n\r\n');
+      // websocketpp answers a refused validation with 400 (the real runtime sets no other status).
+      socket.end('HTTP/1.1 400 Bad Request\r\n\r\n');
       return;
     }
     wss.handleUpgrade(req, socket, head, (ws) => (extensionId === null ? onApp(ws) : onExtension(ws, extensionId)));

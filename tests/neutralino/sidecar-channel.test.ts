@@ -52,9 +52,9 @@ describe('sidecar over the Neutralino channel', () => {
         ws.on('error', () => resolve(-1));
       });
     const base = `ws://127.0.0.1:${runtime.port}`;
-    expect(await attempt(`${base}?connectToken=wrong`)).toBe(403);
-    expect(await attempt(`${base}?connectToken=${runtime.connectToken}`, { Host: 'evil.example' })).toBe(403);
-    expect(await attempt(`${base}?extensionId=not.listed&connectToken=${runtime.connectToken}`)).toBe(403);
+    expect(await attempt(`${base}?connectToken=wrong`)).toBe(400);
+    expect(await attempt(`${base}?connectToken=${runtime.connectToken}`, { Host: 'evil.example' })).toBe(400);
+    expect(await attempt(`${base}?extensionId=not.listed&connectToken=${runtime.connectToken}`)).toBe(400);
     const impostor = await PageClient.connect(runtime, `${'0'.repeat(48)}.${runtime.connectToken}`);
     expect(await impostor.native('app.broadcast', { event: 'x', data: 1 })).toMatchObject({ error: { code: 'NE_RT_INVTOKN' } });
     impostor.close();
