@@ -4,35 +4,59 @@
  * `{event, data}` messages, and make native calls with string ids and a timeout each.
  */
 import { randomUUID } from 'node:crypto';
-import * as z from 'zod';
 import { connect as connectWebSocket, type CloseInfo, type WebSocketClient } from './websocket-client.js';
 
-const authSchema = z.object({
-  nlPort: z.union([z.string(), z.number()]).transform(String),
-  nlToken: z.string().min(1),
-  nlConnectToken: z.string().min(1),
-  nlExtensionId: z.string().regex(/^[A-Za-z0-9.]+$/),
-});
-export type NeutralinoAuth = z.infer<typeof authSchema>;
+/** What the runtime writes to an extension's stdin (protocol doc §1). */
+export interface NeutralinoAuth {
+  readonly nlPort: string;
+  readonly nlToken: string;
+  readonly nlConnectToken: string;
+  readonly nlExtensionId: string;
+}
 
 /** Reads stdin to its end (the runtime writes one JSON object, then closes it). */
-export async function readAuth(input: NodeJS.ReadableStream, timeoutMs = 10_000): Promise<NeutralinoAuth> {
-  const chunks: Buffer[] = [];
-  const read = (async () => {
-    for await (const chunk of input) chunks.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(String(chunk)));
-  })();
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error('No auth arrived on stdin: start the sidecar through Neutralino.')), timeoutMs);
+export function readAuth(input: NodeJS.ReadableStream, timeoutMs = 10_000): Promise<NeutralinoAuth> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    const timer = setTimeout(() => reject(new Error('No auth arrived on stdin: start the sidecar through Neutralino.')), timeoutMs);
+    input.on('data', (chunk: Buffer | string) => chunks.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk)));
+    input.once('error', (error: Error) => (clearTimeout(timer), reject(error)));
+    input.once('end', () => {
+      clearTimeout(timer);
+      try {
+        resolve(parseAuth(Buffer.concat(chunks).toString('utf8')));
+      } catch (error) {
+        reject(error instanceof Error ? error : new Error(String(error)));
+      }
+    });
   });
-  try {
-    await Promise.race([read, timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
-  const text = Buffer.concat(chunks).toString('utf8').trim();
+}
+
+/**
+ * The runtime's auth line, checked field by field. It is the runtime's format, not the app's
+ * contract, and checking it by hand keeps zod's schema building off the path to the first reply.
+ */
+export function parseAuth(text: string): NeutralinoAuth {
   // Only the first line matters: the runtime writes a single JSON object.
-  return authSchema.parse(JSON.parse(text.split('\n')[0] ?? ''));
+  const line = text.trim().split('\n')[0] ?? '';
+  let value: unknown;
+  try {
+    value = JSON.parse(line);
+  } catch {
+    throw new Error('The auth on stdin is not JSON: start the sidecar through Neutralino.');
+  }
+  const record = (typeof value === 'object' && value !== null ? value : {}) as Record<string, unknown>;
+  const field = (name: keyof NeutralinoAuth, pattern: RegExp): string => {
+    const raw = name === 'nlPort' && typeof record[name] === 'number' ? String(record[name]) : record[name];
+    if (typeof raw !== 'string' || !pattern.test(raw)) throw new Error(`The auth on stdin has no valid ${name}: start the sidecar through Neutralino.`);
+    return raw;
+  };
+  return {
+    nlPort: field('nlPort', /^\d{1,5}$/),
+    nlToken: field('nlToken', /^\S+$/),
+    nlConnectToken: field('nlConnectToken', /^\S+$/),
+    nlExtensionId: field('nlExtensionId', /^[A-Za-z0-9.]+$/),
+  };
 }
 
 export interface NativeError {

@@ -6,7 +6,6 @@
  * to. One exception, set outside the page: `SIM_AI_MODEL_MIRROR`, the origin of a mirror the user
  * runs (often on the LAN, maybe plain http), which downloads may use as it is.
  */
-import { lookup } from 'node:dns/promises';
 import { isIP } from 'node:net';
 import { CodedError } from '../core/coded-error.js';
 import { isNonPublicAddress } from '../core/origin.js';
@@ -60,6 +59,8 @@ export async function checkDownloadURL(url: string, policy: DownloadPolicy = {})
 }
 
 async function resolveAll(hostname: string): Promise<string[]> {
+  // Loaded with the first download, not at every start (the resolver's modules cost the launch).
+  const { lookup } = await import('node:dns/promises');
   return (await lookup(hostname, { all: true, verbatim: true })).map((a) => a.address);
 }
 

@@ -8,8 +8,6 @@ import { CodedError } from '../core/coded-error.js';
 import { createHash } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
 import { rename, rm, stat, statfs } from 'node:fs/promises';
-import { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 import { sleep } from '../core/retry.js';
 
 export interface DownloadProgress {
@@ -102,6 +100,8 @@ async function fetchOnce(options: DownloadOptions, part: string, attempt: number
     throw new DownloadError('size', `The server offers ${total} bytes; ${options.expectedBytes} were expected.`);
   }
   let received = start;
+  // Node's stream helpers load with the first download, not at every start.
+  const [{ Readable }, { pipeline }] = await Promise.all([import('node:stream'), import('node:stream/promises')]);
   const body = Readable.fromWeb(response.body as import('node:stream/web').ReadableStream<Uint8Array>);
   body.on('data', (chunk: Buffer) => {
     received += chunk.length;
