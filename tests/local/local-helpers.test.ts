@@ -43,12 +43,23 @@ function machine(seed: number, noise = 0.15) {
 const IDLE_1B = { 1: 80, 2: 48 }; // ms per token: 2 threads win while idle
 const BUSY_1B = { 1: 34, 2: 81 }; // another process keeps a core busy: 1 thread wins (issue 13)
 
+/** A tuner over `candidates` (default 1 and 2 threads) on a simulated machine decoding at `costs` ms per token. */
+function tunerOn(costs: Record<number, number>, o: { seed: number; noise?: number; cached?: ThreadChoice; candidates?: number[] }) {
+  const tuner = new ThreadTuner(o.candidates ?? [1, 2], o.cached);
+  const sim = machine(o.seed, o.noise);
+  sim.set(costs);
+  return { tuner, sim };
+}
+
+/** A cached choice of `threads`, with the rates measured on a machine decoding at `costs` ms per token. */
+function chosen(costs: Record<number, number>, threads: number): ThreadChoice {
+  return { threads, rates: Object.fromEntries(Object.entries(costs).map(([t, ms]) => [t, 1000 / ms])) };
+}
+
 describe('thread tuner', () => {
   it('measures on the first real run, alternating the candidates, and keeps the fastest', () => {
     for (const [costs, expected] of [[IDLE_1B, 2], [BUSY_1B, 1], [{ 1: 1, 2: 15 }, 1]] as const) {
-      const tuner = new ThreadTuner([1, 2]);
-      const sim = machine(7);
-      sim.set(costs);
+      const { tuner, sim } = tunerOn(costs, { seed: 7 });
       sim.run(tuner, 60);
       expect(tuner.settled?.threads).toBe(expected);
       expect(tuner.takeChange()?.threads).toBe(expected);
@@ -58,19 +69,14 @@ describe('thread tuner', () => {
 
   it('chooses right under 30% noise in every one of 40 seeded runs (a 12-token probe missed 2 in 8)', () => {
     for (let seed = 1; seed <= 40; seed += 1) {
-      const tuner = new ThreadTuner([1, 2]);
-      const sim = machine(seed, 0.3);
-      sim.set({ 1: 80, 2: 62 }); // 2 threads only 29% faster
+      const { tuner, sim } = tunerOn({ 1: 80, 2: 62 }, { seed, noise: 0.3 }); // 2 threads only 29% faster
       sim.run(tuner, 60);
       expect(tuner.settled?.threads, `seed ${seed}`).toBe(2);
     }
   });
 
   it('uses a cached choice at once, and costs under 3% against the best fixed count while conditions hold', () => {
-    const cached: ThreadChoice = { threads: 2, rates: { 1: 1000 / 80, 2: 1000 / 48 } };
-    const tuner = new ThreadTuner([1, 2], cached);
-    const sim = machine(3);
-    sim.set(IDLE_1B);
+    const { tuner, sim } = tunerOn(IDLE_1B, { seed: 3, cached: chosen(IDLE_1B, 2) });
     const took = sim.run(tuner, 2000);
     expect(tuner.measurements).toBe(0);
     expect(tuner.threads).toBe(2);
@@ -78,10 +84,7 @@ describe('thread tuner', () => {
   });
 
   it('re-measures within a run when it decodes well below what the measurement promised (a core got busy)', () => {
-    const cached: ThreadChoice = { threads: 2, rates: { 1: 1000 / 80, 2: 1000 / 48 } };
-    const tuner = new ThreadTuner([1, 2], cached);
-    const sim = machine(5);
-    sim.set(BUSY_1B);
+    const { tuner, sim } = tunerOn(BUSY_1B, { seed: 5, cached: chosen(IDLE_1B, 2) });
     sim.run(tuner, 100);
     expect(tuner.measurements).toBe(1);
     expect(tuner.threads).toBe(1);
@@ -92,10 +95,7 @@ describe('thread tuner', () => {
   });
 
   it('notices a core coming back by a short look at the other count, and returns to it', () => {
-    const cached: ThreadChoice = { threads: 1, rates: { 1: 1000 / 34, 2: 1000 / 81 } };
-    const tuner = new ThreadTuner([1, 2], cached);
-    const sim = machine(9);
-    sim.set(IDLE_1B);
+    const { tuner, sim } = tunerOn(IDLE_1B, { seed: 9, cached: chosen(BUSY_1B, 1) });
     sim.run(tuner, 400);
     expect(tuner.threads).toBe(2);
     expect(tuner.measurements).toBe(1);
@@ -104,10 +104,7 @@ describe('thread tuner', () => {
   it('takes an early look from a cached count below the most: a runner\'s 128-token run finds the core that came back', () => {
     // Cached while another process held a core; now idle. The periodic look (256 tokens) never comes
     // in a short run, so without the early look every runner start would stay on 1 thread.
-    const cached: ThreadChoice = { threads: 1, rates: { 1: 1000 / 34, 2: 1000 / 81 } };
-    const tuner = new ThreadTuner([1, 2], cached);
-    const sim = machine(11);
-    sim.set(IDLE_1B);
+    const { tuner, sim } = tunerOn(IDLE_1B, { seed: 11, cached: chosen(BUSY_1B, 1) });
     sim.run(tuner, 128);
     expect(tuner.measurements).toBe(1);
     expect(tuner.threads).toBe(2);
@@ -115,10 +112,7 @@ describe('thread tuner', () => {
   });
 
   it('the early look costs a 128-token run little when the cached count is still right', () => {
-    const cached: ThreadChoice = { threads: 1, rates: { 1: 1000 / 34, 2: 1000 / 81 } };
-    const tuner = new ThreadTuner([1, 2], cached);
-    const sim = machine(12, 0.1);
-    sim.set(BUSY_1B);
+    const { tuner, sim } = tunerOn(BUSY_1B, { seed: 12, noise: 0.1, cached: chosen(BUSY_1B, 1) });
     const took = sim.run(tuner, 128);
     expect(tuner.measurements).toBe(0);
     expect(tuner.threads).toBe(1);
@@ -126,27 +120,19 @@ describe('thread tuner', () => {
   });
 
   it('takes no early look from a cached choice of the most threads (a busy core shows as a slow window)', () => {
-    const cached: ThreadChoice = { threads: 2, rates: { 1: 1000 / 80, 2: 1000 / 48 } };
-    const tuner = new ThreadTuner([1, 2], cached);
-    const sim = machine(13, 0);
-    sim.set(IDLE_1B);
+    const { tuner, sim } = tunerOn(IDLE_1B, { seed: 13, noise: 0, cached: chosen(IDLE_1B, 2) });
     const took = sim.run(tuner, 128);
     expect(took).toBe(128 * 48);
   });
 
   it('takes no periodic look at fewer threads while on the most: a long run on a right choice costs nothing', () => {
-    const cached: ThreadChoice = { threads: 2, rates: { 1: 1000 / 80, 2: 1000 / 48 } };
-    const tuner = new ThreadTuner([1, 2], cached);
-    const sim = machine(14, 0);
-    sim.set(IDLE_1B);
+    const { tuner, sim } = tunerOn(IDLE_1B, { seed: 14, noise: 0, cached: chosen(IDLE_1B, 2) });
     expect(sim.run(tuner, 2000)).toBe(2000 * 48);
     expect(tuner.measurements).toBe(0);
   });
 
   it('has nothing to choose with one candidate', () => {
-    const tuner = new ThreadTuner([1]);
-    const sim = machine(1);
-    sim.set({ 1: 10 });
+    const { tuner, sim } = tunerOn({ 1: 10 }, { seed: 1, candidates: [1] });
     sim.run(tuner, 300);
     expect(tuner.threads).toBe(1);
     expect(tuner.measurements).toBe(0);
@@ -204,9 +190,7 @@ describe('RunQueue', () => {
 
 describe('thread tuner on a loaded machine', () => {
   it('stops spending tokens on a count that is already far behind', () => {
-    const tuner = new ThreadTuner([1, 2]);
-    const sim = machine(4);
-    sim.set({ 1: 200, 2: 2000 }); // 2 threads under heavy contention: 10x slower
+    const { tuner, sim } = tunerOn({ 1: 200, 2: 2000 }, { seed: 4 }); // 2 threads under heavy contention: 10x slower
     const took = sim.run(tuner, 60);
     expect(tuner.settled?.threads).toBe(1);
     // Without the cut, 21 decodes at 2 s each; with it, 3 (one after each switch, two timed).
@@ -216,10 +200,7 @@ describe('thread tuner on a loaded machine', () => {
 
 describe('thread tuner looks at other counts sparingly', () => {
   it('backs off its looks while they find nothing, so a far slower count costs under 3% of a long run', () => {
-    const cached: ThreadChoice = { threads: 1, rates: { 1: 1000 / 60, 2: 1000 / 420 } };
-    const tuner = new ThreadTuner([1, 2], cached);
-    const sim = machine(6, 0.05);
-    sim.set({ 1: 60, 2: 420 }); // a loaded machine: 2 threads 7x slower
+    const { tuner, sim } = tunerOn({ 1: 60, 2: 420 }, { seed: 6, noise: 0.05, cached: chosen({ 1: 60, 2: 420 }, 1) }); // a loaded machine: 2 threads 7x slower
     const took = sim.run(tuner, 4000);
     expect(tuner.threads).toBe(1);
     expect(tuner.measurements).toBe(0);
@@ -229,10 +210,7 @@ describe('thread tuner looks at other counts sparingly', () => {
 
 describe('thread tuner under load on one thread', () => {
   it('does not re-measure when one thread slows with the machine: more threads would only be slower', () => {
-    const cached: ThreadChoice = { threads: 1, rates: { 1: 1000 / 50, 2: 1000 / 30 } };
-    const tuner = new ThreadTuner([1, 2], cached);
-    const sim = machine(8, 0.3);
-    sim.set({ 1: 90, 2: 500 }); // everything slower: another process and the machine's load
+    const { tuner, sim } = tunerOn({ 1: 90, 2: 500 }, { seed: 8, noise: 0.3, cached: chosen({ 1: 50, 2: 30 }, 1) }); // everything slower: another process and the machine's load
     const took = sim.run(tuner, 1000);
     expect(tuner.measurements).toBe(0);
     expect(tuner.threads).toBe(1);
