@@ -2,26 +2,14 @@
  * An extension for the real runtime that drives the sidecar's WebSocket client against websocketpp
  * (`websocket-client.real.test.ts` bundles and starts it): prints one `PROBE <json>` line with what it saw.
  */
+import { readAuth, type NeutralinoAuth } from '../../extensions/ai-sidecar/src/channel/neutralino-link.js';
 import { connect, type WebSocketClient } from '../../extensions/ai-sidecar/src/channel/websocket-client.js';
-
-interface Auth {
-  readonly nlPort: string;
-  readonly nlToken: string;
-  readonly nlConnectToken: string;
-  readonly nlExtensionId: string;
-}
 
 const PROBE_SIZES = [70_000, 5_000_000] as const;
 
 /** `bytes` of UTF-8 with 1- to 4-byte characters. */
 function probeText(bytes: number): string {
   return 'abcdé€😀'.repeat(Math.ceil(bytes / 13));
-}
-
-async function readAuth(): Promise<Auth> {
-  let input = '';
-  for await (const chunk of process.stdin) input += String(chunk);
-  return JSON.parse(input.split('\n')[0] ?? '') as Auth;
 }
 
 async function refusal(url: string): Promise<string> {
@@ -33,7 +21,7 @@ async function refusal(url: string): Promise<string> {
   }
 }
 
-function caller(socket: WebSocketClient, auth: Auth): (method: string, data: unknown) => Promise<unknown> {
+function caller(socket: WebSocketClient, auth: NeutralinoAuth): (method: string, data: unknown) => Promise<unknown> {
   const waiting = new Map<string, (data: unknown) => void>();
   socket.on('message', (raw) => {
     const message = JSON.parse(raw.toString()) as { id?: string; data?: unknown };
@@ -48,7 +36,7 @@ function caller(socket: WebSocketClient, auth: Auth): (method: string, data: unk
     });
 }
 
-const auth = await readAuth();
+const auth = await readAuth(process.stdin);
 const base = `ws://127.0.0.1:${auth.nlPort}/?extensionId=${auth.nlExtensionId}`;
 const refused = await refusal(`${base}&connectToken=wrong`);
 const socket = await connect(`${base}&connectToken=${auth.nlConnectToken}`);
