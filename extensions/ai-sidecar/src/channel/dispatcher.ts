@@ -10,10 +10,10 @@
  * (8, see handlers/ai.ts) runs holding their requests, request data held at any moment stays under
  * (32 + 8) x 4 Mi characters: 160 Mi characters, about 320 MiB as UTF-16 at the very worst.
  */
-import * as z from 'zod';
+import type * as z from 'zod/mini';
 import { COMMANDS, isCommandName, requestEnvelopeSchema, type CommandName, type CommandParams, type CommandResult, type ReplyEnvelope } from '../protocol/contract.js';
 import { AIError } from '../core/errors.js';
-import { describeIssues } from '../protocol/issue-text.js';
+import { describeIssue, describeIssues } from '../protocol/issue-text.js';
 import { retainRedactions } from '../core/redact.js';
 import { ChannelError, toErrorData } from './errors.js';
 
@@ -114,10 +114,11 @@ function idOf(payload: unknown): string | undefined {
   return typeof id === 'string' && id.length > 0 && id.length <= 128 ? id : undefined;
 }
 
-function describe(error: z.ZodError): string {
+/** Where and what, for a log: `response.text: Text must be a string.` */
+function describe(error: z.core.$ZodError): string {
   return error.issues
     .slice(0, 3)
-    .map((issue) => `${issue.path.join('.') || 'message'}: ${issue.message}`)
+    .map((issue) => `${issue.path.join('.') || 'message'}: ${describeIssue(issue)}`)
     .join('; ');
 }
 

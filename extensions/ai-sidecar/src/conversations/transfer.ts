@@ -3,15 +3,16 @@
  * The JSON carries everything stored except ids, which are new on import (importing twice gives two
  * conversations, never a clash).
  */
-import * as z from 'zod';
+import * as z from 'zod/mini';
 import { conversationMessageSchema, conversationSettingsSchema, type ConversationMessageData } from '../protocol/contract.js';
+import { describeIssue } from '../protocol/issue-text.js';
 import { lazy } from '../protocol/lazy-schema.js';
 import type { ConversationRow } from '../storage/conversations.js';
 
 export const EXPORT_FORMAT = 'sim-ai-desktop/conversation';
 export const EXPORT_VERSION = 1;
 
-const exportedMessageSchema = lazy(() => conversationMessageSchema().pick({ role: true, content: true, status: true, provider: true, model: true, stats: true, error: true, createdAt: true }));
+const exportedMessageSchema = lazy(() => z.pick(conversationMessageSchema(), { role: true, content: true, status: true, provider: true, model: true, stats: true, error: true, createdAt: true }));
 /** Built on the first import, like the contract's schemas. */
 const conversationFileSchema = lazy(() =>
   z.object({
@@ -19,14 +20,14 @@ const conversationFileSchema = lazy(() =>
   version: z.literal(EXPORT_VERSION),
   exportedAt: z.string(),
   conversation: z.object({
-    title: z.string().min(1).max(200),
-    provider: z.string().min(1).max(64),
-    model: z.string().min(1).max(4096),
+    title: z.string().check(z.minLength(1), z.maxLength(200)),
+    provider: z.string().check(z.minLength(1), z.maxLength(64)),
+    model: z.string().check(z.minLength(1), z.maxLength(4096)),
     settings: conversationSettingsSchema(),
     createdAt: z.string(),
     updatedAt: z.string(),
   }),
-  messages: z.array(exportedMessageSchema()).max(100_000),
+  messages: z.array(exportedMessageSchema()).check(z.maxLength(100_000)),
   }),
 );
 export type ConversationFile = z.output<ReturnType<typeof conversationFileSchema>>;
@@ -85,7 +86,7 @@ export function parseConversationFile(content: string): ConversationFile {
   const parsed = conversationFileSchema().safeParse(raw);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
-    throw new ImportError(`This conversation file is damaged or from a newer version (${issue ? `${issue.path.join('.')}: ${issue.message}` : 'invalid'}).`);
+    throw new ImportError(`This conversation file is damaged or from a newer version (${issue ? `${issue.path.join('.')}: ${describeIssue(issue)}` : 'invalid'}).`);
   }
   return parsed.data;
 }

@@ -17,7 +17,9 @@ export interface CatalogueEntry {
 }
 
 import { readFileSync } from 'node:fs';
-import * as z from 'zod';
+import * as z from 'zod/mini';
+import { describeIssues } from '../protocol/issue-text.js';
+import { lazy } from '../protocol/lazy-schema.js';
 import { MODEL_MIRROR_ENV } from './download-policy.js';
 import { MODEL_FILE_NAME } from './model-store.js';
 
@@ -59,18 +61,19 @@ export const CATALOGUE: readonly CatalogueEntry[] = [
 /** A JSON file of entries that replaces the list above (an offline team's own models); set outside the page. */
 export const CATALOGUE_FILE_ENV = 'SIM_AI_MODEL_CATALOGUE';
 
-const entryFile = z.array(
+/** Built when a catalogue file is given (most starts have none). */
+const entryFile = lazy(() => z.array(
   z.object({
-    id: z.string().regex(MODEL_FILE_NAME),
-    name: z.string().min(1).max(200),
+    id: z.string().check(z.regex(MODEL_FILE_NAME)),
+    name: z.string().check(z.minLength(1), z.maxLength(200)),
     url: z.url({ protocol: /^https?$/ }),
-    sizeBytes: z.number().int().positive(),
-    ramBytes: z.number().int().positive(),
-    sha256: z.string().regex(/^[a-f0-9]{64}$/i).nullable(),
+    sizeBytes: z.number().check(z.int(), z.positive()),
+    ramBytes: z.number().check(z.int(), z.positive()),
+    sha256: z.nullable(z.string().check(z.regex(/^[a-f0-9]{64}$/i))),
     checksumVerified: z.boolean(),
-    licence: z.string().max(200),
+    licence: z.string().check(z.maxLength(200)),
   }),
-);
+));
 
 /**
  * The catalogue as this sidecar offers it. Both inputs come from the environment, never the page:
@@ -83,7 +86,9 @@ export function catalogueFromEnv(env: NodeJS.ProcessEnv, warn: (message: string)
   const file = env[CATALOGUE_FILE_ENV]?.trim();
   if (file) {
     try {
-      entries = entryFile.parse(JSON.parse(readFileSync(file, 'utf8')));
+      const parsed = entryFile().safeParse(JSON.parse(readFileSync(file, 'utf8')));
+      if (!parsed.success) throw new Error(describeIssues(parsed.error.issues, entryFile()));
+      entries = parsed.data;
     } catch (error) {
       warn(`${CATALOGUE_FILE_ENV} (${file}) is not a readable catalogue, so the built-in one is used: ${error instanceof Error ? error.message : String(error)}`);
     }

@@ -3,6 +3,10 @@
  * that both sides validate against (the UI what it receives, the sidecar what it receives and what
  * it sends). Imported by both; it depends on nothing but zod and the core's plain types.
  *
+ * Written with zod/mini, zod's functional API (`z.optional(x)`, `.check(z.maxLength(n))`): the same
+ * core, types and issues as zod classic, without the ~40 methods classic gives every schema it
+ * builds, and half its bundle. Both sides load this at start, so that is start-up time.
+ *
  * Transport (see ../channel): the UI sends `Neutralino.extensions.dispatch(SIDECAR_ID, REQUEST_EVENT,
  * envelope)`; the sidecar answers every request exactly once with a `REPLY_EVENT` broadcast, and
  * streams runs as `EVENTS.chunk` … then one `EVENTS.done` or one `EVENTS.error` (an `EVENTS.retry`
@@ -12,7 +16,7 @@
  * once, and `COMMANDS` / `EVENT_SCHEMAS` build an entry when it is first read. Building all of them
  * took about 20 ms of every sidecar start; now a process builds only what it validates.
  */
-import * as z from 'zod';
+import * as z from 'zod/mini';
 import { lazy, lazyRecord } from './lazy-schema.js';
 import { CONVERSATION_EVENTS, EVENTS, PROTOCOL_VERSION, WORKFLOW_EVENTS } from './names.js';
 import { AI_ERROR_CODES } from '../core/errors.js';
@@ -26,45 +30,45 @@ export const errorDataSchema = lazy(() => z.object({
   code: z.enum([...AI_ERROR_CODES, ...CHANNEL_ERROR_CODES]),
   message: z.string(),
   retryable: z.boolean(),
-  status: z.number().optional(),
-  retryAfterMs: z.number().optional(),
-  provider: z.string().optional(),
+  status: z.optional(z.number()),
+  retryAfterMs: z.optional(z.number()),
+  provider: z.optional(z.string()),
 }));
 export type ErrorData = z.infer<ReturnType<typeof errorDataSchema>>;
 export type ErrorCode = ErrorData['code'];
 
 // ---- Shared shapes ----------------------------------------------------------------------------
 
-const providerName = lazy(() => z.string().regex(/^[a-z0-9][a-z0-9._-]{0,63}$/, 'a provider id such as "openai"'));
+const providerName = lazy(() => z.string().check(z.regex(/^[a-z0-9][a-z0-9._-]{0,63}$/, 'a provider id such as "openai"')));
 
 export const chatMessageSchema = lazy(() => z.object({
   role: z.enum(['system', 'user', 'assistant']),
-  content: z.string().max(4_000_000),
+  content: z.string().check(z.maxLength(4_000_000)),
 }));
 
 export const responseFormatSchema = lazy(() => z.discriminatedUnion('type', [
   z.object({ type: z.literal('text') }),
   z.object({ type: z.literal('json') }),
-  z.object({ type: z.literal('json_schema'), name: z.string().min(1).max(64), schema: z.record(z.string(), z.unknown()) }),
+  z.object({ type: z.literal('json_schema'), name: z.string().check(z.minLength(1), z.maxLength(64)), schema: z.record(z.string(), z.unknown()) }),
 ]));
 
 /** An AI block's request as the UI sends it (`stream: true` is the only mode the UI uses). */
 export const aiRequestSchema = lazy(() => z.object({
-  model: z.string().min(1).max(4096),
-  messages: z.array(chatMessageSchema()).min(1).max(1000),
-  stream: z.literal(true).optional(),
-  temperature: z.number().min(0).max(2).optional(),
-  maxTokens: z.number().int().positive().max(1_000_000).optional(),
-  topP: z.number().gt(0).max(1).optional(),
-  stop: z.array(z.string().min(1)).max(16).optional(),
-  responseFormat: responseFormatSchema().optional(),
-  contextSize: z.number().int().positive().max(1_048_576).optional(),
+  model: z.string().check(z.minLength(1), z.maxLength(4096)),
+  messages: z.array(chatMessageSchema()).check(z.minLength(1), z.maxLength(1000)),
+  stream: z.optional(z.literal(true)),
+  temperature: z.optional(z.number().check(z.gte(0), z.lte(2))),
+  maxTokens: z.optional(z.number().check(z.int(), z.positive(), z.lte(1_000_000))),
+  topP: z.optional(z.number().check(z.gt(0), z.lte(1))),
+  stop: z.optional(z.array(z.string().check(z.minLength(1))).check(z.maxLength(16))),
+  responseFormat: z.optional(responseFormatSchema()),
+  contextSize: z.optional(z.number().check(z.int(), z.positive(), z.lte(1_048_576))),
 }));
 export type AIRequestInput = z.infer<ReturnType<typeof aiRequestSchema>>;
 
 const usageSchema = lazy(() => z.object({ inputTokens: z.number(), outputTokens: z.number() }));
 const timingSchema = lazy(() => z.object({
-  timeToFirstTokenMs: z.number().optional(),
+  timeToFirstTokenMs: z.optional(z.number()),
   totalMs: z.number(),
   tokensPerSecond: z.number(),
 }));
@@ -78,52 +82,52 @@ export const aiResponseSchema = lazy(() => z.object({
   finishReason: finishReasonSchema(),
   usage: usageSchema(),
   timing: timingSchema(),
-  error: errorDataSchema().optional(),
-  warnings: z.array(warningSchema()).optional(),
+  error: z.optional(errorDataSchema()),
+  warnings: z.optional(z.array(warningSchema())),
 }));
 
 const providerStatusSchema = lazy(() => z.object({
   state: z.enum(['ready', 'needs_key', 'locked', 'not_running', 'error']),
-  detail: z.string().optional(),
+  detail: z.optional(z.string()),
 }));
 const providerKindSchema = lazy(() => z.enum(['openai-compatible', 'anthropic', 'ollama', 'local']));
 const modelInfoSchema = lazy(() => z.object({
   id: z.string(),
-  name: z.string().optional(),
-  sizeBytes: z.number().optional(),
-  family: z.string().optional(),
-  contextLength: z.number().optional(),
+  name: z.optional(z.string()),
+  sizeBytes: z.optional(z.number()),
+  family: z.optional(z.string()),
+  contextLength: z.optional(z.number()),
 }));
 
 export const providerInfoSchema = lazy(() => z.object({
   name: providerName(),
   kind: providerKindSchema(),
   label: z.string(),
-  baseURL: z.string().optional(),
-  preset: z.string().optional(),
+  baseURL: z.optional(z.string()),
+  preset: z.optional(z.string()),
   enabled: z.boolean(),
   keyRequired: z.boolean(),
-  keepAlive: z.string().optional(),
+  keepAlive: z.optional(z.string()),
   // Issue 12: how traffic to `baseURL` travels; `unencrypted` is plain http to another computer
   // (allowed for keyless servers only, and the UI says so).
-  transport: z.enum(['https', 'loopback', 'unencrypted']).optional(),
+  transport: z.optional(z.enum(['https', 'loopback', 'unencrypted'])),
   /** Issue 10: silence between stream parts before a run fails with `timeout`; absent is 60 s. */
-  idleTimeoutSeconds: z.number().optional(),
+  idleTimeoutSeconds: z.optional(z.number()),
 }));
 
 const vaultStatusSchema = lazy(() => z.object({
   state: z.enum(['uninitialised', 'locked', 'unlocked']),
   /** Minutes of inactivity before the vault locks itself; null when auto-lock is off. */
-  autoLockMinutes: z.number().nullable(),
+  autoLockMinutes: z.nullable(z.number()),
 }));
 
 const secretInfoSchema = lazy(() => z.object({
   provider: z.string(),
   present: z.boolean(),
-  hint: z.string().nullable(),
-  updatedAt: z.string().nullable(),
+  hint: z.nullable(z.string()),
+  updatedAt: z.nullable(z.string()),
   // Issue 12: the origin (scheme://host:port) the key was entered for; it is sent nowhere else.
-  origin: z.string().nullable(),
+  origin: z.nullable(z.string()),
 }));
 
 const executionStatusSchema = lazy(() => z.enum(['completed', 'cancelled', 'failed', 'incomplete']));
@@ -136,25 +140,25 @@ export const executionSummarySchema = lazy(() => z.object({
   finishReason: finishReasonSchema(),
   inputTokens: z.number(),
   outputTokens: z.number(),
-  timeToFirstTokenMs: z.number().nullable(),
+  timeToFirstTokenMs: z.nullable(z.number()),
   totalMs: z.number(),
-  errorCode: z.string().nullable(),
+  errorCode: z.nullable(z.string()),
   /** The conversation this run belonged to (issue 14); null for a bare AI block run. */
-  conversationId: z.string().nullable(),
+  conversationId: z.nullable(z.string()),
 }));
 /** What a run was sent: the request's messages and settings. Null for runs recorded before this was kept. */
 const executionRequestSchema = lazy(() => z.object({
   messages: z.array(chatMessageSchema()),
-  temperature: z.number().optional(),
-  maxTokens: z.number().optional(),
-  topP: z.number().optional(),
-  stop: z.array(z.string()).optional(),
-  contextSize: z.number().optional(),
+  temperature: z.optional(z.number()),
+  maxTokens: z.optional(z.number()),
+  topP: z.optional(z.number()),
+  stop: z.optional(z.array(z.string())),
+  contextSize: z.optional(z.number()),
 }));
-export const executionDetailSchema = lazy(() => executionSummarySchema().extend({
+export const executionDetailSchema = lazy(() => z.extend(executionSummarySchema(), {
   text: z.string(),
-  errorMessage: z.string().nullable(),
-  request: executionRequestSchema().nullable(),
+  errorMessage: z.nullable(z.string()),
+  request: z.nullable(executionRequestSchema()),
 }));
 
 const localModelSchema = lazy(() => z.object({
@@ -162,12 +166,12 @@ const localModelSchema = lazy(() => z.object({
   name: z.string(),
   path: z.string(),
   sizeBytes: z.number(),
-  architecture: z.string().nullable(),
-  parameters: z.number().nullable(),
-  quantization: z.string().nullable(),
-  contextLength: z.number().nullable(),
+  architecture: z.nullable(z.string()),
+  parameters: z.nullable(z.number()),
+  quantization: z.nullable(z.string()),
+  contextLength: z.nullable(z.number()),
   hasChatTemplate: z.boolean(),
-  error: z.string().optional(),
+  error: z.optional(z.string()),
 }));
 const catalogueEntrySchema = lazy(() => z.object({
   id: z.string(),
@@ -175,15 +179,15 @@ const catalogueEntrySchema = lazy(() => z.object({
   url: z.string(),
   sizeBytes: z.number(),
   ramBytes: z.number(),
-  sha256: z.string().nullable(),
+  sha256: z.nullable(z.string()),
   checksumVerified: z.boolean(),
   licence: z.string(),
 }));
-const modelFileName = lazy(() => z.string().regex(/^[\w.() -]+\.gguf$/i, 'a .gguf file name').max(255));
+const modelFileName = lazy(() => z.string().check(z.regex(/^[\w.() -]+\.gguf$/i, 'a .gguf file name'), z.maxLength(255)));
 const task = lazy(() => z.object({ taskId: z.string() }));
 
-const passphrase = lazy(() => z.string().min(8, 'at least 8 characters').max(1024));
-const empty = lazy(() => z.object({}).strict());
+const passphrase = lazy(() => z.string().check(z.minLength(8, 'at least 8 characters'), z.maxLength(1024)));
+const empty = lazy(() => z.strictObject({}));
 const ok = lazy(() => z.object({ ok: z.literal(true) }));
 
 // ---- Conversations (issue 14) -----------------------------------------------------------------
@@ -195,23 +199,23 @@ const ok = lazy(() => z.object({ ok: z.literal(true) }));
 // `sim.error` events stream the answer (stop it with `cancel_execution`), and `sim.conversation`
 // carries each stored change (title made from the first message, an answer's final status and stats).
 
-const conversationId = lazy(() => z.string().min(1).max(128));
+const conversationId = lazy(() => z.string().check(z.minLength(1), z.maxLength(128)));
 const isoTime = lazy(() => z.string());
 
 /** A conversation's (and a preset's) model settings. Absent = the provider's default. */
 export const conversationSettingsSchema = lazy(() => z.object({
   /** Sent first on every turn; '' for none. Never dropped when the history is trimmed. */
-  systemPrompt: z.string().max(100_000).default(''),
-  temperature: z.number().min(0).max(2).optional(),
-  maxTokens: z.number().int().positive().max(1_000_000).optional(),
-  topP: z.number().gt(0).max(1).optional(),
-  stop: z.array(z.string().min(1)).max(16).optional(),
+  systemPrompt: z._default(z.string().check(z.maxLength(100_000)), ''),
+  temperature: z.optional(z.number().check(z.gte(0), z.lte(2))),
+  maxTokens: z.optional(z.number().check(z.int(), z.positive(), z.lte(1_000_000))),
+  topP: z.optional(z.number().check(z.gt(0), z.lte(1))),
+  stop: z.optional(z.array(z.string().check(z.minLength(1))).check(z.maxLength(16))),
   /**
    * Local models: the context to run with (llama.cpp context size, Ollama num_ctx). Any provider: the
    * budget the history is trimmed to (cloud models otherwise use the context length their provider
    * lists, and are not trimmed when it lists none).
    */
-  contextSize: z.number().int().min(128).max(1_048_576).optional(),
+  contextSize: z.optional(z.number().check(z.int(), z.gte(128), z.lte(1_048_576))),
 }));
 export type ConversationSettings = z.output<ReturnType<typeof conversationSettingsSchema>>;
 export type ConversationSettingsInput = z.input<ReturnType<typeof conversationSettingsSchema>>;
@@ -223,7 +227,7 @@ export const conversationSchema = lazy(() => z.object({
   model: z.string(),
   settings: conversationSettingsSchema(),
   /** The preset it was started from, if any (informational; editing the preset later changes nothing here). */
-  presetId: z.string().nullable(),
+  presetId: z.nullable(z.string()),
   createdAt: isoTime(),
   /** Last change of any kind, including a new message: the list is ordered by this, newest first. */
   updatedAt: isoTime(),
@@ -231,9 +235,9 @@ export const conversationSchema = lazy(() => z.object({
 export type ConversationData = z.output<ReturnType<typeof conversationSchema>>;
 
 /** One row of the conversation list. `snippet` is the matching text when the list was searched. */
-export const conversationSummarySchema = lazy(() => conversationSchema().pick({ id: true, title: true, provider: true, model: true, createdAt: true, updatedAt: true }).extend({
-  messageCount: z.number().int(),
-  snippet: z.string().nullable(),
+export const conversationSummarySchema = lazy(() => z.extend(z.pick(conversationSchema(), { id: true, title: true, provider: true, model: true, createdAt: true, updatedAt: true }), {
+  messageCount: z.number().check(z.int()),
+  snippet: z.nullable(z.string()),
 }));
 
 /**
@@ -245,7 +249,7 @@ export const messageStatusSchema = lazy(() => z.enum(['streaming', 'complete', '
 
 /** What the app measured for one answer (assistant messages only, once it has ended). */
 export const messageStatsSchema = lazy(() => z.object({
-  timeToFirstTokenMs: z.number().nullable(),
+  timeToFirstTokenMs: z.nullable(z.number()),
   tokensPerSecond: z.number(),
   inputTokens: z.number(),
   outputTokens: z.number(),
@@ -262,13 +266,13 @@ export const conversationMessageSchema = lazy(() => z.object({
   content: z.string(),
   status: messageStatusSchema(),
   /** The run that wrote this answer (links to History); null for user messages. */
-  executionId: z.string().nullable(),
+  executionId: z.nullable(z.string()),
   /** Which provider and model wrote this answer (a conversation may switch model); null for user messages. */
-  provider: z.string().nullable(),
-  model: z.string().nullable(),
-  stats: messageStatsSchema().nullable(),
+  provider: z.nullable(z.string()),
+  model: z.nullable(z.string()),
+  stats: z.nullable(messageStatsSchema()),
   /** Why the answer failed, in words; null unless status is `failed`. */
-  error: errorDataSchema().nullable(),
+  error: z.nullable(errorDataSchema()),
   createdAt: isoTime(),
 }));
 export type ConversationMessageData = z.output<ReturnType<typeof conversationMessageSchema>>;
@@ -279,24 +283,24 @@ export type ConversationMessageData = z.output<ReturnType<typeof conversationMes
  * models; local models are counted with their own tokenizer). Null before the first run.
  */
 export const contextUsageSchema = lazy(() => z.object({
-  tokensUsed: z.number().int(),
-  contextSize: z.number().int().nullable(),
-  droppedMessages: z.number().int(),
+  tokensUsed: z.number().check(z.int()),
+  contextSize: z.nullable(z.number().check(z.int())),
+  droppedMessages: z.number().check(z.int()),
   estimated: z.boolean(),
 }));
 
-export const conversationDetailSchema = lazy(() => conversationSchema().extend({
+export const conversationDetailSchema = lazy(() => z.extend(conversationSchema(), {
   /** In order, oldest first. */
   messages: z.array(conversationMessageSchema()),
-  context: contextUsageSchema().nullable(),
+  context: z.nullable(contextUsageSchema()),
 }));
 
 export const presetSchema = lazy(() => z.object({
   id: z.string(),
   name: z.string(),
   /** Null: the preset does not choose; the conversation keeps the provider/model it is given. */
-  provider: z.string().nullable(),
-  model: z.string().nullable(),
+  provider: z.nullable(z.string()),
+  model: z.nullable(z.string()),
   settings: conversationSettingsSchema(),
   /** Shipped with the app: can be used and copied, not deleted or overwritten. */
   builtIn: z.boolean(),
@@ -306,14 +310,14 @@ export const presetSchema = lazy(() => z.object({
 const conversationRunSchema = lazy(() => z.object({
   executionId: z.string(),
   /** The user message just stored (send, edit_and_resend); absent for regenerate. */
-  userMessage: conversationMessageSchema().optional(),
+  userMessage: z.optional(conversationMessageSchema()),
   /** The answer, stored empty with status `streaming`; its text arrives as `sim.chunk` events. */
   assistantMessage: conversationMessageSchema(),
 }));
 
-const conversationTitle = lazy(() => z.string().trim().min(1, 'a title').max(200));
+const conversationTitle = lazy(() => z.string().check(z.trim(), z.minLength(1, 'a title'), z.maxLength(200)));
 /** Kept exactly as typed (leading indentation may be code); only an all-blank message is refused. */
-const messageText = lazy(() => z.string().max(1_000_000).refine((text) => text.trim() !== '', 'a message'));
+const messageText = lazy(() => z.string().check(z.maxLength(1_000_000), z.refine((text) => text.trim() !== '', 'a message')));
 
 /**
  * What the first screen needs to know to open on something that works: local models present (the
@@ -324,15 +328,15 @@ const firstLaunchStatusSchema = lazy(() => z.object({
   localModels: z.array(z.string()),
   keys: z.array(z.string()),
   vault: vaultStatusSchema().shape.state,
-  conversations: z.number().int(),
+  conversations: z.number().check(z.int()),
   /** The provider/model a new conversation would start on, or null when there is none yet. */
-  suggested: z.object({ provider: z.string(), model: z.string() }).nullable(),
+  suggested: z.nullable(z.object({ provider: z.string(), model: z.string() })),
 }));
 
 export const CONVERSATION_COMMANDS = {
   /** Newest first. `query` matches titles and message text (case-insensitive); deleted ones are left out. */
   list_conversations: () => ({
-    params: z.object({ query: z.string().max(500).optional(), limit: z.number().int().min(1).max(500).optional(), offset: z.number().int().min(0).optional() }),
+    params: z.object({ query: z.optional(z.string().check(z.maxLength(500))), limit: z.optional(z.number().check(z.int(), z.gte(1), z.lte(500))), offset: z.optional(z.number().check(z.int(), z.gte(0))) }),
     result: z.array(conversationSummarySchema()),
   }),
   get_conversation: () => ({ params: z.object({ id: conversationId() }), result: conversationDetailSchema() }),
@@ -343,11 +347,11 @@ export const CONVERSATION_COMMANDS = {
    */
   create_conversation: () => ({
     params: z.object({
-      presetId: z.string().min(1).max(128).optional(),
-      title: conversationTitle().optional(),
-      provider: providerName().optional(),
-      model: z.string().min(1).max(4096).optional(),
-      settings: conversationSettingsSchema().optional(),
+      presetId: z.optional(z.string().check(z.minLength(1), z.maxLength(128))),
+      title: z.optional(conversationTitle()),
+      provider: z.optional(providerName()),
+      model: z.optional(z.string().check(z.minLength(1), z.maxLength(4096))),
+      settings: z.optional(conversationSettingsSchema()),
     }),
     result: conversationSchema(),
   }),
@@ -355,10 +359,10 @@ export const CONVERSATION_COMMANDS = {
   update_conversation: () => ({
     params: z.object({
       id: conversationId(),
-      title: conversationTitle().optional(),
-      provider: providerName().optional(),
-      model: z.string().min(1).max(4096).optional(),
-      settings: conversationSettingsSchema().optional(),
+      title: z.optional(conversationTitle()),
+      provider: z.optional(providerName()),
+      model: z.optional(z.string().check(z.minLength(1), z.maxLength(4096))),
+      settings: z.optional(conversationSettingsSchema()),
     }),
     result: conversationSchema(),
   }),
@@ -375,7 +379,7 @@ export const CONVERSATION_COMMANDS = {
   regenerate: () => ({ params: z.object({ conversationId: conversationId() }), result: conversationRunSchema() }),
   /** Edits a user message, removes everything after it, and answers it again. */
   edit_and_resend: () => ({
-    params: z.object({ conversationId: conversationId(), messageId: z.string().min(1).max(128), content: messageText() }),
+    params: z.object({ conversationId: conversationId(), messageId: z.string().check(z.minLength(1), z.maxLength(128)), content: messageText() }),
     result: conversationRunSchema(),
   }),
   /** The file's text; the UI saves it. JSON is the format `import_conversation` takes back. */
@@ -384,20 +388,20 @@ export const CONVERSATION_COMMANDS = {
     result: z.object({ fileName: z.string(), mimeType: z.string(), content: z.string() }),
   }),
   /** A JSON export (this app's); imported as a new conversation with new ids. */
-  import_conversation: () => ({ params: z.object({ content: z.string().min(2).max(20_000_000) }), result: conversationSchema() }),
+  import_conversation: () => ({ params: z.object({ content: z.string().check(z.minLength(2), z.maxLength(20_000_000)) }), result: conversationSchema() }),
   list_presets: () => ({ params: empty(), result: z.array(presetSchema()) }),
   /** Without `id`: a new preset. With the id of a built-in one: `validation` (save a copy instead). */
   save_preset: () => ({
     params: z.object({
-      id: z.string().min(1).max(128).optional(),
-      name: z.string().trim().min(1, 'a name').max(100),
-      provider: providerName().nullable().optional(),
-      model: z.string().min(1).max(4096).nullable().optional(),
+      id: z.optional(z.string().check(z.minLength(1), z.maxLength(128))),
+      name: z.string().check(z.trim(), z.minLength(1, 'a name'), z.maxLength(100)),
+      provider: z.optional(z.nullable(providerName())),
+      model: z.optional(z.nullable(z.string().check(z.minLength(1), z.maxLength(4096)))),
       settings: conversationSettingsSchema(),
     }),
     result: presetSchema(),
   }),
-  delete_preset: () => ({ params: z.object({ id: z.string().min(1).max(128) }), result: ok() }),
+  delete_preset: () => ({ params: z.object({ id: z.string().check(z.minLength(1), z.maxLength(128)) }), result: ok() }),
   first_launch_status: () => ({ params: empty(), result: firstLaunchStatusSchema() }),
 } as const;
 
@@ -405,7 +409,7 @@ export const CONVERSATION_COMMANDS = {
 export const CONVERSATION_EVENT_SCHEMAS = {
   [CONVERSATION_EVENTS.conversation]: () => z.object({
     conversation: conversationSchema(),
-    message: conversationMessageSchema().optional(),
+    message: z.optional(conversationMessageSchema()),
   }),
   [CONVERSATION_EVENTS.context]: () => z.object({
     conversationId: z.string(),
@@ -415,7 +419,7 @@ export const CONVERSATION_EVENT_SCHEMAS = {
      * Set when the history outgrew the context and the oldest messages were left out of this run
      * (they stay in the conversation); in words, for the chat. The system prompt is never dropped.
      */
-    trimmed: z.object({ droppedMessages: z.number().int().positive(), message: z.string() }).optional(),
+    trimmed: z.optional(z.object({ droppedMessages: z.number().check(z.int(), z.positive()), message: z.string() })),
   }),
 } as const;
 
@@ -427,33 +431,33 @@ export const CONVERSATION_EVENT_SCHEMAS = {
 // every one tagged with the execution and (but `done`) the block, `seq` counting up from 0 per
 // execution across all of them; block text is coalesced per block like `sim.chunk`.
 
-const blockId = lazy(() => z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'letters, digits, "_" and "-" (at most 64)'));
-const workflowId = lazy(() => z.string().min(1).max(128));
-const blockName = lazy(() => z.string().trim().min(1, 'a block needs a name').max(100));
-const promptText = lazy(() => z.string().max(400_000));
+const blockId = lazy(() => z.string().check(z.regex(/^[A-Za-z0-9_-]{1,64}$/, 'letters, digits, "_" and "-" (at most 64)')));
+const workflowId = lazy(() => z.string().check(z.minLength(1), z.maxLength(128)));
+const blockName = lazy(() => z.string().check(z.trim(), z.minLength(1, 'a block needs a name'), z.maxLength(100)));
+const promptText = lazy(() => z.string().check(z.maxLength(400_000)));
 const positionSchema = lazy(() => z.object({ x: z.number(), y: z.number() }));
 const blockBase = lazy(() => ({
   id: blockId(),
   name: blockName(),
-  description: z.string().max(2000).exactOptional(),
-  position: positionSchema().exactOptional(),
+  description: z.exactOptional(z.string().check(z.maxLength(2000))),
+  position: z.exactOptional(positionSchema()),
 }));
 const jsonObjectSchema = lazy(() => z.record(z.string(), z.json()));
-export const jsonSchemaFormatSchema = lazy(() => z.object({ name: z.string().min(1).max(64), schema: jsonObjectSchema() }));
-const modelChoice = lazy(() => ({ provider: providerName(), model: z.string().min(1).max(4096) }));
+export const jsonSchemaFormatSchema = lazy(() => z.object({ name: z.string().check(z.minLength(1), z.maxLength(64)), schema: jsonObjectSchema() }));
+const modelChoice = lazy(() => ({ provider: providerName(), model: z.string().check(z.minLength(1), z.maxLength(4096)) }));
 
 export const workflowBlockSchema = lazy(() => z.discriminatedUnion('type', [
-  z.object({ ...blockBase(), type: z.literal('starter'), inputs: z.object({}).strict() }),
+  z.object({ ...blockBase(), type: z.literal('starter'), inputs: z.strictObject({}) }),
   z.object({
     ...blockBase(),
     type: z.literal('agent'),
     inputs: z.object({
-      systemPrompt: promptText().exactOptional(),
+      systemPrompt: z.exactOptional(promptText()),
       userPrompt: promptText(),
       ...modelChoice(),
-      temperature: z.number().min(0).max(2).exactOptional(),
-      maxTokens: z.number().int().positive().max(1_000_000).exactOptional(),
-      responseFormat: jsonSchemaFormatSchema().exactOptional(),
+      temperature: z.exactOptional(z.number().check(z.gte(0), z.lte(2))),
+      maxTokens: z.exactOptional(z.number().check(z.int(), z.positive(), z.lte(1_000_000))),
+      responseFormat: z.exactOptional(jsonSchemaFormatSchema()),
     }),
   }),
   z.object({
@@ -461,15 +465,14 @@ export const workflowBlockSchema = lazy(() => z.discriminatedUnion('type', [
     type: z.literal('condition'),
     inputs: z.object({
       branches: z
-        .array(z.object({ id: blockId(), kind: z.enum(['if', 'else-if', 'else']), expression: z.string().max(10_000).exactOptional() }))
-        .min(1)
-        .max(32),
+        .array(z.object({ id: blockId(), kind: z.enum(['if', 'else-if', 'else']), expression: z.exactOptional(z.string().check(z.maxLength(10_000))) }))
+        .check(z.minLength(1), z.maxLength(32)),
     }),
   }),
   z.object({
     ...blockBase(),
     type: z.literal('router'),
-    inputs: z.object({ prompt: promptText(), ...modelChoice(), temperature: z.number().min(0).max(2).exactOptional() }),
+    inputs: z.object({ prompt: promptText(), ...modelChoice(), temperature: z.exactOptional(z.number().check(z.gte(0), z.lte(2))) }),
   }),
   z.object({ ...blockBase(), type: z.literal('response'), inputs: z.object({ data: promptText() }) }),
 ]));
@@ -478,33 +481,33 @@ export const connectionSchema = lazy(() => z.object({
   source: blockId(),
   target: blockId(),
   kind: z.enum(['success', 'error', 'branch']),
-  branch: blockId().exactOptional(),
+  branch: z.exactOptional(blockId()),
 }));
 
 export const workflowSchema = lazy(() => z.object({
   /** Empty for a new workflow. */
   id: z.union([z.literal(''), workflowId()]),
-  name: z.string().trim().min(1, 'a workflow needs a name').max(200),
-  description: z.string().max(4000).exactOptional(),
-  blocks: z.array(workflowBlockSchema()).max(500),
-  connections: z.array(connectionSchema()).max(5000),
-  variables: z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,63}$/, 'a variable name: letters, digits and "_"'), z.string().max(100_000)),
-  createdAt: z.string().exactOptional(),
-  updatedAt: z.string().exactOptional(),
+  name: z.string().check(z.trim(), z.minLength(1, 'a workflow needs a name'), z.maxLength(200)),
+  description: z.exactOptional(z.string().check(z.maxLength(4000))),
+  blocks: z.array(workflowBlockSchema()).check(z.maxLength(500)),
+  connections: z.array(connectionSchema()).check(z.maxLength(5000)),
+  variables: z.record(z.string().check(z.regex(/^[A-Za-z_][A-Za-z0-9_]{0,63}$/, 'a variable name: letters, digits and "_"')), z.string().check(z.maxLength(100_000))),
+  createdAt: z.exactOptional(z.string()),
+  updatedAt: z.exactOptional(z.string()),
 }));
 
 const workflowSummarySchema = lazy(() => z.object({
   id: z.string(),
   name: z.string(),
-  description: z.string().exactOptional(),
+  description: z.exactOptional(z.string()),
   blockCount: z.number(),
   updatedAt: z.string(),
 }));
 
 export const workflowProblemSchema = lazy(() => z.object({
-  blockId: z.string().exactOptional(),
-  field: z.string().exactOptional(),
-  reference: z.string().exactOptional(),
+  blockId: z.exactOptional(z.string()),
+  field: z.exactOptional(z.string()),
+  reference: z.exactOptional(z.string()),
   message: z.string(),
 }));
 
@@ -525,15 +528,15 @@ export const blockTraceSchema = lazy(() => z.object({
   blockName: z.string(),
   blockType: blockTypeSchema(),
   status: z.enum(['pending', 'running', 'completed', 'failed', 'skipped', 'cancelled']),
-  input: jsonObjectSchema().nullable(),
-  output: jsonObjectSchema().nullable(),
-  error: blockErrorSchema().nullable(),
-  skipReason: z.string().nullable(),
-  provider: z.string().nullable(),
-  model: z.string().nullable(),
-  startedAt: z.string().nullable(),
-  durationMs: z.number().nullable(),
-  timeToFirstTokenMs: z.number().nullable(),
+  input: z.nullable(jsonObjectSchema()),
+  output: z.nullable(jsonObjectSchema()),
+  error: z.nullable(blockErrorSchema()),
+  skipReason: z.nullable(z.string()),
+  provider: z.nullable(z.string()),
+  model: z.nullable(z.string()),
+  startedAt: z.nullable(z.string()),
+  durationMs: z.nullable(z.number()),
+  timeToFirstTokenMs: z.nullable(z.number()),
   inputTokens: z.number(),
   outputTokens: z.number(),
   reused: z.boolean(),
@@ -545,12 +548,12 @@ export const workflowExecutionSchema = lazy(() => z.object({
   status: workflowExecutionStatusSchema(),
   input: z.string(),
   startedAt: z.string(),
-  finishedAt: z.string().nullable(),
-  durationMs: z.number().nullable(),
-  response: z.json().nullable(),
-  error: blockErrorSchema().nullable(),
-  rerunOf: z.string().nullable(),
-  rerunFrom: z.string().nullable(),
+  finishedAt: z.nullable(z.string()),
+  durationMs: z.nullable(z.number()),
+  response: z.nullable(z.json()),
+  error: z.nullable(blockErrorSchema()),
+  rerunOf: z.nullable(z.string()),
+  rerunFrom: z.nullable(z.string()),
   blocks: z.array(blockTraceSchema()),
 }));
 const workflowExecutionSummarySchema = lazy(() => z.object({
@@ -559,7 +562,7 @@ const workflowExecutionSummarySchema = lazy(() => z.object({
   workflowName: z.string(),
   status: workflowExecutionStatusSchema(),
   startedAt: z.string(),
-  durationMs: z.number().nullable(),
+  durationMs: z.nullable(z.number()),
   inputTokens: z.number(),
   outputTokens: z.number(),
 }));
@@ -581,12 +584,12 @@ export const WORKFLOW_COMMANDS = {
   /** References a block's inputs may use (offered as the user types), e.g. `<start.input>`. */
   list_workflow_references: () => ({
     params: z.object({ workflow: workflowSchema(), blockId: blockId() }),
-    result: z.array(z.object({ reference: z.string(), blockId: z.string().exactOptional(), description: z.string() })),
+    result: z.array(z.object({ reference: z.string(), blockId: z.exactOptional(z.string()), description: z.string() })),
   }),
   delete_workflow: () => ({ params: z.object({ id: workflowId() }), result: ok() }),
   /** Sim YAML 1.0 or this app's JSON → a workflow (not saved yet) and what the import did. */
   import_workflow: () => ({
-    params: z.object({ text: z.string().min(1).max(5_000_000), format: z.enum(['auto', 'yaml', 'json']).exactOptional() }),
+    params: z.object({ text: z.string().check(z.minLength(1), z.maxLength(5_000_000)), format: z.exactOptional(z.enum(['auto', 'yaml', 'json'])) }),
     result: z.object({ workflow: workflowSchema(), report: importReportSchema() }),
   }),
   export_workflow: () => ({
@@ -600,31 +603,30 @@ export const WORKFLOW_COMMANDS = {
   run_workflow: () => ({
     params: z
       .object({
-        workflowId: workflowId().exactOptional(),
-        workflow: workflowSchema().exactOptional(),
-        input: z.string().max(4_000_000),
-        override: modelOverrideSchema().exactOptional(),
-      })
-      .refine((p) => (p.workflowId === undefined) !== (p.workflow === undefined), 'give either workflowId or workflow'),
+        workflowId: z.exactOptional(workflowId()),
+        workflow: z.exactOptional(workflowSchema()),
+        input: z.string().check(z.maxLength(4_000_000)),
+        override: z.exactOptional(modelOverrideSchema()),
+      }).check(z.refine((p) => (p.workflowId === undefined) !== (p.workflow === undefined), 'give either workflowId or workflow')),
     result: z.object({ executionId: z.string() }),
   }),
   list_workflow_executions: () => ({
-    params: z.object({ workflowId: workflowId().exactOptional(), limit: z.number().int().min(1).max(500).exactOptional(), offset: z.number().int().min(0).exactOptional() }),
+    params: z.object({ workflowId: z.exactOptional(workflowId()), limit: z.exactOptional(z.number().check(z.int(), z.gte(1), z.lte(500))), offset: z.exactOptional(z.number().check(z.int(), z.gte(0))) }),
     result: z.array(workflowExecutionSummarySchema()),
   }),
-  get_workflow_trace: () => ({ params: z.object({ executionId: z.string().min(1).max(128) }), result: workflowExecutionSchema() }),
+  get_workflow_trace: () => ({ params: z.object({ executionId: z.string().check(z.minLength(1), z.maxLength(128)) }), result: workflowExecutionSchema() }),
   /**
    * Runs an earlier execution's workflow again from `blockId`: blocks before it keep their stored
    * outputs (marked `reused`), it and everything after run anew. A new execution id.
    */
   rerun_from_block: () => ({
-    params: z.object({ executionId: z.string().min(1).max(128), blockId: blockId(), override: modelOverrideSchema().exactOptional() }),
+    params: z.object({ executionId: z.string().check(z.minLength(1), z.maxLength(128)), blockId: blockId(), override: z.exactOptional(modelOverrideSchema()) }),
     result: z.object({ executionId: z.string() }),
   }),
 } as const;
 
 
-const tagged = lazy(() => ({ executionId: z.string(), seq: z.number().int().min(0), blockId: z.string() }));
+const tagged = lazy(() => ({ executionId: z.string(), seq: z.number().check(z.int(), z.gte(0)), blockId: z.string() }));
 const WORKFLOW_EVENT_SCHEMAS = {
   [WORKFLOW_EVENTS.blockStarted]: () => z.object({ ...tagged(), blockName: z.string(), blockType: blockTypeSchema(), input: jsonObjectSchema() }),
   /** Text as it arrives, coalesced per block to at most one event per frame interval. */
@@ -633,9 +635,9 @@ const WORKFLOW_EVENT_SCHEMAS = {
   [WORKFLOW_EVENTS.blockSkipped]: () => z.object({ ...tagged(), reason: z.string() }),
   /** A failed block; `handled` when its error connection takes over (the execution goes on). */
   [WORKFLOW_EVENTS.blockFailed]: () => z.object({ ...tagged(), error: blockErrorSchema(), handled: z.boolean(), trace: blockTraceSchema() }),
-  [WORKFLOW_EVENTS.blockRetry]: () => z.object({ ...tagged(), attempt: z.number().int().min(2), delayMs: z.number().int().min(0), message: z.string() }),
+  [WORKFLOW_EVENTS.blockRetry]: () => z.object({ ...tagged(), attempt: z.number().check(z.int(), z.gte(2)), delayMs: z.number().check(z.int(), z.gte(0)), message: z.string() }),
   /** Exactly one per execution, last: the whole trace (status completed, failed or cancelled). */
-  [WORKFLOW_EVENTS.done]: () => z.object({ executionId: z.string(), seq: z.number().int().min(0), execution: workflowExecutionSchema() }),
+  [WORKFLOW_EVENTS.done]: () => z.object({ executionId: z.string(), seq: z.number().check(z.int(), z.gte(0)), execution: workflowExecutionSchema() }),
 } as const;
 
 // Keep the zod schemas and the plain model types in step (compile-time only).
@@ -653,14 +655,14 @@ void modelInStep;
 /** Every command: the params the UI sends and the result the sidecar answers with. */
 export const COMMANDS = lazyRecord({
   hello: () => ({
-    params: z.object({ protocolVersion: z.number().int() }),
-    result: z.object({ protocolVersion: z.number().int(), sidecarVersion: z.string(), dataDir: z.string(), readOnly: z.boolean(), storageError: z.string().nullable() }),
+    params: z.object({ protocolVersion: z.number().check(z.int()) }),
+    result: z.object({ protocolVersion: z.number().check(z.int()), sidecarVersion: z.string(), dataDir: z.string(), readOnly: z.boolean(), storageError: z.nullable(z.string()) }),
   }),
   call_ai_provider: () => ({
     params: z.object({ provider: providerName(), request: aiRequestSchema() }),
     result: z.object({ executionId: z.string() }),
   }),
-  cancel_execution: () => ({ params: z.object({ executionId: z.string().min(1).max(128) }), result: ok() }),
+  cancel_execution: () => ({ params: z.object({ executionId: z.string().check(z.minLength(1), z.maxLength(128)) }), result: ok() }),
   list_providers: () => ({ params: empty(), result: z.array(providerInfoSchema()) }),
   list_models: () => ({
     params: empty(),
@@ -670,52 +672,52 @@ export const COMMANDS = lazyRecord({
   update_provider: () => ({
     params: z.object({
       provider: providerName(),
-      baseURL: z.url().optional(),
-      preset: z.string().max(64).optional(),
-      enabled: z.boolean().optional(),
-      keepAlive: z.string().regex(/^(-1|0|\d+(ms|s|m|h)?)$/, 'a duration such as 10m, 1h or -1').optional(),
+      baseURL: z.optional(z.url()),
+      preset: z.optional(z.string().check(z.maxLength(64))),
+      enabled: z.optional(z.boolean()),
+      keepAlive: z.optional(z.string().check(z.regex(/^(-1|0|\d+(ms|s|m|h)?)$/, 'a duration such as 10m, 1h or -1'))),
       // Issue 10: per provider idle timeout.
-      idleTimeoutSeconds: z.number().int().min(1).max(3600).optional(),
+      idleTimeoutSeconds: z.optional(z.number().check(z.int(), z.gte(1), z.lte(3600))),
     }),
     result: providerInfoSchema(),
   }),
   vault_status: () => ({ params: empty(), result: vaultStatusSchema() }),
   vault_init: () => ({ params: z.object({ passphrase: passphrase() }), result: vaultStatusSchema() }),
-  vault_unlock: () => ({ params: z.object({ passphrase: z.string().min(1).max(1024) }), result: vaultStatusSchema() }),
+  vault_unlock: () => ({ params: z.object({ passphrase: z.string().check(z.minLength(1), z.maxLength(1024)) }), result: vaultStatusSchema() }),
   vault_lock: () => ({ params: empty(), result: vaultStatusSchema() }),
-  vault_change_passphrase: () => ({ params: z.object({ current: z.string().min(1).max(1024), next: passphrase() }), result: vaultStatusSchema() }),
-  vault_set_auto_lock: () => ({ params: z.object({ minutes: z.number().int().min(1).max(1440).nullable() }), result: vaultStatusSchema() }),
-  set_secret: () => ({ params: z.object({ provider: providerName(), secret: z.string().min(1).max(4096) }), result: secretInfoSchema() }),
+  vault_change_passphrase: () => ({ params: z.object({ current: z.string().check(z.minLength(1), z.maxLength(1024)), next: passphrase() }), result: vaultStatusSchema() }),
+  vault_set_auto_lock: () => ({ params: z.object({ minutes: z.nullable(z.number().check(z.int(), z.gte(1), z.lte(1440))) }), result: vaultStatusSchema() }),
+  set_secret: () => ({ params: z.object({ provider: providerName(), secret: z.string().check(z.minLength(1), z.maxLength(4096)) }), result: secretInfoSchema() }),
   delete_secret: () => ({ params: z.object({ provider: providerName() }), result: ok() }),
   list_secrets: () => ({ params: empty(), result: z.array(secretInfoSchema()) }),
   // ---- Issue 12: keys stay home. After a base-URL change to another origin, the stored key is
   // sent there only once the user confirms the new address with the vault passphrase (a page
   // script does not know it), or enters the key again.
-  confirm_key_origin: () => ({ params: z.object({ provider: providerName(), passphrase: z.string().min(1).max(1024) }), result: secretInfoSchema() }),
+  confirm_key_origin: () => ({ params: z.object({ provider: providerName(), passphrase: z.string().check(z.minLength(1), z.maxLength(1024)) }), result: secretInfoSchema() }),
   list_executions: () => ({
-    params: z.object({ limit: z.number().int().min(1).max(500).optional(), offset: z.number().int().min(0).optional(), conversationId: z.string().min(1).max(128).optional() }),
+    params: z.object({ limit: z.optional(z.number().check(z.int(), z.gte(1), z.lte(500))), offset: z.optional(z.number().check(z.int(), z.gte(0))), conversationId: z.optional(z.string().check(z.minLength(1), z.maxLength(128))) }),
     result: z.array(executionSummarySchema()),
   }),
-  get_execution: () => ({ params: z.object({ id: z.string().min(1).max(128) }), result: executionDetailSchema() }),
+  get_execution: () => ({ params: z.object({ id: z.string().check(z.minLength(1), z.maxLength(128)) }), result: executionDetailSchema() }),
   list_local_models: () => ({ params: empty(), result: z.array(localModelSchema()) }),
   model_catalogue: () => ({ params: empty(), result: z.array(catalogueEntrySchema()) }),
-  import_model: () => ({ params: z.object({ path: z.string().min(1).max(4096), link: z.boolean().optional() }), result: localModelSchema() }),
+  import_model: () => ({ params: z.object({ path: z.string().check(z.minLength(1), z.maxLength(4096)), link: z.optional(z.boolean()) }), result: localModelSchema() }),
   delete_model: () => ({ params: z.object({ name: modelFileName() }), result: ok() }),
   download_model: () => ({
     // Issue 12: https from public addresses only (checked in the sidecar, redirects included); a
     // mirror the user set in SIM_AI_MODEL_MIRROR may be plain http on the LAN.
-    params: z.object({ url: z.url({ protocol: /^https?$/ }), name: modelFileName(), sha256: z.string().regex(/^[a-f0-9]{64}$/i).optional(), sizeBytes: z.number().int().positive().optional() }),
+    params: z.object({ url: z.url({ protocol: /^https?$/ }), name: modelFileName(), sha256: z.optional(z.string().check(z.regex(/^[a-f0-9]{64}$/i))), sizeBytes: z.optional(z.number().check(z.int(), z.positive())) }),
     result: task(),
   }),
   cancel_task: () => ({ params: task(), result: ok() }),
   unload_model: () => ({ params: empty(), result: ok() }),
-  set_local_settings: () => ({ params: z.object({ idleUnloadMinutes: z.number().int().min(1).max(1440).nullable() }), result: ok() }),
+  set_local_settings: () => ({ params: z.object({ idleUnloadMinutes: z.nullable(z.number().check(z.int(), z.gte(1), z.lte(1440))) }), result: ok() }),
   ollama_loaded: () => ({
     params: empty(),
     result: z.array(z.object({ id: z.string(), sizeBytes: z.number(), vramBytes: z.number(), expiresAt: z.string() })),
   }),
-  ollama_pull: () => ({ params: z.object({ model: z.string().min(1).max(256) }), result: task() }),
-  ollama_delete: () => ({ params: z.object({ model: z.string().min(1).max(256) }), result: ok() }),
+  ollama_pull: () => ({ params: z.object({ model: z.string().check(z.minLength(1), z.maxLength(256)) }), result: task() }),
+  ollama_delete: () => ({ params: z.object({ model: z.string().check(z.minLength(1), z.maxLength(256)) }), result: ok() }),
   ...CONVERSATION_COMMANDS,
   ...WORKFLOW_COMMANDS,
 });
@@ -727,8 +729,8 @@ export type CommandResult<C extends CommandName> = z.output<(typeof COMMANDS)[C]
 /** What the UI dispatches. `id` is the request id the one reply carries back. */
 export const requestEnvelopeSchema = lazy(() => z.object({
   v: z.literal(PROTOCOL_VERSION),
-  id: z.string().min(1).max(128),
-  command: z.string().min(1).max(64),
+  id: z.string().check(z.minLength(1), z.maxLength(128)),
+  command: z.string().check(z.minLength(1), z.maxLength(64)),
   params: z.unknown(),
 }));
 export type RequestEnvelope = z.infer<ReturnType<typeof requestEnvelopeSchema>>;
@@ -743,22 +745,22 @@ export type ReplyEnvelope = z.infer<ReturnType<typeof replyEnvelopeSchema>>;
 
 
 export const EVENT_SCHEMAS = lazyRecord({
-  [EVENTS.ready]: () => z.object({ protocolVersion: z.number().int(), sidecarVersion: z.string() }),
+  [EVENTS.ready]: () => z.object({ protocolVersion: z.number().check(z.int()), sidecarVersion: z.string() }),
   /** Text coalesced to at most one event per animation frame; `seq` counts up from 0 per execution. */
-  [EVENTS.chunk]: () => z.object({ executionId: z.string(), seq: z.number().int().min(0), text: z.string() }),
-  [EVENTS.done]: () => z.object({ executionId: z.string(), seq: z.number().int().min(0), response: aiResponseSchema() }),
-  [EVENTS.error]: () => z.object({ executionId: z.string(), seq: z.number().int().min(0), error: errorDataSchema(), response: aiResponseSchema() }),
+  [EVENTS.chunk]: () => z.object({ executionId: z.string(), seq: z.number().check(z.int(), z.gte(0)), text: z.string() }),
+  [EVENTS.done]: () => z.object({ executionId: z.string(), seq: z.number().check(z.int(), z.gte(0)), response: aiResponseSchema() }),
+  [EVENTS.error]: () => z.object({ executionId: z.string(), seq: z.number().check(z.int(), z.gte(0)), error: errorDataSchema(), response: aiResponseSchema() }),
   [EVENTS.vault]: () => vaultStatusSchema(),
   /** Progress of a download or an Ollama pull; the last event has status done, failed or cancelled. */
   [EVENTS.task]: () => z.object({
     taskId: z.string(),
     kind: z.enum(['download', 'pull']),
     status: z.enum(['running', 'done', 'failed', 'cancelled']),
-    completed: z.number().optional(),
-    total: z.number().optional(),
-    message: z.string().optional(),
+    completed: z.optional(z.number()),
+    total: z.optional(z.number()),
+    message: z.optional(z.string()),
   }),
-  [EVENTS.modelLoad]: () => z.object({ model: z.string(), progress: z.number().min(0).max(1) }),
+  [EVENTS.modelLoad]: () => z.object({ model: z.string(), progress: z.number().check(z.gte(0), z.lte(1)) }),
   // ---- Issue 14: retries shown where the answer appears ----
   /**
    * The run failed before its first token and will try again after `delayMs` (Retry-After when the
@@ -767,9 +769,9 @@ export const EVENT_SCHEMAS = lazyRecord({
    */
   [EVENTS.retry]: () => z.object({
     executionId: z.string(),
-    seq: z.number().int().min(0),
-    attempt: z.number().int().min(2),
-    delayMs: z.number().int().min(0),
+    seq: z.number().check(z.int(), z.gte(0)),
+    attempt: z.number().check(z.int(), z.gte(2)),
+    delayMs: z.number().check(z.int(), z.gte(0)),
     message: z.string(),
   }),
   ...CONVERSATION_EVENT_SCHEMAS,

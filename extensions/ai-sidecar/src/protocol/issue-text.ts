@@ -3,9 +3,12 @@
  * the sidecar's dispatcher says them, and the UI can say them before sending. Given the schema the
  * value was checked against, a number's range is named whole, whichever bound was crossed.
  */
-import * as z from 'zod';
+// The schema classes by name from zod's core: `z.core.…` would bring the whole core (every locale,
+// JSON Schema) into the bundle.
+import { $ZodArray, $ZodDefault, $ZodExactOptional, $ZodNullable, $ZodNumber, $ZodObject, $ZodOptional, type $ZodIssue, type $ZodType } from 'zod/v4/core';
 
-type Issue = z.core.$ZodIssue;
+type Issue = $ZodIssue;
+type Schema = $ZodType;
 
 /** Names people read; anything else is its key split into words. */
 const LABELS: Readonly<Record<string, string>> = {
@@ -21,12 +24,12 @@ const LABELS: Readonly<Record<string, string>> = {
   id: 'Id',
 };
 
-export function describeIssues(issues: readonly Issue[], schema?: z.ZodType): string {
+export function describeIssues(issues: readonly Issue[], schema?: Schema): string {
   const sentences = issues.slice(0, 3).map((issue) => describeIssue(issue, schema));
   return [...new Set(sentences)].join(' ');
 }
 
-export function describeIssue(issue: Issue, schema?: z.ZodType): string {
+export function describeIssue(issue: Issue, schema?: Schema): string {
   const field = label(issue.path);
   switch (issue.code) {
     case 'too_small':
@@ -90,13 +93,14 @@ function article(expected: string): string {
 }
 
 /** "between 0 and 2", "at least 1", "greater than 0 and at most 1" from the number schema's own checks. */
-function numberRange(schema: z.ZodType | undefined): string | undefined {
-  if (!(schema instanceof z.ZodNumber)) return undefined;
-  const whole = schema.isInt;
+function numberRange(schema: Schema | undefined): string | undefined {
+  if (!(schema instanceof $ZodNumber)) return undefined;
+  const checks = (schema._zod.def.checks ?? []).map((check) => check._zod.def as { check?: string; format?: string; value?: unknown; inclusive?: boolean });
+  // `z.int()` as a check: a number format whose name says int ('safeint', 'int32', …).
+  const whole = checks.some((def) => def.check === 'number_format' && def.format?.includes('int') === true);
   let low: string | undefined;
   let high: string | undefined;
-  for (const check of schema._zod.def.checks ?? []) {
-    const def = check._zod.def as { check?: string; value?: unknown; inclusive?: boolean };
+  for (const def of checks) {
     if (typeof def.value !== 'number') continue;
     const n = def.value;
     if (def.check === 'greater_than') low = def.inclusive !== false ? String(n) : whole ? String(n + 1) : `>${n}`;
@@ -113,21 +117,21 @@ function numberRange(schema: z.ZodType | undefined): string | undefined {
 }
 
 /** The schema that checked the value at `path`, through objects, arrays, optionals and nullables. */
-function schemaAt(schema: z.ZodType, path: readonly PropertyKey[]): z.ZodType | undefined {
-  let current: z.ZodType | undefined = unwrap(schema);
+function schemaAt(schema: Schema, path: readonly PropertyKey[]): Schema | undefined {
+  let current: Schema | undefined = unwrap(schema);
   for (const part of path) {
-    if (current instanceof z.ZodObject && typeof part === 'string') current = current.shape[part] as z.ZodType | undefined;
-    else if (current instanceof z.ZodArray && typeof part === 'number') current = current.element as z.ZodType;
+    if (current instanceof $ZodObject && typeof part === 'string') current = current._zod.def.shape[part];
+    else if (current instanceof $ZodArray && typeof part === 'number') current = current._zod.def.element;
     else return undefined;
     current = current === undefined ? undefined : unwrap(current);
   }
   return current;
 }
 
-function unwrap(schema: z.ZodType): z.ZodType {
+function unwrap(schema: Schema): Schema {
   let current = schema;
-  while (current instanceof z.ZodOptional || current instanceof z.ZodNullable || current instanceof z.ZodDefault) {
-    current = current.unwrap() as z.ZodType;
+  while (current instanceof $ZodOptional || current instanceof $ZodExactOptional || current instanceof $ZodNullable || current instanceof $ZodDefault) {
+    current = current._zod.def.innerType;
   }
   return current;
 }
