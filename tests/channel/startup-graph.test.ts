@@ -18,6 +18,8 @@ let outdir: string;
 let staticInputs: Set<string>;
 /** Modules left external (Node builtins, native addons) that the start path loads, `node:` prefix dropped. */
 let staticExternals: Set<string>;
+/** The same, ESM import statements only. */
+let importedExternals: Set<string>;
 let allInputs: Set<string>;
 
 beforeAll(async () => {
@@ -34,10 +36,12 @@ beforeAll(async () => {
   // their require() calls when the chunk loads; the bundle imports builtins as `http` or `node:http`.
   const seen = new Set<string>([main]);
   staticExternals = new Set();
+  importedExternals = new Set();
   for (const file of seen) {
     for (const entry of outputs.get(file)?.imports ?? []) {
       if (entry.external === true) {
         if (entry.kind === 'import-statement' || entry.kind === 'require-call') staticExternals.add(entry.path.replace(/^node:/, ''));
+        if (entry.kind === 'import-statement') importedExternals.add(entry.path.replace(/^node:/, ''));
       } else if (entry.kind === 'import-statement') seen.add(path.resolve(ROOT, entry.path));
     }
   }
@@ -78,6 +82,10 @@ describe('the sidecar at start', () => {
     expect(loaded(/^node_modules\/zod\/v4\/mini\//).length).toBeGreaterThan(0);
     expect(loaded(/^node_modules\/zod\/v4\/(classic|locales)\//)).toEqual([]);
     expect(loaded(/^node_modules\/zod\/v4\/core\/(to-json-schema|json-schema-processors|compile)\.js$/)).toEqual([]);
+  });
+
+  it('requires better-sqlite3 (CommonJS): an ESM import would have Node lex its source for exports first', () => {
+    expect(importedExternals.has('better-sqlite3')).toBe(false);
   });
 
   it('leaves the SDKs, the vault crypto and llama.cpp to first use', () => {
