@@ -1,6 +1,10 @@
 // Bundles the sidecar into dist/ with esbuild. SDKs are split into chunks that load on first use, so
-// an idle sidecar parses only the channel, the contract and the storage layer. Native addons stay
-// external: they are resolved from node_modules (or from the portable folder's copy) at run time.
+// an idle sidecar parses only the channel, the contract and the storage layer. node-llama-cpp stays
+// external: it is resolved from node_modules (or from the portable folder's copy) at run time.
+// better-sqlite3's JavaScript is bundled (its addon is loaded by path, see storage/database.ts):
+// required from node_modules, its dozen small CommonJS files cost ~5 ms of every start on Node 20
+// (resolution and compiling). The bundled JS must match the addon: the checkout's own package by
+// default, the portable folder's release when dist.mjs builds the folder.
 import { build } from 'esbuild';
 import { copyFileSync, mkdirSync, rmSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -12,9 +16,19 @@ const root = path.resolve(here, '..');
 /** Run with `node --require` before every entry point; sizes libuv's pool before Node starts it. */
 export const PRELOAD = 'preload.cjs';
 
-export const NATIVE_EXTERNALS = ['better-sqlite3', 'node-llama-cpp', '@node-llama-cpp/*'];
+export const NATIVE_EXTERNALS = ['node-llama-cpp', '@node-llama-cpp/*'];
 
-export async function buildSidecar({ outdir = path.join(root, 'dist'), minify = true, sourcemap = 'linked' } = {}) {
+/** better-sqlite3 from `packageDir` (its `lib/`), whatever node_modules holds. */
+function sqliteFrom(packageDir) {
+  return {
+    name: 'better-sqlite3',
+    setup(build) {
+      build.onResolve({ filter: /^better-sqlite3$/ }, () => ({ path: path.join(packageDir, 'lib', 'index.js') }));
+    },
+  };
+}
+
+export async function buildSidecar({ outdir = path.join(root, 'dist'), minify = true, sourcemap = 'linked', sqlite = undefined } = {}) {
   // Chunk names carry content hashes: without a clean folder, stale chunks pile up and ship.
   rmSync(outdir, { recursive: true, force: true });
   const result = await build({
@@ -27,6 +41,7 @@ export async function buildSidecar({ outdir = path.join(root, 'dist'), minify = 
     target: 'node20',
     outExtension: { '.js': '.mjs' },
     external: NATIVE_EXTERNALS,
+    plugins: sqlite === undefined ? [] : [sqliteFrom(sqlite)],
     minify,
     // Smaller to parse at every start; the linked source maps keep stack traces readable.
     keepNames: true,

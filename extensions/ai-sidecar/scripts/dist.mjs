@@ -281,7 +281,8 @@ function portableSqlite() {
 
 function copySqlite(from) {
   const to = path.join(sidecarDir, 'node_modules', 'better-sqlite3');
-  for (const part of ['package.json', 'LICENSE', 'lib']) cpSync(path.join(from, part), path.join(to, part), { recursive: true });
+  // Its lib/ is in the bundle; package.json stays so the sidecar can find the addon beside it.
+  for (const part of ['package.json', 'LICENSE']) cpSync(path.join(from, part), path.join(to, part), { recursive: true });
   const target = `${process.platform}-${process.arch}`;
   const binary = path.join(from, 'prebuilds', `${target}.node`);
   if (!existsSync(binary)) throw new Error(`better-sqlite3 has no prebuilt binary for ${target}`);
@@ -297,12 +298,14 @@ export async function dist({ skipUi = false, models = [] } = {}) {
     step('building the UI');
     run(process.execPath, [path.join(root, 'node_modules/vite/bin/vite.js'), 'build', '--logLevel', 'warn']);
   }
+  // The bundle carries better-sqlite3's JavaScript: the release whose addon the folder ships.
+  const sqlite = portableSqlite();
   step('bundling the sidecar');
-  await buildSidecar({ outdir: sidecarDir, minify: true, sourcemap: false });
+  await buildSidecar({ outdir: sidecarDir, minify: true, sourcemap: false, sqlite });
   step(`copying native addons for ${process.platform}-${process.arch} only`);
   const packages = closure(['node-llama-cpp']);
   for (const name of packages) copyPackage(name);
-  copySqlite(portableSqlite());
+  copySqlite(sqlite);
   writeFileSync(path.join(sidecarDir, 'package.json'), '{ "type": "module", "private": true }\n');
   const node = portableNode();
   step(`adding Node ${node.version}`);

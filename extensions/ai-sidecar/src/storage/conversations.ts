@@ -3,8 +3,8 @@
  * stream: one `appendText` per frame (a single UPDATE that concatenates in place, so a long answer
  * costs the frame's text, not the whole answer, per write).
  */
-import type Database from 'better-sqlite3';
-import { Sqlite, SQLITE_OPTIONS, type SqliteDatabase } from './database.js';
+import Database from 'better-sqlite3';
+import { SQLITE_OPTIONS, type SqliteDatabase } from './database.js';
 import type { ConversationData, ConversationMessageData, ConversationSettings, ErrorData } from '../protocol/contract.js';
 
 export type MessageStatus = ConversationMessageData['status'];
@@ -267,7 +267,7 @@ export class FrameWriter implements FrameSink {
 
   /** A second connection to the app's database file (opened and migrated already). */
   static open(file: string): FrameWriter {
-    const db = new Sqlite(file, SQLITE_OPTIONS);
+    const db = new Database(file, SQLITE_OPTIONS);
     db.pragma('busy_timeout = 5000');
     db.pragma('synchronous = NORMAL');
     return new FrameWriter(db);

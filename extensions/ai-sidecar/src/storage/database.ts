@@ -10,16 +10,8 @@ import { CodedError } from '../core/coded-error.js';
 import { accessSync, chmodSync, constants, existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
-import type Database from 'better-sqlite3';
+import Database from 'better-sqlite3';
 import { migrate } from './migrations.js';
-
-/**
- * better-sqlite3 by require(), not import: importing a CommonJS package from ESM first has Node read
- * its source with a lexer to find named exports, recursively through its re-exports (~3 ms of every
- * sidecar start on Node 20, for exports nobody names). Same package, same resolution.
- */
-const requireHere = createRequire(import.meta.url);
-export const Sqlite = requireHere('better-sqlite3') as typeof Database;
 
 export type SqliteDatabase = Database.Database;
 
@@ -36,19 +28,21 @@ export interface OpenedDatabase {
 }
 
 /**
- * better-sqlite3 12 (the checkout's) finds its addon through the `bindings` package, which works out
- * its caller from a stack trace and tries a dozen paths: ~1.5 ms of every start. Its build path is
- * known. Release 13 (the portable folder's) loads its prebuilt directly and exports no package.json,
- * so it keeps its default.
+ * The addon, by path. The bundle carries better-sqlite3's JavaScript (scripts/build.mjs), so the
+ * package's own search would look beside the bundle: release 12 (the checkout's) asks the `bindings`
+ * package, which works out its caller from a stack trace and tries a dozen paths (also ~1.5 ms of a
+ * start); release 13 (the portable folder's) looks beside its lib/. A checkout has 12's build, the
+ * portable folder 13's prebuilt for this platform.
  */
 function addonOptions(): Database.Options {
+  let dir: string;
   try {
-    const packageJson = requireHere.resolve('better-sqlite3/package.json');
-    const addon = path.join(path.dirname(packageJson), 'build', 'Release', 'better_sqlite3.node');
-    return existsSync(addon) ? { nativeBinding: addon } : {};
+    dir = path.dirname(createRequire(import.meta.url).resolve('better-sqlite3/package.json'));
   } catch {
     return {};
   }
+  const addon = [path.join(dir, 'build', 'Release', 'better_sqlite3.node'), path.join(dir, 'prebuilds', `${process.platform}-${process.arch}.node`)].find((file) => existsSync(file));
+  return addon === undefined ? {} : { nativeBinding: addon };
 }
 /** Options for every connection the app opens. */
 export const SQLITE_OPTIONS: Database.Options = addonOptions();
@@ -59,7 +53,7 @@ export function openDatabase(file: string): OpenedDatabase {
   refuseEmptyFile(file);
   let db: SqliteDatabase;
   try {
-    db = new Sqlite(file, SQLITE_OPTIONS);
+    db = new Database(file, SQLITE_OPTIONS);
     restrictFiles(file);
     db.pragma('busy_timeout = 5000');
     checkIntegrity(db, file);
@@ -87,14 +81,14 @@ function openReadOnly(file: string): OpenedDatabase {
       // A WAL-mode header (format bytes 2/2) cannot be opened in memory; a cleanly closed file has
       // everything checkpointed into the main file, so it reads the same in rollback mode.
       if (bytes[18] === 2 && bytes[19] === 2) bytes.fill(1, 18, 20);
-      db = new Sqlite(bytes, SQLITE_OPTIONS);
+      db = new Database(bytes, SQLITE_OPTIONS);
       checkIntegrity(db, file);
     } catch {
       // An unreadable copy on read-only media still leaves the app usable for local models.
       db = undefined;
     }
   }
-  db ??= new Sqlite(':memory:', SQLITE_OPTIONS);
+  db ??= new Database(':memory:', SQLITE_OPTIONS);
   migrate(db);
   return { db, readOnly: true };
 }
