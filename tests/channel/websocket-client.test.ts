@@ -191,6 +191,26 @@ describe('against a raw server', () => {
     return { client, server };
   }
 
+  it('says when its upgrade request is out, before the server answers (the sidecar builds its app meanwhile)', async () => {
+    const events: string[] = [];
+    let answer: () => void = () => {};
+    const port = await rawServer((socket, accept) => {
+      events.push('server has the request');
+      answer = () => socket.write(upgrade(accept));
+    });
+    const opened = connect({ host: '127.0.0.1', port }, { onRequestSent: () => events.push('request sent') }).then((client) => {
+      events.push('open');
+      return client;
+    });
+    await expect.poll(() => events.length).toBe(2);
+    expect(events).toContain('request sent');
+    answer();
+    const client = await opened;
+    cleanups.push(() => client.close());
+    expect(events.at(-1)).toBe('open');
+    expect(events.filter((e) => e === 'request sent')).toHaveLength(1);
+  });
+
   it('rejects a wrong Sec-WebSocket-Accept', async () => {
     const port = await rawServer((socket) => socket.write(upgrade(createHash('sha1').update('not the key').digest('base64'))));
     await expect(connect({ host: '127.0.0.1', port })).rejects.toThrow(/Sec-WebSocket-Accept/);

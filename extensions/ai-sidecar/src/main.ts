@@ -26,13 +26,22 @@ async function main(): Promise<void> {
   const { values } = parseArgs({ options: { 'app-dir': { type: 'string' } }, allowPositionals: true });
   const appDir = values['app-dir'] ?? path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
   const auth = await readAuth(process.stdin);
-  const link = await NeutralinoLink.connect(auth);
+  // The app is built while the runtime answers the WebSocket handshake, not after: once the upgrade
+  // request is out (or the connection has failed, reported where `linked` is awaited below).
+  let linked!: Promise<NeutralinoLink>;
+  await new Promise<void>((requestSent) => {
+    linked = NeutralinoLink.connect(auth, { onRequestSent: requestSent });
+    linked.catch(() => requestSent());
+  });
   const send = (event: string, data: unknown): void => {
-    link.broadcast(event, data).catch((error: unknown) => log('warn', `broadcast ${event} failed: ${error instanceof Error ? error.message : String(error)}`));
+    linked
+      .then((link) => link.broadcast(event, data))
+      .catch((error: unknown) => log('warn', `broadcast ${event} failed: ${error instanceof Error ? error.message : String(error)}`));
   };
   const emit: EmitEvent = (event, payload) => send(event, payload);
   const sidecar = createSidecar({ appDir, env: process.env, emit });
   const dispatcher = new Dispatcher(sidecar.handlers, (reply) => send(REPLY_EVENT, reply));
+  const link = await linked;
   link.onEvent((event, data) => {
     if (event === REQUEST_EVENT) void dispatcher.handle(data);
   });

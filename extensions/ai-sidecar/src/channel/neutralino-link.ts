@@ -79,6 +79,8 @@ export interface NeutralinoLinkOptions {
   readonly callTimeoutMs?: number;
   /** Host to dial. Default 127.0.0.1: the runtime listens on IPv4 only. */
   readonly host?: string;
+  /** Called once the upgrade request is out (see WebSocketClientOptions). */
+  readonly onRequestSent?: () => void;
 }
 
 type EventHandler = (event: string, data: unknown) => void;
@@ -112,7 +114,7 @@ export class NeutralinoLink {
   static async connect(auth: NeutralinoAuth, options: NeutralinoLinkOptions = {}): Promise<NeutralinoLink> {
     const host = options.host ?? '127.0.0.1';
     const query = new URLSearchParams({ extensionId: auth.nlExtensionId, connectToken: auth.nlConnectToken });
-    const socket = await connectWebSocket(`ws://${host}:${auth.nlPort}/?${query.toString()}`);
+    const socket = await connectWebSocket(`ws://${host}:${auth.nlPort}/?${query.toString()}`, options.onRequestSent === undefined ? {} : { onRequestSent: options.onRequestSent });
     return new NeutralinoLink(socket, auth, options);
   }
 

@@ -37,6 +37,8 @@ export interface WebSocketClientOptions {
   readonly closeTimeoutMs?: number;
   /** How long the server may take to answer the handshake. Default 10 s. */
   readonly handshakeTimeoutMs?: number;
+  /** Called once the upgrade request is out: the caller can work while the server answers. */
+  readonly onRequestSent?: () => void;
 }
 
 /** The handshake failed: refused (`status` set, message `Handshake refused: HTTP <status>`) or malformed. */
@@ -63,7 +65,7 @@ export async function connect(target: string | URL | WebSocketTarget, options: W
   const resolved = resolveTarget(target);
   const socket = dial({ host: resolved.host, port: resolved.port });
   socket.setNoDelay(true);
-  const leftover = await handshake(socket, resolved, options.handshakeTimeoutMs ?? 10_000);
+  const leftover = await handshake(socket, resolved, options.handshakeTimeoutMs ?? 10_000, options.onRequestSent);
   return new WebSocketClient(socket, leftover, options);
 }
 
@@ -75,13 +77,15 @@ function resolveTarget(target: string | URL | WebSocketTarget): Required<WebSock
 }
 
 /** Sends the upgrade request and waits for the 101; resolves with any frame bytes that came with it. */
-function handshake(socket: Socket, target: Required<WebSocketTarget>, timeoutMs: number): Promise<Buffer> {
+function handshake(socket: Socket, target: Required<WebSocketTarget>, timeoutMs: number, onRequestSent?: () => void): Promise<Buffer> {
   const key = randomBytes(16).toString('base64');
   const accept = createHash('sha1').update(key + ACCEPT_GUID).digest('base64');
   const host = target.host.includes(':') ? `[${target.host}]` : target.host;
   socket.write(
     `GET ${target.path} HTTP/1.1\r\nHost: ${host}:${target.port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
       `Sec-WebSocket-Key: ${key}\r\nSec-WebSocket-Version: 13\r\n\r\n`,
+    // Called once the connection is open and the request has been handed to the system.
+    (error) => error === undefined || error === null ? onRequestSent?.() : undefined,
   );
   return new Promise((resolve, reject) => {
     let head: Buffer = Buffer.alloc(0);
