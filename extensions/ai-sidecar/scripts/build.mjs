@@ -15,6 +15,8 @@ const root = path.resolve(here, '..');
 
 /** Run with `node --require` before every entry point; sizes libuv's pool before Node starts it. */
 export const PRELOAD = 'preload.cjs';
+/** The sidecar's `--require` instead: the preload, then its auth read from stdin starts early. */
+export const SIDECAR_BOOT = 'sidecar.cjs';
 
 export const NATIVE_EXTERNALS = ['node-llama-cpp', '@node-llama-cpp/*'];
 
@@ -53,7 +55,7 @@ export async function buildSidecar({ outdir = path.join(root, 'dist'), minify = 
     logLevel: 'warning',
   });
   mkdirSync(outdir, { recursive: true });
-  copyFileSync(path.join(root, 'src/boot', PRELOAD), path.join(outdir, PRELOAD));
+  for (const boot of [PRELOAD, SIDECAR_BOOT]) copyFileSync(path.join(root, 'src/boot', boot), path.join(outdir, boot));
   return result;
 }
 

@@ -8,15 +8,16 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createSidecar } from './app.js';
 import { Dispatcher } from './channel/dispatcher.js';
-import { NeutralinoLink, readAuth } from './channel/neutralino-link.js';
+import { NeutralinoLink, readStartupAuth } from './channel/neutralino-link.js';
 import type { EmitEvent } from './channel/run-streamer.js';
 import { log } from './log.js';
 import { routeConsoleToLog } from './providers/sdk-logging.js';
 import { EVENTS, PROTOCOL_VERSION, REPLY_EVENT, REQUEST_EVENT } from './protocol/contract.js';
 import { SIDECAR_VERSION } from './app.js';
 
-// libuv's pool is sized by src/boot/preload.cjs, which every launch command loads with `--require`:
-// by the time this module's first line runs, Node 20's loader has started the pool already.
+// libuv's pool is sized by src/boot/preload.cjs, which every launch command loads with `--require`
+// (the sidecar's through src/boot/sidecar.cjs, which also starts reading the auth): by the time this
+// module's first line runs, Node 20's loader has started the pool already.
 // Libraries that print (the Ollama client) go through the redactor, never raw to the runtime's log.
 routeConsoleToLog();
 
@@ -25,7 +26,7 @@ const WARM_UP_DELAY_MS = 1000;
 async function main(): Promise<void> {
   const { values } = parseArgs({ options: { 'app-dir': { type: 'string' } }, allowPositionals: true });
   const appDir = values['app-dir'] ?? path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
-  const auth = await readAuth(process.stdin);
+  const auth = await readStartupAuth(process.stdin);
   // The app is built while the runtime answers the WebSocket handshake, not after: once the upgrade
   // request is out (or the connection has failed, reported where `linked` is awaited below).
   let linked!: Promise<NeutralinoLink>;

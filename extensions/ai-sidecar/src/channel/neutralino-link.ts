@@ -32,6 +32,24 @@ export function readAuth(input: NodeJS.ReadableStream, timeoutMs = 10_000): Prom
   });
 }
 
+/** Where src/boot/sidecar.cjs leaves the promise of stdin's text it started reading at launch. */
+const EARLY_STDIN = Symbol.for('sim-ai.early-stdin');
+
+/**
+ * The auth at start-up: from the text the boot file read while the modules loaded, when the process
+ * was started with it (the sidecar's launch commands), else from `input` as `readAuth` reads it.
+ */
+export async function readStartupAuth(input: NodeJS.ReadableStream, timeoutMs = 10_000): Promise<NeutralinoAuth> {
+  const early = (globalThis as Record<symbol, Promise<string | undefined> | undefined>)[EARLY_STDIN];
+  if (early === undefined) return readAuth(input, timeoutMs);
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error('No auth arrived on stdin: start the sidecar through Neutralino.')), timeoutMs);
+  });
+  const text = await Promise.race([early, timeout]).finally(() => clearTimeout(timer));
+  return text === undefined ? readAuth(input, timeoutMs) : parseAuth(text);
+}
+
 /**
  * The runtime's auth line, checked field by field. It is the runtime's format, not the app's
  * contract, and checking it by hand keeps zod's schema building off the path to the first reply.
@@ -121,10 +139,23 @@ export class NeutralinoLink {
   /** The first handler also receives, in order, the events that arrived before it. */
   onEvent(handler: EventHandler): () => void {
     this.handlers.add(handler);
-    const early = this.early;
-    this.early = undefined;
-    for (const { event, data } of early ?? []) handler(event, data);
+    if (this.handlers.size === 1) this.drainEarly();
     return () => this.handlers.delete(handler);
+  }
+
+  /**
+   * The early events one per turn of the event loop, so the first request's reply goes out before
+   * the next one is handled (the runtime's client library sends every dispatch it queued at once).
+   * Events arriving meanwhile queue behind them: the order holds.
+   */
+  private drainEarly(): void {
+    const next = this.early?.shift();
+    if (next === undefined) {
+      this.early = undefined;
+      return;
+    }
+    for (const handler of this.handlers) handler(next.event, next.data);
+    setImmediate(() => this.drainEarly());
   }
 
   /** A native call such as `app.broadcast`; rejects with the runtime's `NE_*` code or on timeout. */
