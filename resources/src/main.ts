@@ -1,6 +1,7 @@
 import { createPinia } from 'pinia';
 import { createApp } from 'vue';
 import App from './App.vue';
+import { carryTyping } from './lib/carry-typing';
 import { useConnectionStore } from './stores/connection';
 import { useConversationsStore } from './stores/conversations';
 import { useOnboardingStore } from './stores/onboarding';
@@ -9,11 +10,22 @@ import { useProvidersStore } from './stores/providers';
 import { useVaultStore } from './stores/vault';
 import './styles.css';
 
-// The runtime's globals name the platform; the stylesheet picks the UI font by it (see styles.css).
-document.documentElement.dataset.os = String((globalThis as { NL_OS?: unknown }).NL_OS ?? '');
 const app = createApp(App);
 app.use(createPinia());
-app.mount('#app');
+
+/**
+ * index.html holds the first screen, rendered at build time (prerender.ts): once parsed and styled
+ * the window shows it and takes typing. The app mounts over it after that first frame, so that frame
+ * is not held back by the app's script; what was typed meanwhile carries over (carry-typing.ts).
+ */
+function mount(): void {
+  const root = document.getElementById('app');
+  if (root === null) throw new Error('index.html has no #app');
+  const restore = carryTyping(root);
+  app.mount(root);
+  delete root.dataset.shell;
+  restore();
+}
 
 /**
  * The channel: the runtime's client library, the contract's schemas (zod) and the event wiring load
@@ -22,6 +34,8 @@ app.mount('#app');
  * the lists), and no event could reach the page before its socket opened, then as now.
  */
 async function start(): Promise<void> {
+  await firstFrame();
+  mount();
   await firstFrame();
   const [{ neutralinoTransport, whenReady }, { wireEvents }] = await Promise.all([import('./api/neutralino-transport'), import('./stores/events')]);
   const ready = whenReady();
