@@ -14,7 +14,8 @@ const alias = [
 /**
  * Puts the app's first screen, rendered at build time (resources/src/prerender.ts), into the built
  * index.html: the window then takes typing once the page is parsed and styled, instead of after the
- * app's script has been parsed, run and rendered (main.ts mounts over it, keeping what was typed).
+ * app's script has been parsed, run and rendered. The script is fetched after that first frame
+ * (public/boot.js); main.ts mounts over the screen, keeping what was typed.
  */
 function prerenderFirstScreen(): Plugin {
   return {
@@ -36,7 +37,14 @@ function prerenderFirstScreen(): Plugin {
           const { renderFirstScreen } = (await server.ssrLoadModule('/src/prerender.ts')) as { renderFirstScreen: () => Promise<string> };
           const placeholder = '<div id="app"></div>';
           if (!html.includes(placeholder)) throw new Error(`index.html has no ${placeholder} to render the first screen into`);
-          return html.replace(placeholder, `<div id="app" data-shell>${await renderFirstScreen()}</div>`);
+          // The app's script: boot.js loads it once the first screen has been drawn.
+          const entry = /<script type="module" crossorigin src="([^"]+)"><\/script>\s*/.exec(html);
+          const boot = '<script src="/boot.js"></script>';
+          if (entry === null || !html.includes(boot)) throw new Error('index.html has no module entry or no boot.js to hand it to');
+          return html
+            .replace(entry[0], '')
+            .replace(boot, `<script src="/boot.js" data-app="${entry[1]}"></script>`)
+            .replace(placeholder, `<div id="app" data-shell>${await renderFirstScreen()}</div>`);
         } finally {
           await server.close();
         }

@@ -14,28 +14,24 @@ const app = createApp(App);
 app.use(createPinia());
 
 /**
- * index.html holds the first screen, rendered at build time (prerender.ts): once parsed and styled
- * the window shows it and takes typing. The app mounts over it after that first frame, so that frame
- * is not held back by the app's script; what was typed meanwhile carries over (carry-typing.ts).
+ * A built index.html holds the first screen, rendered at build time (prerender.ts): once parsed and
+ * styled the window shows it and takes typing, and boot.js loads this script only after that frame.
+ * The app mounts over it; what was typed meanwhile carries over (carry-typing.ts).
  */
-function mount(): void {
-  const root = document.getElementById('app');
-  if (root === null) throw new Error('index.html has no #app');
-  const restore = carryTyping(root);
-  app.mount(root);
-  delete root.dataset.shell;
-  restore();
-}
+const root = document.getElementById('app');
+if (root === null) throw new Error('index.html has no #app');
+const restore = carryTyping(root);
+app.mount(root);
+delete root.dataset.shell;
+restore();
 
 /**
  * The channel: the runtime's client library, the contract's schemas (zod) and the event wiring load
- * once the first screen has been drawn, so a person can type before ~150 KB of script is parsed.
+ * once the app's first frame has been drawn, so a person can type before ~150 KB of script is parsed.
  * Nothing is lost by waiting: the page asks the sidecar for all it shows once connected (`hello`,
  * the lists), and no event could reach the page before its socket opened, then as now.
  */
 async function start(): Promise<void> {
-  await firstFrame();
-  mount();
   await firstFrame();
   const [{ neutralinoTransport, whenReady }, { wireEvents }] = await Promise.all([import('./api/neutralino-transport'), import('./stores/events')]);
   const ready = whenReady();

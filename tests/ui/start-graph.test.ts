@@ -66,7 +66,10 @@ describe('the window at start', () => {
     expect(app).toContain('data-testid="tab-chat"');
     // No style attribute: the page's policy (style-src 'self') would refuse it.
     expect(app).not.toMatch(/\sstyle="/);
-    // The classic script that sets the font's platform and the theme comes before the first screen.
-    expect(indexHtml.indexOf('<script src="/boot.js"></script>')).toBeGreaterThan(indexHtml.indexOf('/__neutralino_globals.js'));
+    // The classic script that sets the font's platform and the theme comes before the first screen,
+    // and it loads the app's entry after that screen is drawn: no module script in the page itself.
+    const entry = [...chunks.values()].find((c) => c.isEntry)?.fileName;
+    expect(indexHtml.indexOf(`<script src="/boot.js" data-app="/${entry}"></script>`)).toBeGreaterThan(indexHtml.indexOf('/__neutralino_globals.js'));
+    expect(indexHtml).not.toMatch(/<script[^>]*type="module"/);
   });
 });
