@@ -24,7 +24,11 @@
     script.src = app;
     document.head.append(script);
   };
-  // After the frame is painted; a window that starts hidden or minimised draws none, so at most 100 ms.
+  // After the frame is painted. A hidden or minimised window draws none: then at once. A short
+  // timeout instead would fire before the first frame whenever the machine is busy (here, under
+  // load, that frame came up to ~100 ms after this script), and the parse would hold it back again.
+  if (document.visibilityState === 'hidden') return load();
   requestAnimationFrame(() => setTimeout(load));
-  setTimeout(load, 100);
+  document.addEventListener('visibilitychange', load, { once: true });
+  setTimeout(load, 2000); // a visible window that never draws: never seen, but never stuck either
 })();
