@@ -1,6 +1,7 @@
 import { createPinia } from 'pinia';
 import { createApp } from 'vue';
 import App from './App.vue';
+import { carryTyping } from './lib/carry-typing';
 import { useConnectionStore } from './stores/connection';
 import { useConversationsStore } from './stores/conversations';
 import { useOnboardingStore } from './stores/onboarding';
@@ -9,15 +10,24 @@ import { useProvidersStore } from './stores/providers';
 import { useVaultStore } from './stores/vault';
 import './styles.css';
 
-// The runtime's globals name the platform; the stylesheet picks the UI font by it (see styles.css).
-document.documentElement.dataset.os = String((globalThis as { NL_OS?: unknown }).NL_OS ?? '');
 const app = createApp(App);
 app.use(createPinia());
-app.mount('#app');
+
+/**
+ * A built index.html holds the first screen, rendered at build time (prerender.ts): once parsed and
+ * styled the window shows it and takes typing, and boot.js loads this script only after that frame.
+ * The app mounts over it; what was typed meanwhile carries over (carry-typing.ts).
+ */
+const root = document.getElementById('app');
+if (root === null) throw new Error('index.html has no #app');
+const restore = carryTyping(root);
+app.mount(root);
+delete root.dataset.shell;
+restore();
 
 /**
  * The channel: the runtime's client library, the contract's schemas (zod) and the event wiring load
- * once the first screen has been drawn, so a person can type before ~150 KB of script is parsed.
+ * once the app's first frame has been drawn, so a person can type before ~150 KB of script is parsed.
  * Nothing is lost by waiting: the page asks the sidecar for all it shows once connected (`hello`,
  * the lists), and no event could reach the page before its socket opened, then as now.
  */

@@ -11,11 +11,14 @@ import { ROOT } from '../neutralino/build-once.js';
 type Chunk = Rolldown.OutputChunk;
 let chunks: Map<string, Chunk>;
 let startPath: Chunk[];
+let indexHtml: string;
 
 beforeAll(async () => {
   const result = await build({ configFile: path.join(ROOT, 'vite.config.ts'), logLevel: 'silent', build: { write: false } });
   const outputs = (Array.isArray(result) ? result : [result]).flatMap((r) => ('output' in r ? r.output : []));
   chunks = new Map(outputs.filter((o): o is Chunk => o.type === 'chunk').map((c) => [c.fileName, c]));
+  const html = outputs.find((o) => o.type === 'asset' && o.fileName === 'index.html');
+  indexHtml = html?.type === 'asset' ? String(html.source) : '';
   const entry = [...chunks.values()].find((c) => c.isEntry);
   if (entry === undefined) throw new Error('the UI build has no entry chunk');
   // Static closure of the entry: import statements only, not import() calls.
@@ -48,5 +51,25 @@ describe('the window at start', () => {
     const bytes = startPath.reduce((sum, c) => sum + Buffer.byteLength(c.code), 0);
     // About 140 KB today (Vue's runtime is half of it); the contract with zod alone added 108 KB.
     expect(bytes).toBeLessThan(180_000);
+  });
+
+  it('fetches the first screen\'s script as one file, not a chain of imports', () => {
+    // WebKit fetched the 7 start chunks of the old split one after another (the entry, then what it
+    // imports). Left: rolldown's ~1 KB helper, which the lazy chunks import too.
+    expect(startPath.filter((c) => Buffer.byteLength(c.code) > 2_000).map((c) => c.fileName)).toHaveLength(1);
+    expect(startPath.length).toBeLessThanOrEqual(2);
+  });
+
+  it('carries the first screen in index.html, with the message box, before any script runs', () => {
+    const app = /<div id="app" data-shell>([\s\S]*)<\/div>\s*<\/body>/.exec(indexHtml)?.[1] ?? '';
+    expect(app).toMatch(/<textarea[^>]*data-testid="prompt"/);
+    expect(app).toContain('data-testid="tab-chat"');
+    // No style attribute: the page's policy (style-src 'self') would refuse it.
+    expect(app).not.toMatch(/\sstyle="/);
+    // The classic script that sets the font's platform and the theme comes before the first screen,
+    // and it loads the app's entry after that screen is drawn: no module script in the page itself.
+    const entry = [...chunks.values()].find((c) => c.isEntry)?.fileName;
+    expect(indexHtml.indexOf(`<script src="/boot.js" data-app="/${entry}"></script>`)).toBeGreaterThan(indexHtml.indexOf('/__neutralino_globals.js'));
+    expect(indexHtml).not.toMatch(/<script[^>]*type="module"/);
   });
 });

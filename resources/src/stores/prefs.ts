@@ -27,6 +27,7 @@ export const usePrefsStore = defineStore('prefs', () => {
 
   /** The theme is one attribute on <html>; "system" leaves it to prefers-color-scheme in the CSS. */
   function apply(): void {
+    if (typeof document === 'undefined') return; // rendered at build time (prerender.ts)
     if (theme.value === 'system') delete document.documentElement.dataset.theme;
     else document.documentElement.dataset.theme = theme.value;
   }
