@@ -2,7 +2,8 @@
  * The first screen comes with the page (issue 13, launch to input): index.html carries it, rendered at
  * build time, so the window takes typing before the app's script has run. Here the app's script is
  * held back while a person types into that screen; once the app mounts, the text, the caret and the
- * focus are the app's, and its state holds the text (a re-render does not wipe it).
+ * focus are the app's, and its state holds the text (a re-render does not wipe it), through the first
+ * launch's welcome screen too.
  */
 import type { Page, Route } from 'playwright-core';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -53,6 +54,19 @@ describe('the first screen, before the app has run', () => {
     // The text reached the app's state, not only the field: the list searches for it.
     await page.getByText('Nothing matches.').waitFor();
     expect(await page.getByTestId('search').inputValue()).toBe('no such title');
+    // A first launch (nothing to talk to yet): once connected, the welcome screen takes the chat's
+    // place and says the message is kept; it is in the box again once a way in has been chosen.
+    await page.getByTestId('welcome').waitFor({ timeout: 15_000 });
+    await page.getByTestId('welcome-kept').waitFor();
+    await expect.poll(() => page.getByTestId('cloud-provider').locator('option').count()).toBeGreaterThan(0);
+    await page.getByTestId('cloud-provider').selectOption('openai');
+    // Nothing listens there: the key is saved, its models just do not list (loopback only, ever).
+    await page.getByTestId('cloud-url').fill('http://127.0.0.1:9/v1');
+    await page.getByTestId('cloud-key').fill('sk-first-screen-0123456789abcdef');
+    await page.getByTestId('cloud-passphrase').fill('a long first passphrase');
+    await page.getByTestId('cloud-save').click();
+    await page.getByTestId('chat').waitFor({ timeout: 15_000 });
+    expect(await prompt.inputValue()).toBe('» typed before the app ran');
   }, 120_000);
 
   it('holds clicks on its buttons until the app is there to act on them', async () => {

@@ -58,6 +58,12 @@ export const useConversationsStore = defineStore('conversations', () => {
   const draft = ref<Draft>();
   const live = ref<Live>();
   const error = ref<string>();
+  /**
+   * What is typed in the message box, kept here rather than in the box: the first launch's welcome
+   * screen takes the chat's place for a while (text typed into the window's first screen included),
+   * and the text is there again when the chat comes back.
+   */
+  const composerText = ref('');
   /** The last deleted conversation, for a few seconds, so it can be brought back. */
   const deleted = ref<{ id: string; title: string }>();
   const loadingModel = ref<{ model: string; progress: number }>();
@@ -299,6 +305,7 @@ export const useConversationsStore = defineStore('conversations', () => {
   }
 
   return {
+    composerText,
     list, query, listStatus, listError, current, draft, live, error, deleted, loadingModel, trimNotes, busy, settings, provider, model,
     refreshList, open, startDraft, configure, applyPreset, send, regenerate, editAndResend, stop, rename, remove, undoDelete, exportCurrent, importText,
     onStored, onContext, onModelLoad,
