@@ -3,6 +3,7 @@
  * main.mjs through static imports. Features the first requests do not need (workflows, YAML, the
  * SDKs, the vault's crypto, llama.cpp) must stay behind dynamic imports, or every start pays for them.
  */
+import { existsSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -78,6 +79,14 @@ describe('the sidecar at start', () => {
     expect(loaded(/^node_modules\/zod\/v4\/mini\//).length).toBeGreaterThan(0);
     expect(loaded(/^node_modules\/zod\/v4\/(classic|locales)\//)).toEqual([]);
     expect(loaded(/^node_modules\/zod\/v4\/core\/(to-json-schema|json-schema-processors|compile)\.js$/)).toEqual([]);
+  });
+
+  it("knows where better-sqlite3's addon is from the build, without searching node_modules at start", () => {
+    const main = readFileSync(path.join(outdir, 'main.mjs'), 'utf8');
+    // A path to it (the bundled JS names the bare file name too).
+    const addon = /"([^"]*\/better_sqlite3\.node)"/.exec(main)?.[1];
+    expect(addon).toBeDefined();
+    expect(existsSync(path.resolve(outdir, addon ?? ''))).toBe(true);
   });
 
   it("carries better-sqlite3's JavaScript in the bundle: from node_modules its CommonJS files cost ~5 ms to resolve and compile", () => {

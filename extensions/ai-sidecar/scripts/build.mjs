@@ -7,6 +7,7 @@
 // default, the portable folder's release when dist.mjs builds the folder.
 import { build } from 'esbuild';
 import { copyFileSync, mkdirSync, rmSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 
@@ -30,7 +31,20 @@ function sqliteFrom(packageDir) {
   };
 }
 
-export async function buildSidecar({ outdir = path.join(root, 'dist'), minify = true, sourcemap = 'linked', sqlite = undefined } = {}) {
+/**
+ * The checkout's better-sqlite3 addon (release 12 builds it under build/Release), relative to
+ * `outdir`, for storage/database.ts to load without searching for it at every start.
+ */
+function checkoutAddon(outdir) {
+  const dir = path.dirname(createRequire(import.meta.url).resolve('better-sqlite3/package.json'));
+  return path.relative(outdir, path.join(dir, 'build', 'Release', 'better_sqlite3.node'));
+}
+
+/**
+ * `sqlite`: the better-sqlite3 package whose JavaScript to bundle (default: the checkout's), and
+ * `sqliteAddon`: where its addon will be, relative to `outdir` (default: the checkout's build).
+ */
+export async function buildSidecar({ outdir = path.join(root, 'dist'), minify = true, sourcemap = 'linked', sqlite = undefined, sqliteAddon = checkoutAddon(outdir) } = {}) {
   // Chunk names carry content hashes: without a clean folder, stale chunks pile up and ship.
   rmSync(outdir, { recursive: true, force: true });
   const result = await build({
@@ -44,6 +58,7 @@ export async function buildSidecar({ outdir = path.join(root, 'dist'), minify = 
     outExtension: { '.js': '.mjs' },
     external: NATIVE_EXTERNALS,
     plugins: sqlite === undefined ? [] : [sqliteFrom(sqlite)],
+    define: { __SQLITE_ADDON__: JSON.stringify(sqliteAddon.split(path.sep).join('/')) },
     minify,
     // Smaller to parse at every start; the linked source maps keep stack traces readable.
     keepNames: true,

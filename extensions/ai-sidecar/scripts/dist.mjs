@@ -279,8 +279,11 @@ function portableSqlite() {
   return dir;
 }
 
+/** Where the folder keeps better-sqlite3's addon (and package.json), relative to the sidecar. */
+const SQLITE_DIR = path.join('node_modules', 'better-sqlite3');
+
 function copySqlite(from) {
-  const to = path.join(sidecarDir, 'node_modules', 'better-sqlite3');
+  const to = path.join(sidecarDir, SQLITE_DIR);
   // Its lib/ is in the bundle; package.json stays so the sidecar can find the addon beside it.
   for (const part of ['package.json', 'LICENSE']) cpSync(path.join(from, part), path.join(to, part), { recursive: true });
   const target = `${process.platform}-${process.arch}`;
@@ -301,7 +304,7 @@ export async function dist({ skipUi = false, models = [] } = {}) {
   // The bundle carries better-sqlite3's JavaScript: the release whose addon the folder ships.
   const sqlite = portableSqlite();
   step('bundling the sidecar');
-  await buildSidecar({ outdir: sidecarDir, minify: true, sourcemap: false, sqlite });
+  await buildSidecar({ outdir: sidecarDir, minify: true, sourcemap: false, sqlite, sqliteAddon: path.join(SQLITE_DIR, 'prebuilds', `${process.platform}-${process.arch}.node`) });
   step(`copying native addons for ${process.platform}-${process.arch} only`);
   const packages = closure(['node-llama-cpp']);
   for (const name of packages) copyPackage(name);

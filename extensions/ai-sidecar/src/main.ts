@@ -47,7 +47,8 @@ async function main(): Promise<void> {
     if (event === REQUEST_EVENT) void dispatcher.handle(data);
   });
   send(EVENTS.ready, { protocolVersion: PROTOCOL_VERSION, sidecarVersion: SIDECAR_VERSION });
-  log('info', `sidecar ready; data in ${sidecar.info.dataDir}${sidecar.info.readOnly ? ' (read-only)' : ''}`);
+  // After the replies to the first requests: opening stderr for the first line takes ~1 ms.
+  setImmediate(() => log('info', `sidecar ready; data in ${sidecar.info.dataDir}${sidecar.info.readOnly ? ' (read-only)' : ''}`));
   // Once the window has had its start-up second, get llama.cpp ready so a first local run waits only
   // for its model file. A failure here is reported again by the run that needs the backend.
   setTimeout(() => {
