@@ -47,8 +47,7 @@ function checkoutAddon(outdir) {
 export async function buildSidecar({ outdir = path.join(root, 'dist'), minify = true, sourcemap = 'linked', sqlite = undefined, sqliteAddon = checkoutAddon(outdir) } = {}) {
   // Chunk names carry content hashes: without a clean folder, stale chunks pile up and ship.
   rmSync(outdir, { recursive: true, force: true });
-  const result = await build({
-    entryPoints: { main: path.join(root, 'src/main.ts'), ask: path.join(root, 'src/cli/ask.ts') },
+  const options = {
     outdir,
     bundle: true,
     splitting: true,
@@ -68,7 +67,12 @@ export async function buildSidecar({ outdir = path.join(root, 'dist'), minify = 
     // Some CommonJS dependencies call require(); give ESM output a real one.
     banner: { js: "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);" },
     logLevel: 'warning',
-  });
+  };
+  // Two builds, not one with two entries: code the sidecar shares with the runner would be split into
+  // chunks of its own, and each module file on the start path costs Node 20 ~0.3 ms (resolve, read,
+  // instantiate). Apart, the sidecar's start path is main.mjs and 4 chunks instead of 6.
+  const result = await build({ ...options, entryPoints: { main: path.join(root, 'src/main.ts') } });
+  await build({ ...options, entryPoints: { ask: path.join(root, 'src/cli/ask.ts') }, metafile: false });
   mkdirSync(outdir, { recursive: true });
   for (const boot of [PRELOAD, SIDECAR_BOOT]) copyFileSync(path.join(root, 'src/boot', boot), path.join(outdir, boot));
   return result;
