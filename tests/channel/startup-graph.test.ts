@@ -1,6 +1,6 @@
 /**
  * What the built sidecar loads before it can answer (issue 13, launch): the modules reachable from
- * main.mjs through static imports. Features the first requests do not need (workflows, YAML, the
+ * main.cjs through the chunks it loads at once. Features the first requests do not need (workflows, YAML, the
  * SDKs, the vault's crypto, llama.cpp) must stay behind dynamic imports, or every start pays for them.
  */
 import { existsSync, readFileSync } from 'node:fs';
@@ -10,9 +10,13 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ROOT } from '../neutralino/build-once.js';
 
-interface Output {
-  readonly imports: readonly { readonly path: string; readonly kind: string; readonly external?: boolean }[];
-  readonly inputs: Readonly<Record<string, unknown>>;
+interface Chunk {
+  readonly fileName: string;
+  /** Chunks and external modules it loads when it loads. */
+  readonly imports: readonly string[];
+  readonly dynamicImports: readonly string[];
+  /** The source modules it carries (absolute paths). */
+  readonly modules: readonly string[];
 }
 
 let outdir: string;
@@ -20,34 +24,35 @@ let staticInputs: Set<string>;
 /** Modules left external (Node builtins, native addons) that the start path loads, `node:` prefix dropped. */
 let staticExternals: Set<string>;
 let allInputs: Set<string>;
-/** The files Node loads before main.mjs runs: main.mjs and the chunks it imports. */
+/** The files Node loads before main.cjs runs: main.cjs and the chunks it requires. */
 let startFiles: number;
 
 beforeAll(async () => {
   outdir = await mkdtemp(path.join(os.tmpdir(), 'sim-startup-graph-'));
   const { buildSidecar } = (await import(path.join(ROOT, 'extensions/ai-sidecar/scripts/build.mjs'))) as {
-    buildSidecar: (o: { outdir: string; sourcemap: boolean }) => Promise<{ metafile: { outputs: Record<string, Output> } }>;
+    buildSidecar: (o: { outdir: string; sourcemap: boolean }) => Promise<{ chunks: Chunk[] }>;
   };
-  const { metafile } = await buildSidecar({ outdir, sourcemap: false });
-  const outputs = new Map(Object.entries(metafile.outputs).map(([file, output]) => [path.resolve(ROOT, file), output]));
-  const main = [...outputs.keys()].find((file) => path.basename(file) === 'main.mjs');
-  if (main === undefined) throw new Error('no main.mjs in the build');
-  // Static closure of main.mjs: follow import statements only, not import() calls.
-  // A require() in a statically loaded chunk counts too: esbuild's CommonJS wrappers (ws is one) run
-  // their require() calls when the chunk loads; the bundle imports builtins as `http` or `node:http`.
-  const seen = new Set<string>([main]);
+  const { chunks } = await buildSidecar({ outdir, sourcemap: false });
+  const byName = new Map(chunks.map((chunk) => [chunk.fileName, chunk]));
+  if (!byName.has('main.cjs')) throw new Error('no main.cjs in the build');
+  // Static closure of main.cjs: follow the chunks it loads when it loads, not import() calls.
+  const seen = new Set<string>(['main.cjs']);
   staticExternals = new Set();
   for (const file of seen) {
-    for (const entry of outputs.get(file)?.imports ?? []) {
-      if (entry.external === true) {
-        if (entry.kind === 'import-statement' || entry.kind === 'require-call') staticExternals.add(entry.path.replace(/^node:/, ''));
-      } else if (entry.kind === 'import-statement') seen.add(path.resolve(ROOT, entry.path));
+    for (const id of byName.get(file)?.imports ?? []) {
+      if (byName.has(id)) seen.add(id);
+      else staticExternals.add(id.replace(/^node:/, ''));
     }
   }
+  // Bundled CommonJS code (better-sqlite3's, say) calls require() itself: every module name a start
+  // file requires counts, whether or not that line runs at start.
+  for (const file of seen) {
+    for (const match of readFileSync(path.join(outdir, file), 'utf8').matchAll(/require\(["`]([^"`.][^"`]*)["`]\)/g)) staticExternals.add((match[1] ?? '').replace(/^node:/, ''));
+  }
   startFiles = seen.size;
-  const inputsOf = (files: Iterable<string>) => new Set([...files].flatMap((file) => Object.keys(outputs.get(file)?.inputs ?? {})).map((input) => input.replace(/^.*node_modules\//, 'node_modules/').replace(/^.*extensions\/ai-sidecar\//, '')));
+  const inputsOf = (files: Iterable<string>) => new Set([...files].flatMap((file) => byName.get(file)?.modules ?? []).map((input) => input.replace(/^.*node_modules\//, 'node_modules/').replace(/^.*extensions\/ai-sidecar\//, '')));
   staticInputs = inputsOf(seen);
-  allInputs = inputsOf(outputs.keys());
+  allInputs = inputsOf(byName.keys());
 }, 60_000);
 
 afterAll(async () => {
@@ -63,10 +68,11 @@ describe('the sidecar at start', () => {
     expect(loaded(/^src\/storage\/database\.ts$/)).toHaveLength(1);
   });
 
-  it('is few files: each module file costs Node 20 ~0.3 ms to resolve, read and instantiate', () => {
-    // main.mjs and the chunks it shares with what loads later (the contract, the manager...);
-    // the runner (cli/ask.ts) is built apart so its shared code adds none.
-    expect(startFiles).toBeLessThanOrEqual(5);
+  it('is few files, all CommonJS: no ESM loader on Node 20, and each file costs a resolve, read and compile', () => {
+    // main.cjs, Rolldown's helpers and the contract (shared with what loads later); the runner
+    // (cli/ask.ts) is built apart so its shared code adds no chunks.
+    expect(startFiles).toBeLessThanOrEqual(3);
+    expect(readFileSync(path.join(outdir, 'main.cjs'), 'utf8')).not.toMatch(/^\s*import\s/m);
   });
 
   it('leaves workflows (executor, validator, expressions, YAML) to their first command', () => {
@@ -91,9 +97,9 @@ describe('the sidecar at start', () => {
   });
 
   it("knows where better-sqlite3's addon is from the build, without searching node_modules at start", () => {
-    const main = readFileSync(path.join(outdir, 'main.mjs'), 'utf8');
+    const main = readFileSync(path.join(outdir, 'main.cjs'), 'utf8');
     // A path to it (the bundled JS names the bare file name too).
-    const addon = /"([^"]*\/better_sqlite3\.node)"/.exec(main)?.[1];
+    const addon = /["`]([^"`]*\/better_sqlite3\.node)["`]/.exec(main)?.[1];
     expect(addon).toBeDefined();
     expect(existsSync(path.resolve(outdir, addon ?? ''))).toBe(true);
   });

@@ -59,7 +59,7 @@ function sidecarPids(shellPid: number): number[] {
     });
   return [shellPid, ...children].filter((pid) => {
     try {
-      return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('main.mjs') && !readFileSync(`/proc/${pid}/cmdline`, 'utf8').startsWith('/bin/sh');
+      return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('main.cjs') && !readFileSync(`/proc/${pid}/cmdline`, 'utf8').startsWith('/bin/sh');
     } catch {
       return false;
     }

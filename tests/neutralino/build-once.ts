@@ -13,7 +13,7 @@ let built: Promise<void> | undefined;
 
 export function buildSidecarOnce(): Promise<void> {
   built ??= (async () => {
-    if (existsSync(path.join(ROOT, 'extensions/ai-sidecar/dist/main.mjs'))) return;
+    if (existsSync(path.join(ROOT, 'extensions/ai-sidecar/dist/main.cjs'))) return;
     const { buildSidecar } = (await import(path.join(ROOT, 'extensions/ai-sidecar/scripts/build.mjs'))) as { buildSidecar: () => Promise<unknown> };
     await buildSidecar();
   })();

@@ -91,7 +91,7 @@ const ok = <T = unknown>(reply: ReplyEnvelope): T => {
 describe.skipIf(NEU_BIN === undefined || !existsSync(NEU_BIN))('the real Neutralino runtime, in bundle mode', () => {
   beforeAll(async () => {
     if (!existsSync(path.join(ROOT, 'resources/dist/index.html'))) throw new Error('build the UI first: npm run build');
-    if (!existsSync(path.join(ROOT, 'extensions/ai-sidecar/dist/main.mjs'))) throw new Error('build the sidecar first: npm run build');
+    if (!existsSync(path.join(ROOT, 'extensions/ai-sidecar/dist/main.cjs'))) throw new Error('build the sidecar first: npm run build');
     work = await mkdtemp(path.join(os.tmpdir(), 'sim-real-'));
     appDir = path.join(work, 'app');
     dataDir = path.join(work, 'data');

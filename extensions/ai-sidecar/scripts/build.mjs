@@ -1,15 +1,22 @@
-// Bundles the sidecar into dist/ with esbuild. SDKs are split into chunks that load on first use, so
-// an idle sidecar parses only the channel, the contract and the storage layer. node-llama-cpp stays
-// external: it is resolved from node_modules (or from the portable folder's copy) at run time.
+// Bundles the sidecar into dist/ with Rolldown (Vite's bundler), as CommonJS. SDKs, workflows and the
+// vault's crypto are split into chunks that load on first use, so an idle sidecar parses only the
+// channel, the contract and the storage layer. node-llama-cpp stays external (an ES module, loaded
+// with import() on first local use): it is resolved from node_modules (or the portable folder's copy).
+//
+// CommonJS, not ES modules: on Node 20 an ES module entry starts the ESM loader (~5 ms), imports each
+// built-in through a wrapper that reads every export once (node:crypto's webcrypto, node:util's MIME
+// types...) and costs ~0.3 ms per file; the same code as CommonJS answered its first request 16 ms
+// sooner (21 alternating rounds). Node 24's compile cache (the portable folder) covers CommonJS too.
+//
 // better-sqlite3's JavaScript is bundled (its addon is loaded by path, see storage/database.ts):
 // required from node_modules, its dozen small CommonJS files cost ~5 ms of every start on Node 20
 // (resolution and compiling). The bundled JS must match the addon: the checkout's own package by
 // default, the portable folder's release when dist.mjs builds the folder.
-import { build } from 'esbuild';
+import { builtinModules, createRequire } from 'node:module';
 import { copyFileSync, mkdirSync, rmSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
+import { build } from 'rolldown';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(here, '..');
@@ -18,15 +25,17 @@ const root = path.resolve(here, '..');
 export const PRELOAD = 'preload.cjs';
 /** The sidecar's `--require` instead: the preload, then its auth read from stdin starts early. */
 export const SIDECAR_BOOT = 'sidecar.cjs';
+/** The sidecar's entry in the build. */
+export const SIDECAR_MAIN = 'main.cjs';
 
-export const NATIVE_EXTERNALS = ['node-llama-cpp', '@node-llama-cpp/*'];
+const EXTERNAL = [/^node-llama-cpp(\/|$)/, /^@node-llama-cpp\//, /^node:/, ...builtinModules.map((name) => new RegExp(`^${name}$`))];
 
 /** better-sqlite3 from `packageDir` (its `lib/`), whatever node_modules holds. */
 function sqliteFrom(packageDir) {
   return {
     name: 'better-sqlite3',
-    setup(build) {
-      build.onResolve({ filter: /^better-sqlite3$/ }, () => ({ path: path.join(packageDir, 'lib', 'index.js') }));
+    resolveId(id) {
+      return id === 'better-sqlite3' ? path.join(packageDir, 'lib', 'index.js') : null;
     },
   };
 }
@@ -43,39 +52,40 @@ function checkoutAddon(outdir) {
 /**
  * `sqlite`: the better-sqlite3 package whose JavaScript to bundle (default: the checkout's), and
  * `sqliteAddon`: where its addon will be, relative to `outdir` (default: the checkout's build).
+ * Resolves with the sidecar build's chunks (file name, static and dynamic imports, modules).
  */
-export async function buildSidecar({ outdir = path.join(root, 'dist'), minify = true, sourcemap = 'linked', sqlite = undefined, sqliteAddon = checkoutAddon(outdir) } = {}) {
+export async function buildSidecar({ outdir = path.join(root, 'dist'), minify = true, sourcemap = true, sqlite = undefined, sqliteAddon = checkoutAddon(outdir) } = {}) {
   // Chunk names carry content hashes: without a clean folder, stale chunks pile up and ship.
   rmSync(outdir, { recursive: true, force: true });
-  const options = {
-    outdir,
-    bundle: true,
-    splitting: true,
-    format: 'esm',
+  const options = (input) => ({
+    input,
     platform: 'node',
-    target: 'node20',
-    outExtension: { '.js': '.mjs' },
-    external: NATIVE_EXTERNALS,
+    external: EXTERNAL,
     plugins: sqlite === undefined ? [] : [sqliteFrom(sqlite)],
-    define: { __SQLITE_ADDON__: JSON.stringify(sqliteAddon.split(path.sep).join('/')) },
-    minify,
-    // Smaller to parse at every start; the linked source maps keep stack traces readable.
-    keepNames: true,
-    sourcemap,
-    metafile: true,
-    legalComments: 'none',
-    // Some CommonJS dependencies call require(); give ESM output a real one.
-    banner: { js: "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);" },
-    logLevel: 'warning',
-  };
+    transform: { define: { __SQLITE_ADDON__: JSON.stringify(sqliteAddon.split(path.sep).join('/')) } },
+    output: {
+      dir: outdir,
+      format: 'cjs',
+      entryFileNames: '[name].cjs',
+      chunkFileNames: '[name]-[hash].cjs',
+      minify,
+      // Readable stack traces: names kept, and the linked source maps.
+      keepNames: true,
+      sourcemap,
+    },
+    logLevel: 'warn',
+  });
   // Two builds, not one with two entries: code the sidecar shares with the runner would be split into
-  // chunks of its own, and each module file on the start path costs Node 20 ~0.3 ms (resolve, read,
-  // instantiate). Apart, the sidecar's start path is main.mjs and 4 chunks instead of 6.
-  const result = await build({ ...options, entryPoints: { main: path.join(root, 'src/main.ts') } });
-  await build({ ...options, entryPoints: { ask: path.join(root, 'src/cli/ask.ts') }, metafile: false });
+  // chunks of its own, each one more file to load before the first reply.
+  const sidecar = await build(options({ main: path.join(root, 'src/main.ts') }));
+  await build(options({ ask: path.join(root, 'src/cli/ask.ts') }));
   mkdirSync(outdir, { recursive: true });
   for (const boot of [PRELOAD, SIDECAR_BOOT]) copyFileSync(path.join(root, 'src/boot', boot), path.join(outdir, boot));
-  return result;
+  return {
+    chunks: sidecar.output
+      .filter((item) => item.type === 'chunk')
+      .map((chunk) => ({ fileName: chunk.fileName, imports: chunk.imports, dynamicImports: chunk.dynamicImports, modules: chunk.moduleIds })),
+  };
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {

@@ -15,7 +15,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { chmodSync, closeSync, cpSync, existsSync, mkdirSync, openSync, readFileSync, readSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { SIDECAR_BOOT, buildSidecar } from './build.mjs';
+import { SIDECAR_BOOT, SIDECAR_MAIN, buildSidecar } from './build.mjs';
 import { RESOURCES_FILE, writeResourcesBundle } from './resources-bundle.mjs';
 import { webviewEnvShell } from './webview-env.mjs';
 
@@ -98,7 +98,7 @@ function portableConfig() {
   // first reply 77 -> 71 ms median over 13 alternating rounds; idle RSS unchanged, 65 MiB). Not in
   // the checkout's command: on Node 20 the same flag made the start 10 ms slower.
   const sidecar = '${NL_PATH}/extensions/ai-sidecar';
-  config.extensions = [{ id: 'ai.sidecar', command: `"\${NL_PATH}/node/node${exe}" --min-semi-space-size=16 --require "${sidecar}/${SIDECAR_BOOT}" "${sidecar}/main.mjs" --app-dir "\${NL_PATH}"` }];
+  config.extensions = [{ id: 'ai.sidecar', command: `"\${NL_PATH}/node/node${exe}" --min-semi-space-size=16 --require "${sidecar}/${SIDECAR_BOOT}" "${sidecar}/${SIDECAR_MAIN}" --app-dir "\${NL_PATH}"` }];
   return config;
 }
 
