@@ -12,7 +12,7 @@
 // required from node_modules, its dozen small CommonJS files cost ~5 ms of every start on Node 20
 // (resolution and compiling). The bundled JS must match the addon: the checkout's own package by
 // default, the portable folder's release when dist.mjs builds the folder.
-import { builtinModules, createRequire } from 'node:module';
+import { createRequire } from 'node:module';
 import { copyFileSync, mkdirSync, rmSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
@@ -28,7 +28,8 @@ export const SIDECAR_BOOT = 'sidecar.cjs';
 /** The sidecar's entry in the build. */
 export const SIDECAR_MAIN = 'main.cjs';
 
-const EXTERNAL = [/^node-llama-cpp(\/|$)/, /^@node-llama-cpp\//, /^node:/, ...builtinModules.map((name) => new RegExp(`^${name}$`))];
+// Node's built-ins are external already (platform: 'node').
+const EXTERNAL = [/^node-llama-cpp(\/|$)/, /^@node-llama-cpp\//];
 
 /** better-sqlite3 from `packageDir` (its `lib/`), whatever node_modules holds. */
 function sqliteFrom(packageDir) {
