@@ -13,7 +13,7 @@
 import type * as z from 'zod/mini';
 import { COMMANDS, isCommandName, requestEnvelopeSchema, type CommandName, type CommandParams, type CommandResult, type ReplyEnvelope } from '../protocol/contract.js';
 import { AIError } from '../core/errors.js';
-import { describeIssue, describeIssues } from '../protocol/issue-text.js';
+import { describeIssueAt, describeIssues } from '../protocol/issue-text.js';
 import { retainRedactions } from '../core/redact.js';
 import { ChannelError, toErrorData } from './errors.js';
 
@@ -114,12 +114,8 @@ function idOf(payload: unknown): string | undefined {
   return typeof id === 'string' && id.length > 0 && id.length <= 128 ? id : undefined;
 }
 
-/** Where and what, for a log: `response.text: Text must be a string.` */
 function describe(error: z.core.$ZodError): string {
-  return error.issues
-    .slice(0, 3)
-    .map((issue) => `${issue.path.join('.') || 'message'}: ${describeIssue(issue)}`)
-    .join('; ');
+  return error.issues.slice(0, 3).map(describeIssueAt).join('; ');
 }
 
 export type { CommandParams };

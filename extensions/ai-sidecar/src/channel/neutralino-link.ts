@@ -15,21 +15,23 @@ export interface NeutralinoAuth {
 }
 
 /** Reads stdin to its end (the runtime writes one JSON object, then closes it). */
-export function readAuth(input: NodeJS.ReadableStream, timeoutMs = 10_000): Promise<NeutralinoAuth> {
-  return new Promise((resolve, reject) => {
+export async function readAuth(input: NodeJS.ReadableStream, timeoutMs = 10_000): Promise<NeutralinoAuth> {
+  const text = new Promise<string>((resolve, reject) => {
     const chunks: Buffer[] = [];
-    const timer = setTimeout(() => reject(new Error('No auth arrived on stdin: start the sidecar through Neutralino.')), timeoutMs);
     input.on('data', (chunk: Buffer | string) => chunks.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk)));
-    input.once('error', (error: Error) => (clearTimeout(timer), reject(error)));
-    input.once('end', () => {
-      clearTimeout(timer);
-      try {
-        resolve(parseAuth(Buffer.concat(chunks).toString('utf8')));
-      } catch (error) {
-        reject(error instanceof Error ? error : new Error(String(error)));
-      }
-    });
+    input.once('error', reject);
+    input.once('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
   });
+  return parseAuth(await withinAuthTimeout(text, timeoutMs));
+}
+
+/** `text`, unless `timeoutMs` passes first: then the runtime is not the one that started us. */
+async function withinAuthTimeout<T>(text: Promise<T>, timeoutMs: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error('No auth arrived on stdin: start the sidecar through Neutralino.')), timeoutMs);
+  });
+  return Promise.race([text, timeout]).finally(() => clearTimeout(timer));
 }
 
 /** Where src/boot/sidecar.cjs leaves the promise of stdin's text it started reading at launch. */
@@ -41,12 +43,7 @@ const EARLY_STDIN = Symbol.for('sim-ai.early-stdin');
  */
 export async function readStartupAuth(input: NodeJS.ReadableStream, timeoutMs = 10_000): Promise<NeutralinoAuth> {
   const early = (globalThis as Record<symbol, Promise<string | undefined> | undefined>)[EARLY_STDIN];
-  if (early === undefined) return readAuth(input, timeoutMs);
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error('No auth arrived on stdin: start the sidecar through Neutralino.')), timeoutMs);
-  });
-  const text = await Promise.race([early, timeout]).finally(() => clearTimeout(timer));
+  const text = early === undefined ? undefined : await withinAuthTimeout(early, timeoutMs);
   return text === undefined ? readAuth(input, timeoutMs) : parseAuth(text);
 }
 

@@ -5,7 +5,7 @@
  */
 import * as z from 'zod/mini';
 import { conversationMessageSchema, conversationSettingsSchema, type ConversationMessageData } from '../protocol/contract.js';
-import { describeIssue } from '../protocol/issue-text.js';
+import { describeIssueAt } from '../protocol/issue-text.js';
 import { lazy } from '../protocol/lazy-schema.js';
 import type { ConversationRow } from '../storage/conversations.js';
 
@@ -86,7 +86,7 @@ export function parseConversationFile(content: string): ConversationFile {
   const parsed = conversationFileSchema().safeParse(raw);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
-    throw new ImportError(`This conversation file is damaged or from a newer version (${issue ? `${issue.path.join('.')}: ${describeIssue(issue)}` : 'invalid'}).`);
+    throw new ImportError(`This conversation file is damaged or from a newer version (${issue ? describeIssueAt(issue) : 'invalid'}).`);
   }
   return parsed.data;
 }

@@ -55,6 +55,11 @@ export function describeIssue(issue: Issue, schema?: Schema): string {
   }
 }
 
+/** Where and what, for a log or a file's error: `messages.2.role: Role must be one of: …`. */
+export function describeIssueAt(issue: Issue): string {
+  return `${issue.path.join('.') || 'message'}: ${describeIssue(issue)}`;
+}
+
 function label(path: readonly PropertyKey[]): string {
   const key = [...path].reverse().find((part): part is string => typeof part === 'string');
   if (key === undefined) return 'The request';
