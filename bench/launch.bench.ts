@@ -115,29 +115,42 @@ function trivialExtensionApp(nodeBinary: string): Promise<string> {
   });
 }
 
-const { dist } = (await import(path.join(ROOT, 'extensions/ai-sidecar/scripts/dist.mjs'))) as { dist: (o: { skipUi: boolean }) => Promise<{ outDir: string; nodeVersion: string }> };
-const portable = await dist({ skipUi: existsSync(path.join(ROOT, 'resources/dist/index.html')) });
-const portableNode = path.join(portable.outDir, 'node', 'node');
 const dataDir = await mkdtemp(path.join(os.tmpdir(), 'sim-launch-bench-'));
 
-const launch = { repo: [] as number[], repoBare: [] as number[], repoFloor: [] as number[], portable: [] as number[], portableBare: [] as number[], portableFloor: [] as number[] };
-const floorApps = { repo: await trivialExtensionApp(process.execPath), portable: await trivialExtensionApp(portableNode) };
-// One unmeasured start each: the first portable start writes the compile cache, as on a user's first launch.
-if (PARTS.has('launch')) {
-    await sidecarFirstReply(ROOT, dataDir);
-    await sidecarFirstReply(portable.outDir, dataDir);
+/** Part 1, in alternating rounds; the portable folder is built for it (and only for it). Resolves with its report. */
+async function measureLaunch(): Promise<string> {
+  const { dist } = (await import(path.join(ROOT, 'extensions/ai-sidecar/scripts/dist.mjs'))) as { dist: (o: { skipUi: boolean }) => Promise<{ outDir: string; nodeVersion: string }> };
+  const portable = await dist({ skipUi: existsSync(path.join(ROOT, 'resources/dist/index.html')) });
+  const portableNode = path.join(portable.outDir, 'node', 'node');
+  const launch = { repo: [] as number[], repoBare: [] as number[], repoFloor: [] as number[], portable: [] as number[], portableBare: [] as number[], portableFloor: [] as number[] };
+  const floorApps = { repo: await trivialExtensionApp(process.execPath), portable: await trivialExtensionApp(portableNode) };
+  // One unmeasured start each: the first portable start writes the compile cache, as on a user's first launch.
+  await sidecarFirstReply(ROOT, dataDir);
+  await sidecarFirstReply(portable.outDir, dataDir);
+  for (let round = 0; round < ROUNDS; round += 1) {
+    launch.repoBare.push(await bareNode(process.execPath));
+    launch.repoFloor.push(await sidecarFirstReply(floorApps.repo, dataDir));
+    launch.repo.push(await sidecarFirstReply(ROOT, dataDir));
+    launch.portableBare.push(await bareNode(portableNode));
+    launch.portableFloor.push(await sidecarFirstReply(floorApps.portable, dataDir));
+    launch.portable.push(await sidecarFirstReply(portable.outDir, dataDir));
+  }
+  for (const dir of Object.values(floorApps)) await rm(dir, { recursive: true, force: true });
+  const cacheDir = path.join(portable.outDir, 'extensions', 'ai-sidecar', '.node-compile-cache');
+  const cacheFiles = existsSync(cacheDir) ? readdirSync(cacheDir, { recursive: true }).length : 0;
+  await rm(path.join(portable.outDir, 'data'), { recursive: true, force: true });
+  const diff = (a: number[], b: number[]) => median(a.map((x, i) => x - (b[i] ?? Number.NaN)));
+  return [
+    `Sidecar launch, spawn → first reply, ${ROUNDS} alternating rounds (medians; the difference is per round, then the median)`,
+    table([
+      ['launch', 'sidecar ms', 'bare Node ms', 'sidecar − bare, ms (target <= 50)', 'ratio', 'trivial extension ms', 'trivial − bare, ms'],
+      [`checkout, Node ${process.versions.node}`, fmt(median(launch.repo), 0), fmt(median(launch.repoBare), 0), fmt(diff(launch.repo, launch.repoBare), 0), fmt(median(launch.repo) / median(launch.repoBare), 2), fmt(median(launch.repoFloor), 0), fmt(diff(launch.repoFloor, launch.repoBare), 0)],
+      [`portable folder, Node ${portable.nodeVersion} + compile cache`, fmt(median(launch.portable), 0), fmt(median(launch.portableBare), 0), fmt(diff(launch.portable, launch.portableBare), 0), fmt(median(launch.portable) / median(launch.portableBare), 2), fmt(median(launch.portableFloor), 0), fmt(diff(launch.portableFloor, launch.portableBare), 0)],
+    ]),
+    `compile cache in the portable folder: ${cacheFiles} entries under extensions/ai-sidecar/.node-compile-cache`,
+  ].join('\n');
 }
-for (let round = 0; PARTS.has('launch') && round < ROUNDS; round += 1) {
-  launch.repoBare.push(await bareNode(process.execPath));
-  launch.repoFloor.push(await sidecarFirstReply(floorApps.repo, dataDir));
-  launch.repo.push(await sidecarFirstReply(ROOT, dataDir));
-  launch.portableBare.push(await bareNode(portableNode));
-  launch.portableFloor.push(await sidecarFirstReply(floorApps.portable, dataDir));
-  launch.portable.push(await sidecarFirstReply(portable.outDir, dataDir));
-}
-for (const dir of Object.values(floorApps)) await rm(dir, { recursive: true, force: true });
-const cacheDir = path.join(portable.outDir, 'extensions', 'ai-sidecar', '.node-compile-cache');
-const cacheFiles = existsSync(cacheDir) ? readdirSync(cacheDir, { recursive: true }).length : 0;
+const launchReport = PARTS.has('launch') ? await measureLaunch() : undefined;
 
 // ---------------------------------------------------------------------------------------------
 // 2. Idle memory in the real runtime.
@@ -268,22 +281,12 @@ if (NEU_BIN !== undefined && PARTS.has('input')) {
 }
 
 await rm(dataDir, { recursive: true, force: true });
-await rm(path.join(portable.outDir, 'data'), { recursive: true, force: true });
 
 // ---------------------------------------------------------------------------------------------
 // Report.
 
 console.log(`\nmachine: ${os.cpus().length} vCPUs, load average ${os.loadavg().map((l) => l.toFixed(2)).join(' ')} (shared with other work)`);
-if (PARTS.has('launch')) {
-  console.log(`Sidecar launch, spawn → first reply, ${ROUNDS} alternating rounds (medians; the difference is per round, then the median)`);
-  const diff = (a: number[], b: number[]) => median(a.map((x, i) => x - (b[i] ?? Number.NaN)));
-  console.log(table([
-    ['launch', 'sidecar ms', 'bare Node ms', 'sidecar − bare, ms (target <= 50)', 'ratio', 'trivial extension ms', 'trivial − bare, ms'],
-    [`checkout, Node ${process.versions.node}`, fmt(median(launch.repo), 0), fmt(median(launch.repoBare), 0), fmt(diff(launch.repo, launch.repoBare), 0), fmt(median(launch.repo) / median(launch.repoBare), 2), fmt(median(launch.repoFloor), 0), fmt(diff(launch.repoFloor, launch.repoBare), 0)],
-    [`portable folder, Node ${portable.nodeVersion} + compile cache`, fmt(median(launch.portable), 0), fmt(median(launch.portableBare), 0), fmt(diff(launch.portable, launch.portableBare), 0), fmt(median(launch.portable) / median(launch.portableBare), 2), fmt(median(launch.portableFloor), 0), fmt(diff(launch.portableFloor, launch.portableBare), 0)],
-  ]));
-  console.log(`compile cache in the portable folder: ${cacheFiles} entries under extensions/ai-sidecar/.node-compile-cache`);
-}
+if (launchReport !== undefined) console.log(launchReport);
 
 if (NEU_BIN === undefined && PARTS.has('idle')) {
   // No real runtime: the page and the sidecar in Chromium against the same trivial page (bench/idle-chromium.ts).
