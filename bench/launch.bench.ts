@@ -19,9 +19,13 @@
  *    the console), the app against the trivial page, on one Xvfb server. Target: at most 1.2x.
  *    The app's window shows its first screen from index.html; the probe also reports when the app
  *    itself has mounted over it, printed beside (not part of the target), so a slow app cannot hide.
+ * 4. Launch with a long history: the checkout's sidecar, spawn to first reply, with a data folder of
+ *    HISTORY conversations (default 1,000, 50 messages each, with their ledger rows), closed cleanly
+ *    and after an unclean end (a writer killed, its WAL left), against the same sidecar on an empty
+ *    data folder, in alternating rounds. A long history must not make every start slower.
  *
  *   npm run build && npm run bench:launch      (NEU_BIN=/path/to/neutralino-linux_x64 ROUNDS=5;
- *   PARTS=launch,idle,input picks parts, e.g. PARTS=input for 3 alone)
+ *   PARTS=launch,idle,input,history picks parts, e.g. PARTS=input for 3 alone)
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
@@ -35,9 +39,10 @@ import { withWebviewEnv } from '../extensions/ai-sidecar/scripts/webview-env.mjs
 import { addMemory, descendantsOf, memoryOf, NO_MEMORY } from './proc.js';
 import { fmt, median, table } from './stats.js';
 import { reportIdleInChromium } from './idle-chromium.js';
+import { leaveUnclean, writeHistory } from './history-data.js';
 
 const ROUNDS = Number(process.env.ROUNDS ?? 7);
-const PARTS = new Set((process.env.PARTS ?? 'launch,idle,input').split(',').map((p) => p.trim()));
+const PARTS = new Set((process.env.PARTS ?? 'launch,idle,input,history').split(',').map((p) => p.trim()));
 
 // ---------------------------------------------------------------------------------------------
 // 1. Launch.
@@ -151,6 +156,34 @@ async function measureLaunch(): Promise<string> {
   ].join('\n');
 }
 const launchReport = PARTS.has('launch') ? await measureLaunch() : undefined;
+
+/** Part 4: the same start with a long history, clean and after an unclean end, against an empty folder. */
+async function measureHistory(): Promise<string> {
+  const conversations = Number(process.env.HISTORY ?? 1000);
+  const [empty, history] = [await mkdtemp(path.join(os.tmpdir(), 'sim-launch-empty-')), await mkdtemp(path.join(os.tmpdir(), 'sim-launch-history-'))];
+  const bytes = writeHistory(history, conversations);
+  const times = { empty: [] as number[], clean: [] as number[], unclean: [] as number[] };
+  await sidecarFirstReply(ROOT, empty);
+  await sidecarFirstReply(ROOT, history); // the first start after writing records its full check
+  for (let round = 0; round < ROUNDS; round += 1) {
+    times.empty.push(await sidecarFirstReply(ROOT, empty));
+    times.clean.push(await sidecarFirstReply(ROOT, history));
+    await leaveUnclean(history);
+    times.unclean.push(await sidecarFirstReply(ROOT, history));
+  }
+  for (const dir of [empty, history]) await rm(dir, { recursive: true, force: true });
+  const diff = (a: number[]) => median(a.map((x, i) => x - (times.empty[i] ?? Number.NaN)));
+  return [
+    `Sidecar launch with a long history (${conversations} conversations of 50 messages, database ${fmt(bytes / 2 ** 20, 0)} MiB), spawn → first reply, ${ROUNDS} alternating rounds`,
+    table([
+      ['data folder', 'sidecar ms', 'over the empty folder, ms'],
+      ['empty', fmt(median(times.empty), 0), '0'],
+      ['long history, closed cleanly', fmt(median(times.clean), 0), fmt(diff(times.clean), 0)],
+      ['long history, after an unclean end', fmt(median(times.unclean), 0), fmt(diff(times.unclean), 0)],
+    ]),
+  ].join('\n');
+}
+const historyReport = PARTS.has('history') ? await measureHistory() : undefined;
 
 // ---------------------------------------------------------------------------------------------
 // 2. Idle memory in the real runtime.
@@ -287,6 +320,7 @@ await rm(dataDir, { recursive: true, force: true });
 
 console.log(`\nmachine: ${os.cpus().length} vCPUs, load average ${os.loadavg().map((l) => l.toFixed(2)).join(' ')} (shared with other work)`);
 if (launchReport !== undefined) console.log(launchReport);
+if (historyReport !== undefined) console.log(`\n${historyReport}`);
 
 if (NEU_BIN === undefined && PARTS.has('idle')) {
   // No real runtime: the page and the sidecar in Chromium against the same trivial page (bench/idle-chromium.ts).
