@@ -112,6 +112,12 @@ const MIGRATIONS: readonly string[] = [
    CREATE INDEX workflow_executions_started ON workflow_executions (workflow_id, started_at DESC);`,
   // Issue 10: seconds of silence between stream parts before a run fails with `timeout`; NULL is 60 s.
   `ALTER TABLE provider_settings ADD COLUMN idle_timeout_s INTEGER;`,
+  // Issue 13: when the whole file last passed an integrity check (database.ts checks it in full only
+  // after an unclean end or once a week).
+  `CREATE TABLE maintenance (
+     name TEXT PRIMARY KEY,
+     at TEXT NOT NULL
+   );`,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;
