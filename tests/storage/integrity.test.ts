@@ -10,7 +10,9 @@ import os from 'node:os';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
-import { FULL_CHECK_INTERVAL_MS, openDatabase } from '../../extensions/ai-sidecar/src/storage/database.js';
+import { FULL_CHECK_INTERVAL_MS, openDatabase, type SqliteDatabase } from '../../extensions/ai-sidecar/src/storage/database.js';
+import { ConversationsRepository } from '../../extensions/ai-sidecar/src/storage/conversations.js';
+import { WorkflowRepository } from '../../extensions/ai-sidecar/src/storage/workflow-repository.js';
 
 let dir: string | undefined;
 afterEach(async () => {
@@ -108,4 +110,30 @@ describe('the integrity check at start', () => {
     damage(file, 'secrets');
     expect(() => openDatabase(file, { now: () => T0 + DAY })).toThrow(expect.objectContaining({ code: 'storage', message: expect.stringMatching(/damaged/) }));
   });
+
+  it("finds the runs a crash left open through an index, without reading the history", async () => {
+    const file = await withHistory();
+    const { db } = openDatabase(file, { now: () => T0 + DAY });
+    const { statements, stop } = recordStatements(db);
+    new ConversationsRepository(db).markInterrupted({ code: 'incomplete_stream', message: 'x', retryable: true });
+    new WorkflowRepository(db).failInterrupted();
+    stop();
+    expect(statements.length).toBeGreaterThanOrEqual(2);
+    for (const sql of statements) {
+      const plan = db.prepare(`EXPLAIN QUERY PLAN ${sql}`).all(...Array.from(sql.matchAll(/\?/g), () => null)) as { detail: string }[];
+      expect(plan.map((step) => step.detail).join('; '), sql).not.toMatch(/\bSCAN (conversation_messages|workflow_executions)\b/);
+    }
+    db.close();
+  });
 });
+
+/** The SQL of every statement `db` prepares until `stop()`. */
+function recordStatements(db: SqliteDatabase): { statements: string[]; stop(): void } {
+  const statements: string[] = [];
+  const prepare = db.prepare;
+  db.prepare = ((sql: string) => {
+    statements.push(sql);
+    return prepare.call(db, sql);
+  }) as typeof db.prepare;
+  return { statements, stop: () => void (db.prepare = prepare) };
+}

@@ -118,6 +118,9 @@ const MIGRATIONS: readonly string[] = [
      name TEXT PRIMARY KEY,
      at TEXT NOT NULL
    );`,
+  // Issue 13: the start's queries for runs a crash left open read only those rows, not the history.
+  `CREATE INDEX conversation_messages_streaming ON conversation_messages (status) WHERE status = 'streaming';
+   CREATE INDEX workflow_executions_running ON workflow_executions (status) WHERE status = 'running';`,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;
