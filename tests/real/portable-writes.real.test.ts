@@ -54,11 +54,15 @@ describe.skipIf(NEU_BIN === undefined || !existsSync(NEU_BIN ?? ''))('portable f
       await expect.poll(() => /sidecar ready/.test(traced.stdout()), { timeout: 60_000, message: traced.stdout() }).toBe(true);
       await new Promise((resolve) => setTimeout(resolve, 5_000));
     } finally {
-      const runtimePid = Number(execFileSync('pgrep', ['-P', String(traced.child.pid)], { encoding: 'utf8' }).trim().split('\n')[0]);
+      // The runtime, as closing its window ends it (under strace, then the launcher's shell); the
+      // launcher's loop then ends too.
+      const childOf = (pid: number): number => Number(execFileSync('pgrep', ['-P', String(pid)], { encoding: 'utf8' }).trim().split('\n')[0]);
+      const runtimePid = childOf(childOf(traced.child.pid ?? 0));
       if (runtimePid > 0) process.kill(runtimePid, 'SIGTERM');
     }
     const ended = await Promise.race([traced.exited.then(() => true), new Promise<boolean>((resolve) => setTimeout(() => resolve(false), 15_000))]);
     if (!ended) for (const pid of tracedPids(traceFile)) try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ }
+    expect(ended, 'the app ended by itself once its runtime went away').toBe(true);
     const writes = traced.writes();
     const outside = writesOutside(writes, folder);
     console.log(`real runtime: ${writes.length} paths written, ${outside.length} outside the folder`);
@@ -66,5 +70,9 @@ describe.skipIf(NEU_BIN === undefined || !existsSync(NEU_BIN ?? ''))('portable f
     expect(readdirSync(home)).toEqual([]);
     // Control: WebKit did write, and inside the folder.
     expect(writes.some((w) => w.startsWith(path.join(folder, 'data', 'webview')))).toBe(true);
+    // The runtime going away closed the database cleanly (no WAL left), so the next start checks the
+    // vault's and the settings' tables, not the whole file (storage/database.ts).
+    expect(existsSync(path.join(folder, 'data', 'sim-ai.db'))).toBe(true);
+    expect(existsSync(path.join(folder, 'data', 'sim-ai.db-wal'))).toBe(false);
   });
 });
