@@ -9,6 +9,7 @@ import type { OriginKeySource } from './core/origin.js';
 import { aiHandlers } from './channel/handlers/ai.js';
 import { historyHandlers, type HistoryService } from './channel/handlers/history.js';
 import { conversationHandlers } from './channel/handlers/conversations.js';
+import { throttleProgress } from './channel/progress-throttle.js';
 import { vaultHandlers, type VaultService } from './channel/handlers/vault.js';
 import type { Handlers } from './channel/dispatcher.js';
 import type { EmitEvent } from './channel/run-streamer.js';
@@ -102,7 +103,7 @@ export function createSidecar(options: SidecarOptions): Sidecar {
   const local = new LocalLlamaProvider({
     modelsDir: paths.models,
     threadCacheFile: paths.threadCache,
-    onLoadProgress: (model, progress) => options.emit(EVENTS.modelLoad, { model, progress }),
+    onLoadProgress: throttleProgress((model, progress) => options.emit(EVENTS.modelLoad, { model, progress })),
   });
   const providers = new ProviderCatalog(manager, settings, { keys, createLocal: () => local });
   catalog = providers;
