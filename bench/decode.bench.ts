@@ -22,7 +22,7 @@ import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { getLlama, LlamaCompletion, LlamaLogLevel, type LlamaContext } from 'node-llama-cpp';
-import { EVENTS } from '../extensions/ai-sidecar/src/protocol/contract.js';
+import { EVENTS, PROTOCOL_VERSION } from '../extensions/ai-sidecar/src/protocol/contract.js';
 import type { AIResponse } from '../extensions/ai-sidecar/src/core/types.js';
 import { LocalLlamaProvider } from '../extensions/ai-sidecar/src/providers/local-llama.js';
 import { libuvPoolSize, nodeProcessOf } from '../tests/local/libuv-pool.js';
@@ -73,10 +73,24 @@ interface App {
   close(): Promise<void>;
 }
 
+const WINDOW_START: readonly [string, unknown][] = [
+  ['hello', { protocolVersion: PROTOCOL_VERSION }],
+  ['list_providers', {}],
+  ['list_presets', {}],
+  ['first_launch_status', {}],
+  ['vault_status', {}],
+  ['list_conversations', { limit: 200 }],
+];
+
 async function startApp(): Promise<App> {
   const runtime = await startNeutralinoStandIn({ appDir: ROOT, env });
   const page = await PageClient.connect(runtime);
   await page.waitForSidecar(30_000);
+  // What the window asks for once connected (resources/src/main.ts), so "just started" is as in the app.
+  for (const [command, params] of WINDOW_START) {
+    const reply = await page.request(command, params);
+    if (!reply.ok) throw new Error(`${command}: ${reply.error.message}`);
+  }
   const pid = nodeProcessOf(runtime.extensionProcesses[0]?.pid ?? 0);
   return {
     runtime,
