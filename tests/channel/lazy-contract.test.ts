@@ -31,7 +31,7 @@ function dispatcher() {
   } as unknown as import('../../extensions/ai-sidecar/src/channel/dispatcher.js').Handlers;
   const d = new dispatcherModule.Dispatcher(handlers, (reply) => replies.push(reply));
   const send = (command: string, params: unknown, id = 'r1') => d.handle({ v: contract.PROTOCOL_VERSION, id, command, params });
-  return { replies, calls, send };
+  return { dispatcher: d, replies, calls, send };
 }
 
 describe('the contract, built on first use', () => {
@@ -58,6 +58,17 @@ describe('the contract, built on first use', () => {
     expect(replies.slice(1).map((r) => r.ok)).toEqual([true, true]);
     expect(calls).toEqual([{ passphrase: 'long enough passphrase' }]);
     expect([...lazySchema.builtEntries(contract.COMMANDS)].sort()).toEqual(['hello', 'vault_init']);
+  });
+
+  it('prepares the schemas of the commands it is given while idle, calling no handler and sending nothing', async () => {
+    const { dispatcher: d, replies, calls, send } = dispatcher();
+    d.prepare(['vault_init']);
+    expect(lazySchema.builtEntries(contract.COMMANDS)).toEqual(['vault_init']);
+    expect(replies).toEqual([]);
+    expect(calls).toEqual([]);
+    await send('vault_init', { passphrase: 'long enough passphrase' });
+    expect(replies[0]?.ok).toBe(true);
+    expect(calls).toEqual([{ passphrase: 'long enough passphrase' }]);
   });
 
   it('gives the same schema object on every read, so a schema is built once', () => {

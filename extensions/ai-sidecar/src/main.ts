@@ -22,6 +22,8 @@ import { SIDECAR_VERSION } from './app.js';
 routeConsoleToLog();
 
 const WARM_UP_DELAY_MS = 1000;
+/** How a run starts from the window: their schemas are prepared with the warm-up. */
+const RUN_COMMANDS = ['call_ai_provider', 'send_message'] as const;
 
 async function main(): Promise<void> {
   const { values } = parseArgs({ options: { 'app-dir': { type: 'string' } }, allowPositionals: true });
@@ -49,9 +51,10 @@ async function main(): Promise<void> {
   send(EVENTS.ready, { protocolVersion: PROTOCOL_VERSION, sidecarVersion: SIDECAR_VERSION });
   // After the replies to the first requests: opening stderr for the first line takes ~1 ms.
   setImmediate(() => log('info', `sidecar ready; data in ${sidecar.info.dataDir}${sidecar.info.readOnly ? ' (read-only)' : ''}`));
-  // Once the window has had its start-up second, get llama.cpp ready so a first local run waits only
-  // for its model file. A failure here is reported again by the run that needs the backend.
+  // Once the window has had its start-up second, build the run commands' schemas and get llama.cpp
+  // ready, so a first local run waits only for its model file. A failure here is reported again by the run that needs the backend.
   setTimeout(() => {
+    dispatcher.prepare(RUN_COMMANDS);
     sidecar.warmUpLocal().then(
       (warmed) => warmed && log('info', 'local model backend ready'),
       (error: unknown) => log('warn', `local model backend did not start: ${error instanceof Error ? error.message : String(error)}`),
