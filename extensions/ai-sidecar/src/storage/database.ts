@@ -115,8 +115,7 @@ export function openDatabase(file: string, options: OpenOptions = {}): OpenedDat
 
 /** True when the whole file passed a check less than a week ago (by this clock; a date ahead of it is not trusted). */
 function checkedRecently(db: SqliteDatabase, now: number): boolean {
-  const known = db.prepare("SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = 'maintenance'").get();
-  if (known === undefined) return false;
+  if (!hasTable(db, 'maintenance')) return false;
   const row = db.prepare("SELECT at FROM maintenance WHERE name = 'integrity_check'").get() as { at?: unknown } | undefined;
   const at = typeof row?.at === 'string' ? Date.parse(row.at) : Number.NaN;
   return now - at >= 0 && now - at < FULL_CHECK_INTERVAL_MS;
@@ -134,7 +133,7 @@ function openReadOnly(file: string): OpenedDatabase {
       // A WAL-mode header (format bytes 2/2) cannot be opened in memory; a cleanly closed file has
       // everything checkpointed into the main file, so it reads the same in rollback mode.
       if (bytes[18] === 2 && bytes[19] === 2) bytes.fill(1, 18, 20);
-      // Read whole into memory already, so checked whole.
+      // The whole file is in memory already: it is checked whole.
       db = new Database(bytes, SQLITE_OPTIONS);
       checkIntegrity(db, file);
     } catch {
@@ -149,7 +148,7 @@ function openReadOnly(file: string): OpenedDatabase {
 
 /** The whole file, or only `tables` (those that exist: a new file has none yet). */
 function checkIntegrity(db: SqliteDatabase, file: string, tables?: readonly string[]): void {
-  const targets = tables === undefined ? [undefined] : tables.filter((name) => db.prepare("SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = ?").get(name) !== undefined);
+  const targets = tables === undefined ? [undefined] : tables.filter((name) => hasTable(db, name));
   for (const table of targets) {
     const result = db.pragma(table === undefined ? 'integrity_check' : `integrity_check(${table})`, { simple: true });
     if (result !== 'ok') {
@@ -157,6 +156,10 @@ function checkIntegrity(db: SqliteDatabase, file: string, tables?: readonly stri
       throw new StorageError('storage', `The database at ${file} is damaged (${String(result)}). It was left untouched; move it aside to start afresh.`);
     }
   }
+}
+
+function hasTable(db: SqliteDatabase, name: string): boolean {
+  return db.prepare("SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = ?").get(name) !== undefined;
 }
 
 function asStorageError(error: unknown, file: string): StorageError {
