@@ -4,11 +4,10 @@
  * request as sent, ~6,000 characters, and the output), written through the app's own schema and
  * closed cleanly. `leaveUnclean` then ends a writer the way a crash or a pulled stick does.
  */
-import { spawn } from 'node:child_process';
 import { statSync } from 'node:fs';
 import { openDatabase } from '../extensions/ai-sidecar/src/storage/database.js';
 import { dataPaths } from '../extensions/ai-sidecar/src/storage/paths.js';
-import { ROOT } from './llama-tools.js';
+import { killWriterMidSession } from '../tests/storage/killed-writer.js';
 
 const text = (n: number): string => 'lorem ipsum dolor sit amet, '.repeat(Math.ceil(n / 28)).slice(0, n);
 
@@ -36,16 +35,7 @@ export function writeHistory(dataDir: string, conversations: number): number {
   return statSync(file).size;
 }
 
-/** A writer that is killed mid-session: its WAL stays behind, as after a crash, a kill or a pulled stick. */
-export async function leaveUnclean(dataDir: string): Promise<void> {
-  const file = dataPaths(dataDir).database;
-  const script = `const D = require('better-sqlite3'); const db = new D(${JSON.stringify(file)}); db.pragma('journal_mode = WAL');
-db.prepare("INSERT OR REPLACE INTO provider_settings (provider, enabled) VALUES ('bench', 1)").run(); process.stdout.write('written');`;
-  const child = spawn(process.execPath, ['-e', script + ' setInterval(() => {}, 1000);'], { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
-  await new Promise((resolve) => child.stdout.once('data', resolve));
-  const exited = new Promise((resolve) => child.once('exit', resolve));
-  child.kill('SIGKILL');
-  await exited;
-  if (!(statSync(`${file}-wal`, { throwIfNoEntry: false })?.size ?? 0)) throw new Error('the killed writer left no WAL');
+/** A writer killed mid-session leaves its WAL, as after a crash, a kill or a pulled stick. */
+export function leaveUnclean(dataDir: string): Promise<void> {
+  return killWriterMidSession(dataPaths(dataDir).database);
 }
-

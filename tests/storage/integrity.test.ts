@@ -3,8 +3,7 @@
  * the settings' tables (a long history must not slow every start). Damage is staged in real pages,
  * found through SQLite's own page map (dbstat), and the unclean end is a writer killed with its WAL.
  */
-import { spawn } from 'node:child_process';
-import { closeSync, openSync, readSync, statSync, writeSync } from 'node:fs';
+import { closeSync, openSync, readSync, writeSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -13,6 +12,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { FULL_CHECK_INTERVAL_MS, openDatabase, type SqliteDatabase } from '../../extensions/ai-sidecar/src/storage/database.js';
 import { ConversationsRepository } from '../../extensions/ai-sidecar/src/storage/conversations.js';
 import { WorkflowRepository } from '../../extensions/ai-sidecar/src/storage/workflow-repository.js';
+import { killWriterMidSession } from './killed-writer.js';
 
 let dir: string | undefined;
 afterEach(async () => {
@@ -60,19 +60,6 @@ function read(file: string, offset: number, length: number): Buffer {
   return out;
 }
 
-/** A writer killed mid-session, as by a crash or a pulled stick: its WAL stays beside the file. */
-async function killWriter(file: string): Promise<void> {
-  const script = `const D = require('better-sqlite3'); const db = new D(${JSON.stringify(file)});
-db.prepare("INSERT OR REPLACE INTO provider_settings (provider, enabled) VALUES ('groq', 0)").run();
-process.stdout.write('written'); setInterval(() => {}, 1000);`;
-  const child = spawn(process.execPath, ['-e', script], { cwd: process.cwd(), stdio: ['ignore', 'pipe', 'inherit'] });
-  await new Promise((resolve) => child.stdout.once('data', resolve));
-  const exited = new Promise((resolve) => child.once('exit', resolve));
-  child.kill('SIGKILL');
-  await exited;
-  expect(statSync(`${file}-wal`).size).toBeGreaterThan(0);
-}
-
 describe('the integrity check at start', () => {
   it('checks the whole file at the first open and a week after the last full check, otherwise the vault and the settings', async () => {
     const file = await withHistory();
@@ -100,7 +87,7 @@ describe('the integrity check at start', () => {
   it('after an unclean end (a killed writer left its WAL) checks the whole file and finds damage in the history', async () => {
     const file = await withHistory();
     const { offset, bytes } = damage(file, 'conversation_messages');
-    await killWriter(file);
+    await killWriterMidSession(file);
     expect(() => openDatabase(file, { now: () => T0 + DAY })).toThrow(expect.objectContaining({ code: 'storage', message: expect.stringMatching(/damaged[\s\S]*left untouched/) }));
     expect(read(file, offset, bytes.length)).toEqual(bytes);
   });

@@ -52,7 +52,8 @@ async function main(): Promise<void> {
   // After the replies to the first requests: opening stderr for the first line takes ~1 ms.
   setImmediate(() => log('info', `sidecar ready; data in ${sidecar.info.dataDir}${sidecar.info.readOnly ? ' (read-only)' : ''}`));
   // Once the window has had its start-up second, build the run commands' schemas and get llama.cpp
-  // ready, so a first local run waits only for its model file. A failure here is reported again by the run that needs the backend.
+  // ready, so a first local run waits only for its model file. A failure here is reported again by
+  // the run that needs the backend.
   setTimeout(() => {
     dispatcher.prepare(RUN_COMMANDS);
     sidecar.warmUpLocal().then(
