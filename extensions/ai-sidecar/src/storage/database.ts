@@ -148,9 +148,9 @@ function openReadOnly(file: string): OpenedDatabase {
 
 /** The whole file, or only `tables` (those that exist: a new file has none yet). */
 function checkIntegrity(db: SqliteDatabase, file: string, tables?: readonly string[]): void {
-  const targets = tables === undefined ? [undefined] : tables.filter((name) => hasTable(db, name));
-  for (const table of targets) {
-    const result = db.pragma(table === undefined ? 'integrity_check' : `integrity_check(${table})`, { simple: true });
+  const pragmas = tables === undefined ? ['integrity_check'] : tables.filter((name) => hasTable(db, name)).map((name) => `integrity_check(${name})`);
+  for (const pragma of pragmas) {
+    const result = db.pragma(pragma, { simple: true });
     if (result !== 'ok') {
       db.close();
       throw new StorageError('storage', `The database at ${file} is damaged (${String(result)}). It was left untouched; move it aside to start afresh.`);
