@@ -37,7 +37,7 @@ import { startNeutralinoStandIn } from '../tests/neutralino/runtime.js';
 import { ROOT } from './llama-tools.js';
 import { withWebviewEnv } from '../extensions/ai-sidecar/scripts/webview-env.mjs';
 import { addMemory, descendantsOf, memoryOf, NO_MEMORY } from './proc.js';
-import { fmt, median, table } from './stats.js';
+import { fmt, median, medianDifference, table } from './stats.js';
 import { reportIdleInChromium } from './idle-chromium.js';
 import { leaveUnclean, writeHistory } from './history-data.js';
 
@@ -144,13 +144,12 @@ async function measureLaunch(): Promise<string> {
   const cacheDir = path.join(portable.outDir, 'extensions', 'ai-sidecar', '.node-compile-cache');
   const cacheFiles = existsSync(cacheDir) ? readdirSync(cacheDir, { recursive: true }).length : 0;
   await rm(path.join(portable.outDir, 'data'), { recursive: true, force: true });
-  const diff = (a: number[], b: number[]) => median(a.map((x, i) => x - (b[i] ?? Number.NaN)));
   return [
     `Sidecar launch, spawn → first reply, ${ROUNDS} alternating rounds (medians; the difference is per round, then the median)`,
     table([
       ['launch', 'sidecar ms', 'bare Node ms', 'sidecar − bare, ms (target <= 50)', 'ratio', 'trivial extension ms', 'trivial − bare, ms'],
-      [`checkout, Node ${process.versions.node}`, fmt(median(launch.repo), 0), fmt(median(launch.repoBare), 0), fmt(diff(launch.repo, launch.repoBare), 0), fmt(median(launch.repo) / median(launch.repoBare), 2), fmt(median(launch.repoFloor), 0), fmt(diff(launch.repoFloor, launch.repoBare), 0)],
-      [`portable folder, Node ${portable.nodeVersion} + compile cache`, fmt(median(launch.portable), 0), fmt(median(launch.portableBare), 0), fmt(diff(launch.portable, launch.portableBare), 0), fmt(median(launch.portable) / median(launch.portableBare), 2), fmt(median(launch.portableFloor), 0), fmt(diff(launch.portableFloor, launch.portableBare), 0)],
+      [`checkout, Node ${process.versions.node}`, fmt(median(launch.repo), 0), fmt(median(launch.repoBare), 0), fmt(medianDifference(launch.repo, launch.repoBare), 0), fmt(median(launch.repo) / median(launch.repoBare), 2), fmt(median(launch.repoFloor), 0), fmt(medianDifference(launch.repoFloor, launch.repoBare), 0)],
+      [`portable folder, Node ${portable.nodeVersion} + compile cache`, fmt(median(launch.portable), 0), fmt(median(launch.portableBare), 0), fmt(medianDifference(launch.portable, launch.portableBare), 0), fmt(median(launch.portable) / median(launch.portableBare), 2), fmt(median(launch.portableFloor), 0), fmt(medianDifference(launch.portableFloor, launch.portableBare), 0)],
     ]),
     `compile cache in the portable folder: ${cacheFiles} entries under extensions/ai-sidecar/.node-compile-cache`,
   ].join('\n');
@@ -172,14 +171,13 @@ async function measureHistory(): Promise<string> {
     times.unclean.push(await sidecarFirstReply(ROOT, history));
   }
   for (const dir of [empty, history]) await rm(dir, { recursive: true, force: true });
-  const diff = (a: number[]) => median(a.map((x, i) => x - (times.empty[i] ?? Number.NaN)));
   return [
     `Sidecar launch with a long history (${conversations} conversations of 50 messages, database ${fmt(bytes / 2 ** 20, 0)} MiB), spawn → first reply, ${ROUNDS} alternating rounds`,
     table([
       ['data folder', 'sidecar ms', 'over the empty folder, ms'],
       ['empty', fmt(median(times.empty), 0), '0'],
-      ['long history, closed cleanly', fmt(median(times.clean), 0), fmt(diff(times.clean), 0)],
-      ['long history, after an unclean end', fmt(median(times.unclean), 0), fmt(diff(times.unclean), 0)],
+      ['long history, closed cleanly', fmt(median(times.clean), 0), fmt(medianDifference(times.clean, times.empty), 0)],
+      ['long history, after an unclean end', fmt(median(times.unclean), 0), fmt(medianDifference(times.unclean, times.empty), 0)],
     ]),
   ].join('\n');
 }

@@ -7,6 +7,9 @@ export function percentile(values: readonly number[], p: number): number {
 
 export const median = (values: readonly number[]): number => percentile(values, 50);
 
+/** The median of per-round differences `a[i] - b[i]` (rounds alternate, so each pair shares a moment). */
+export const medianDifference = (a: readonly number[], b: readonly number[]): number => median(a.map((x, i) => x - (b[i] ?? Number.NaN)));
+
 export function fmt(value: number, digits = 2): string {
   return Number.isFinite(value) ? value.toFixed(digits) : String(value);
 }
