@@ -284,7 +284,8 @@ const SQLITE_DIR = path.join('node_modules', 'better-sqlite3');
 
 function copySqlite(from) {
   const to = path.join(sidecarDir, SQLITE_DIR);
-  // Its lib/ is in the bundle; package.json stays so the sidecar can find the addon beside it.
+  // Its lib/ is in the bundle, which loads the addon by the path the build wrote (build.mjs); the
+  // package.json and licence stay to say which release the folder ships.
   for (const part of ['package.json', 'LICENSE']) cpSync(path.join(from, part), path.join(to, part), { recursive: true });
   const target = `${process.platform}-${process.arch}`;
   const binary = path.join(from, 'prebuilds', `${target}.node`);
