@@ -9,7 +9,9 @@
  * 2. Thread choice: the provider choosing by itself against node-llama-cpp at each fixed count, in
  *    alternating rounds, idle and with another process keeping one core busy. Target >= 0.95.
  * 3. First local token, from an idle just-started app on a model whose thread count is cached,
- *    against the time to read the model file. Target <= read + 0.3 s.
+ *    against the time to read the model file. Target <= read + 0.3 s. Beside each round,
+ *    node-llama-cpp alone does the same in a plain process (bench/llama-floor.ts): the difference
+ *    is the app's own share of the time.
  * 4. The sidecar's memory with the model loaded against (file + KV cache). Target <= 1.1x + 60 MiB.
  *
  *   node --require ./extensions/ai-sidecar/src/boot/preload.cjs --import tsx bench/decode.bench.ts
@@ -30,7 +32,7 @@ import { PageClient } from '../tests/neutralino/page-client.js';
 import { startNeutralinoStandIn, type StandIn } from '../tests/neutralino/runtime.js';
 import { ensureLlamaTools, llamaBenchDecode, ROOT } from './llama-tools.js';
 import { memoryOf, type Memory } from './proc.js';
-import { fmt, median, table } from './stats.js';
+import { fmt, median, medianDifference, table } from './stats.js';
 
 const ROUNDS = Number(process.env.ROUNDS ?? 3);
 /** Which parts to run: `decode` ([1]), `choice` ([2]), `first-token` ([3] and [4]); all by default. */
@@ -210,6 +212,7 @@ if (PARTS.has('decode')) {
 
 if (PARTS.has('first-token')) console.log('\n[3] first local token and memory, fresh app starts');
 const firstTokens: { ttft: number; read: number }[] = [];
+const libraryFirstTokens: { ttft: number; read: number }[] = [];
 const memory: Memory[] = [];
 if (PARTS.has('first-token') && !PARTS.has('decode')) {
   // [1] did not run: one run measures the thread count and caches it, as [1]'s first run does.
@@ -217,10 +220,16 @@ if (PARTS.has('first-token') && !PARTS.has('decode')) {
   await appRun(first, 96);
   await first.close();
 }
-for (let run = 0; PARTS.has('first-token') && run < ROUNDS; run += 1) {
+
+/** Milliseconds to read the model file, as the baseline of the round that follows. */
+function readTime(): number {
   const started = performance.now();
   readFileSync(MODEL);
-  const read = performance.now() - started;
+  return performance.now() - started;
+}
+
+async function appFirstToken(): Promise<void> {
+  const read = readTime();
   const fresh = await startApp();
   // Idle after launch: give the warm-up its time (it loads llama.cpp's backend when models exist).
   const until = Date.now() + 10_000;
@@ -230,6 +239,25 @@ for (let run = 0; PARTS.has('first-token') && run < ROUNDS; run += 1) {
   firstTokens.push({ ttft: firstChunkMs, read });
   memory.push(memoryOf(fresh.pid));
   await fresh.close();
+}
+
+/** node-llama-cpp alone (bench/llama-floor.ts), in a fresh process at the thread count the app cached. */
+async function libraryFirstToken(): Promise<void> {
+  const cached = Object.values(JSON.parse(readFileSync(path.join(dataDir, 'thread-cache.json'), 'utf8')) as Record<string, { threads: number }>)[0];
+  if (cached === undefined) throw new Error('the app cached no thread count');
+  const read = readTime();
+  const output = await new Promise<string>((resolve, reject) => {
+    execFile(process.execPath, ['--require', './extensions/ai-sidecar/src/boot/preload.cjs', '--import', 'tsx', 'bench/llama-floor.ts', MODEL, String(cached.threads), PROMPT], { cwd: ROOT, env }, (error, stdout, stderr) => {
+      if (error) reject(new Error(`llama-floor failed: ${stderr}`));
+      else resolve(stdout);
+    });
+  });
+  libraryFirstTokens.push({ ttft: (JSON.parse(output) as { firstTokenMs: number }).firstTokenMs, read });
+}
+
+for (let run = 0; PARTS.has('first-token') && run < ROUNDS; run += 1) {
+  // Alternating, so neither side always runs second.
+  for (const measure of run % 2 === 0 ? [appFirstToken, libraryFirstToken] : [libraryFirstToken, appFirstToken]) await measure();
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -338,11 +366,16 @@ if (idle !== undefined && busy !== undefined) {
 
 if (PARTS.has('first-token')) {
   console.log(`\nFirst local token, idle just-started app, thread count cached (${ROUNDS} fresh starts)`);
+  const over = (f: { ttft: number; read: number }): number => f.ttft - f.read;
   console.log(table([
-    ['run', 'first token ms', 'file read ms', 'over the read, ms (target <= 300)'],
-    ...firstTokens.map((f, i) => [String(i + 1), fmt(f.ttft, 0), fmt(f.read, 0), fmt(f.ttft - f.read, 0)]),
-    ['median', fmt(median(firstTokens.map((f) => f.ttft)), 0), fmt(median(firstTokens.map((f) => f.read)), 0), fmt(median(firstTokens.map((f) => f.ttft - f.read)), 0)],
+    ['run', 'first token ms', 'file read ms', 'over the read, ms (target <= 300)', 'node-llama-cpp alone, over its read, ms', 'the app\'s own share, ms'],
+    ...firstTokens.map((f, i) => {
+      const library = libraryFirstTokens[i];
+      return [String(i + 1), fmt(f.ttft, 0), fmt(f.read, 0), fmt(over(f), 0), library === undefined ? '' : fmt(over(library), 0), library === undefined ? '' : fmt(over(f) - over(library), 0)];
+    }),
+    ['median', fmt(median(firstTokens.map((f) => f.ttft)), 0), fmt(median(firstTokens.map((f) => f.read)), 0), fmt(median(firstTokens.map(over)), 0), fmt(median(libraryFirstTokens.map(over)), 0), fmt(medianDifference(firstTokens.map(over), libraryFirstTokens.map(over)), 0)],
   ]));
+  console.log('node-llama-cpp alone: bench/llama-floor.ts, the same load, context and prompt in a plain process; its time over the read is the floor the app builds on.');
 
   console.log(`\nSidecar memory with the model loaded (file ${fmt(statSync(MODEL).size / MiB, 0)} MiB + KV ${fmt(kvBytes / MiB, 0)} MiB; budget 1.1x + 60 MiB = ${fmt(budgetKiB / 1024, 0)} MiB)`);
   console.log(table([
