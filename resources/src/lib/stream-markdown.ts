@@ -8,6 +8,7 @@
  * margin (an indented line after a blank continues a list item or indented code), before and after
  * fenced code, and, for a paragraph that never ends, at a line break once it is over `MAX_OPEN`.
  */
+import { STREAM_UPDATE_MS } from '@contract/names';
 import { renderMarkdown } from './markdown';
 
 /** An open block longer than this is cut at its last line break (keeps a frame's work bounded). */
@@ -31,7 +32,8 @@ export interface StreamHooks {
    * The page is changed at most this often while text streams (later text waits for the next
    * update; the first text and `finish` show at once). Tokens arrive up to once per frame, and each
    * change costs the browser a layout and a repaint of the scrolled view: in bench/render.bench.ts,
-   * 50 ms cost 4.6x one render of the whole answer per 1,000 tokens, 100 ms 2.8x. Default 100 ms.
+   * 50 ms cost 4.6x one render of the whole answer per 1,000 tokens, 100 ms 2.8x. Default 100 ms
+   * (`STREAM_UPDATE_MS`, which the sidecar also sends text at).
    */
   readonly minIntervalMs?: number;
 }
@@ -74,7 +76,7 @@ export class MarkdownStream {
   /** Shows `text` (at the next update). When it extends what is shown, only the new part is rendered; otherwise it starts over. */
   set(text: string): void {
     this.wanted = text;
-    const wait = (this.hooks.minIntervalMs ?? 100) - (performance.now() - this.drawnAt);
+    const wait = (this.hooks.minIntervalMs ?? STREAM_UPDATE_MS) - (performance.now() - this.drawnAt);
     if (wait <= 0) this.apply();
     else this.timer ??= setTimeout(() => this.apply(), wait);
   }

@@ -1,19 +1,24 @@
 /**
- * Carries one execution's parts to the UI: text is coalesced so a fast local model sends at most one
- * chunk event per frame interval (text after a quiet interval, the first token above all, goes at
- * once), every event carries the execution id and a sequence number, a retry before the first token
+ * Carries one execution's parts to the UI: text is coalesced to at most one chunk event per frame
+ * interval (text after a quiet interval, the first token above all, goes at once), every event carries the execution id and a sequence number, a retry before the first token
  * is announced, and the run ends with exactly one `done` (finish reasons stop, length, cancelled) or
  * one `error` event.
  */
 import type { RetryNotice } from '../core/manager.js';
 import type { AIResponse, StreamPart } from '../core/types.js';
-import { EVENT_SCHEMAS, EVENTS, type EventName, type EventPayload } from '../protocol/contract.js';
+import { EVENT_SCHEMAS, EVENTS, STREAM_UPDATE_MS, type EventName, type EventPayload } from '../protocol/contract.js';
 import { describeIssues } from '../protocol/issue-text.js';
 
 export type EmitEvent = <E extends EventName>(event: E, payload: EventPayload<E>) => void;
 
-/** About one animation frame at 60 Hz. */
-export const DEFAULT_FRAME_MS = 16;
+/**
+ * Text goes to the window at most this often (the first text, and text after a quiet spell, at
+ * once): as often as the window changes its view, and no more. Every event costs the runtime, the
+ * page and the sidecar's main thread, which for a local model on two cores comes out of the decode.
+ * Against the same app sending no text events (8 alternating rounds of 128 tokens): a chunk per
+ * token every 16 ms decoded at 0.915, every 50 ms at 0.972, every 100 ms at 0.993.
+ */
+export const DEFAULT_FRAME_MS = STREAM_UPDATE_MS;
 
 export class RunStreamer {
   private buffer: string[] = [];

@@ -12,6 +12,8 @@ interface Stream {
   seq: number;
   readonly pending: Map<string, string[]>;
   timer: NodeJS.Timeout | undefined;
+  /** When text last went out (performance.now()). */
+  flushedAt: number;
 }
 
 export class WorkflowEventRelay {
@@ -30,7 +32,11 @@ export class WorkflowEventRelay {
         const buffer = stream.pending.get(event.blockId);
         if (buffer === undefined) stream.pending.set(event.blockId, [event.text]);
         else buffer.push(event.text);
-        stream.timer ??= setTimeout(() => this.flush(executionId), this.frameMs);
+        if (stream.timer !== undefined) return;
+        // As RunStreamer: text after a quiet frame (a block's first token above all) goes at once.
+        const wait = stream.flushedAt + this.frameMs - performance.now();
+        if (wait <= 0) this.flush(executionId);
+        else stream.timer = setTimeout(() => this.flush(executionId), wait);
         return;
       }
       case 'block-retry': {
@@ -67,7 +73,7 @@ export class WorkflowEventRelay {
   private stream(executionId: string): Stream {
     let stream = this.streams.get(executionId);
     if (stream === undefined) {
-      stream = { seq: 0, pending: new Map(), timer: undefined };
+      stream = { seq: 0, pending: new Map(), timer: undefined, flushedAt: Number.NEGATIVE_INFINITY };
       this.streams.set(executionId, stream);
     }
     return stream;
@@ -78,6 +84,7 @@ export class WorkflowEventRelay {
     if (stream === undefined) return;
     clearTimeout(stream.timer);
     stream.timer = undefined;
+    if (stream.pending.size > 0) stream.flushedAt = performance.now();
     for (const blockId of [...stream.pending.keys()]) this.flushBlock(executionId, stream, blockId);
   }
 

@@ -19,6 +19,13 @@ export const REPLY_EVENT = 'sim.reply';
  */
 export const RESTART_EXIT_CODE = 75;
 
+/**
+ * How often a streaming answer changes on screen, at most: the window's update interval
+ * (resources/src/lib/stream-markdown.ts), and the sidecar's coalescing interval for text events
+ * (channel/run-streamer.ts, workflow-streamer.ts), so no event carries text the window would not show.
+ */
+export const STREAM_UPDATE_MS = 100;
+
 export const CONVERSATION_EVENTS = {
   /** A stored change: a conversation's title or time, and/or one message's new state (final text, status, stats). */
   conversation: 'sim.conversation',
