@@ -1,8 +1,8 @@
 /**
  * Carries one execution's parts to the UI: text is coalesced to at most one chunk event per frame
- * interval (text after a quiet interval, the first token above all, goes at once), every event carries the execution id and a sequence number, a retry before the first token
- * is announced, and the run ends with exactly one `done` (finish reasons stop, length, cancelled) or
- * one `error` event.
+ * interval (text after a quiet interval, the first token above all, goes at once), every event
+ * carries the execution id and a sequence number, a retry before the first token is announced, and
+ * the run ends with exactly one `done` (finish reasons stop, length, cancelled) or one `error` event.
  */
 import type { RetryNotice } from '../core/manager.js';
 import type { AIResponse, StreamPart } from '../core/types.js';
