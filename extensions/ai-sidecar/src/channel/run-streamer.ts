@@ -21,6 +21,17 @@ export type EmitEvent = <E extends EventName>(event: E, payload: EventPayload<E>
  */
 export const DEFAULT_FRAME_MS = STREAM_UPDATE_MS;
 
+/**
+ * Flushes now when the last flush is a frame or more ago (a quiet spell, the first text above all),
+ * else schedules it for the rest of the frame and returns that timer. For every text stream.
+ */
+export function flushWithinFrame(lastFlushAt: number, frameMs: number, flush: () => void): NodeJS.Timeout | undefined {
+  const wait = lastFlushAt + frameMs - performance.now();
+  if (wait > 0) return setTimeout(flush, wait);
+  flush();
+  return undefined;
+}
+
 export class RunStreamer {
   private buffer: string[] = [];
   private timer: NodeJS.Timeout | undefined;
@@ -38,10 +49,7 @@ export class RunStreamer {
   readonly onPart = (part: StreamPart): void => {
     if (part.type !== 'text-delta') return;
     this.buffer.push(part.text);
-    if (this.timer !== undefined) return;
-    const wait = this.lastChunkAt + this.frameMs - performance.now();
-    if (wait <= 0) this.flush();
-    else this.timer = setTimeout(() => this.flush(), wait);
+    this.timer ??= flushWithinFrame(this.lastChunkAt, this.frameMs, () => this.flush());
   };
 
   /**

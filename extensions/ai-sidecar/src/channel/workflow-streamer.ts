@@ -6,7 +6,7 @@
  */
 import { WORKFLOW_EVENTS } from '../protocol/contract.js';
 import type { WorkflowEvent } from '../workflow/executor.js';
-import { DEFAULT_FRAME_MS, type EmitEvent } from './run-streamer.js';
+import { DEFAULT_FRAME_MS, flushWithinFrame, type EmitEvent } from './run-streamer.js';
 
 interface Stream {
   seq: number;
@@ -32,11 +32,7 @@ export class WorkflowEventRelay {
         const buffer = stream.pending.get(event.blockId);
         if (buffer === undefined) stream.pending.set(event.blockId, [event.text]);
         else buffer.push(event.text);
-        if (stream.timer !== undefined) return;
-        // As RunStreamer: text after a quiet frame (a block's first token above all) goes at once.
-        const wait = stream.flushedAt + this.frameMs - performance.now();
-        if (wait <= 0) this.flush(executionId);
-        else stream.timer = setTimeout(() => this.flush(executionId), wait);
+        stream.timer ??= flushWithinFrame(stream.flushedAt, this.frameMs, () => this.flush(executionId));
         return;
       }
       case 'block-retry': {
