@@ -27,6 +27,8 @@ import { getLlama, LlamaCompletion, LlamaLogLevel, type LlamaContext } from 'nod
 import { EVENTS, PROTOCOL_VERSION } from '../extensions/ai-sidecar/src/protocol/contract.js';
 import type { AIResponse } from '../extensions/ai-sidecar/src/core/types.js';
 import { LocalLlamaProvider } from '../extensions/ai-sidecar/src/providers/local-llama.js';
+import { modelKey, ThreadCache } from '../extensions/ai-sidecar/src/providers/local/thread-tuning.js';
+import { dataPaths } from '../extensions/ai-sidecar/src/storage/paths.js';
 import { libuvPoolSize, nodeProcessOf } from '../tests/local/libuv-pool.js';
 import { PageClient } from '../tests/neutralino/page-client.js';
 import { startNeutralinoStandIn, type StandIn } from '../tests/neutralino/runtime.js';
@@ -243,7 +245,7 @@ async function appFirstToken(): Promise<void> {
 
 /** node-llama-cpp alone (bench/llama-floor.ts), in a fresh process at the thread count the app cached. */
 async function libraryFirstToken(): Promise<void> {
-  const cached = Object.values(JSON.parse(readFileSync(path.join(dataDir, 'thread-cache.json'), 'utf8')) as Record<string, { threads: number }>)[0];
+  const cached = await new ThreadCache(dataPaths(dataDir).threadCache).get(await modelKey(MODEL));
   if (cached === undefined) throw new Error('the app cached no thread count');
   const read = readTime();
   const output = await new Promise<string>((resolve, reject) => {
